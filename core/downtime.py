@@ -1,0 +1,141 @@
+"""Which downtime applies to which node: maintenance windows in scope plus credited outages.
+
+Loaded for a whole span with a fixed number of queries (never per node or per day), then
+answered per node in memory. The billing engine and the impact previews both use this, so
+"what counts as downtime" is defined once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from .intervals import Interval
+from .models import (
+    MaintenanceWindow,
+    Outage,
+    outage_nodes,
+    window_scope_node_types,
+    window_scope_nodes,
+)
+
+
+@dataclass(frozen=True)
+class DowntimeSource:
+    source: str  # "maintenance" | "outage"
+    id: int
+    title: str
+    interval: Interval[datetime]
+    open: bool = False  # an outage still open (counted up to "now")
+
+
+@dataclass
+class WindowScope:
+    all_nodes: bool
+    node_ids: frozenset[int] = frozenset()
+    node_type_ids: frozenset[int] = frozenset()
+
+    def applies_to(self, node_id: int, node_type_id: int) -> bool:
+        return self.all_nodes or node_id in self.node_ids or node_type_id in self.node_type_ids
+
+
+@dataclass
+class DowntimeIndex:
+    """Downtime sources over a span, answerable per node."""
+
+    windows: list[tuple[DowntimeSource, WindowScope]] = field(default_factory=list)
+    outages_by_node: dict[int, list[DowntimeSource]] = field(default_factory=dict)
+
+    def for_node(self, node_id: int, node_type_id: int) -> list[DowntimeSource]:
+        found = [src for src, scope in self.windows if scope.applies_to(node_id, node_type_id)]
+        found.extend(self.outages_by_node.get(node_id, ()))
+        return found
+
+    def add_window(self, source: DowntimeSource, scope: WindowScope) -> None:
+        self.windows.append((source, scope))
+
+
+def load_downtime(
+    session: Session,
+    span_start: datetime,
+    span_end: datetime,
+    now: datetime,
+    *,
+    exclude_window_ids: Iterable[int] = (),
+    credited_only: bool = True,
+) -> DowntimeIndex:
+    """All windows and outages overlapping ``[span_start, span_end)``, clipped to nothing.
+
+    An open outage runs from its start up to ``now`` (capped at ``span_end`` by the caller's
+    intersection); one that has not started by ``now`` contributes nothing.
+    """
+    index = DowntimeIndex()
+    excluded = set(exclude_window_ids)
+
+    win_rows = session.execute(
+        select(
+            MaintenanceWindow.id,
+            MaintenanceWindow.title,
+            MaintenanceWindow.start,
+            MaintenanceWindow.end,
+            MaintenanceWindow.all_nodes,
+        ).where(MaintenanceWindow.start < span_end, MaintenanceWindow.end > span_start)
+    ).all()
+    win_ids = [r.id for r in win_rows if r.id not in excluded]
+    scope_nodes: dict[int, set[int]] = defaultdict(set)
+    scope_types: dict[int, set[int]] = defaultdict(set)
+    for chunk in _chunks(win_ids):
+        for wid, nid in session.execute(
+            select(window_scope_nodes.c.window_id, window_scope_nodes.c.node_id).where(
+                window_scope_nodes.c.window_id.in_(chunk)
+            )
+        ):
+            scope_nodes[wid].add(nid)
+        for wid, tid in session.execute(
+            select(window_scope_node_types.c.window_id, window_scope_node_types.c.node_type_id).where(
+                window_scope_node_types.c.window_id.in_(chunk)
+            )
+        ):
+            scope_types[wid].add(tid)
+    for r in win_rows:
+        if r.id in excluded:
+            continue
+        index.add_window(
+            DowntimeSource("maintenance", r.id, r.title, Interval(r.start, r.end)),
+            WindowScope(r.all_nodes, frozenset(scope_nodes[r.id]), frozenset(scope_types[r.id])),
+        )
+
+    out_query = select(Outage.id, Outage.title, Outage.start, Outage.end).where(
+        Outage.start < span_end, or_(Outage.end.is_(None), Outage.end > span_start)
+    )
+    if credited_only:
+        out_query = out_query.where(Outage.credit.is_(True))
+    out_rows = session.execute(out_query).all()
+    sources: dict[int, DowntimeSource] = {}
+    for r in out_rows:
+        end = r.end if r.end is not None else min(now, span_end)
+        if end > r.start:
+            sources[r.id] = DowntimeSource(
+                "outage", r.id, r.title, Interval(r.start, end), open=r.end is None
+            )
+    by_node: dict[int, list[DowntimeSource]] = defaultdict(list)
+    for chunk in _chunks(list(sources)):
+        for oid, nid in session.execute(
+            select(outage_nodes.c.outage_id, outage_nodes.c.node_id).where(
+                outage_nodes.c.outage_id.in_(chunk)
+            )
+        ):
+            by_node[nid].append(sources[oid])
+    index.outages_by_node = dict(by_node)
+    return index
+
+
+def _chunks(ids: list[int], size: int = 900) -> Iterable[list[int]]:
+    """Keep IN lists under SQLite's bound-parameter limit."""
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]

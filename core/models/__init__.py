@@ -1,0 +1,73 @@
+"""All ORM models. Importing this package registers every table on ``Base.metadata``."""
+
+from ..db.base import Base
+from .billing import (
+    INVOICE_STATUSES,
+    OVERRIDE_KINDS,
+    BillingOverride,
+    InvoicePeriod,
+    InvoiceSnapshot,
+)
+from .identity import SYSTEM_ROLES, ActivityEntry, Setting, User, UserRole
+from .inventory import NODE_CATEGORIES, Node, NodeType
+from .rentals import (
+    ACTIVE_RESERVATION_STATUSES,
+    OUTAGE_STATUSES,
+    PROJECT_ROLES,
+    PROJECT_STATUSES,
+    RESERVATION_STATUSES,
+    SKU_KINDS,
+    SPLIT_STATUSES,
+    UNALLOCATED,
+    CostSplitPart,
+    CostSplitVersion,
+    FeeSubscription,
+    FeeSubscriptionPeriod,
+    Outage,
+    Project,
+    ProjectMember,
+    Rate,
+    Reservation,
+    Sku,
+    outage_nodes,
+)
+from .windows import MaintenanceWindow, window_scope_node_types, window_scope_nodes
+
+__all__ = [
+    "ACTIVE_RESERVATION_STATUSES",
+    "INVOICE_STATUSES",
+    "NODE_CATEGORIES",
+    "OUTAGE_STATUSES",
+    "OVERRIDE_KINDS",
+    "PROJECT_ROLES",
+    "PROJECT_STATUSES",
+    "RESERVATION_STATUSES",
+    "SKU_KINDS",
+    "SPLIT_STATUSES",
+    "SYSTEM_ROLES",
+    "UNALLOCATED",
+    "ActivityEntry",
+    "Base",
+    "BillingOverride",
+    "CostSplitPart",
+    "CostSplitVersion",
+    "FeeSubscription",
+    "FeeSubscriptionPeriod",
+    "InvoicePeriod",
+    "InvoiceSnapshot",
+    "MaintenanceWindow",
+    "Node",
+    "NodeType",
+    "Outage",
+    "Project",
+    "ProjectMember",
+    "Rate",
+    "Reservation",
+    "Setting",
+    "Sku",
+    "User",
+    "UserRole",
+    "outage_nodes",
+    "window_scope_node_types",
+    "window_scope_nodes",
+]

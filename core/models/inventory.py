@@ -1,0 +1,32 @@
+"""Node types and nodes."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db.base import Base, IdMixin, TrackedMixin
+
+NODE_CATEGORIES = ("GPU", "CPU")
+
+
+class NodeType(IdMixin, TrackedMixin, Base):
+    __tablename__ = "node_types"
+
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    category: Mapped[str] = mapped_column(String(8), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    nodes: Mapped[list[Node]] = relationship(back_populates="node_type")
+
+
+class Node(IdMixin, TrackedMixin, Base):
+    __tablename__ = "nodes"
+
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    node_type_id: Mapped[int] = mapped_column(ForeignKey("node_types.id"), nullable=False, index=True)
+    rentable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    node_type: Mapped[NodeType] = relationship(back_populates="nodes", lazy="joined")

@@ -1,0 +1,99 @@
+"""``nodedesk init``: create the schema, store site settings, register the first admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import inspect, text
+
+from .. import site as site_settings
+from ..clock import Clock, clock_from_env
+from ..context import ServiceContext
+from ..db import migrate
+from ..db.engine import Database
+from ..errors import ValidationError
+from ..identity import Actor
+from ..models import Base
+from ..timeutil import check_timezone
+from .users import create_user_row
+from .users import view as user_view
+
+
+@dataclass(frozen=True)
+class InitResult:
+    admin: str
+    timezone: str
+    currency: str
+    revision: str
+    demo: dict[str, int] | None = None
+
+
+def is_initialized(database: Database) -> bool:
+    tables = inspect(database.engine).get_table_names()
+    if "settings" not in tables:
+        return False
+    with database.engine.connect() as conn:
+        return (
+            conn.execute(text("SELECT count(*) FROM settings WHERE key = 'site_timezone'")).scalar_one() > 0
+        )
+
+
+def wipe(database: Database) -> None:
+    """Drop every nodedesk table (``init --force``)."""
+    Base.metadata.drop_all(database.engine)
+    with database.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def initialize(
+    database: Database,
+    login: str,
+    *,
+    timezone: str = "UTC",
+    currency: str = "USD",
+    force: bool = False,
+    demo: bool = False,
+    clock: Clock | None = None,
+    environ: dict[str, str] | None = None,
+) -> InitResult:
+    timezone = check_timezone(timezone, field="timezone")
+    currency = site_settings.validate_setting("currency", currency)
+    if is_initialized(database):
+        if not force:
+            raise ValidationError(
+                "nodedesk is already initialized here; use --force to wipe it and start again",
+                field="init",
+            )
+        wipe(database)
+    elif migrate.has_tables(database.engine) and migrate.current_revision(database.engine) is None:
+        raise ValidationError(
+            "the database holds tables that are not nodedesk's; refusing to touch it", field="database"
+        )
+    migrate.upgrade(database.engine)
+    revision = migrate.current_revision(database.engine) or ""
+    clock = clock or clock_from_env(timezone, environ)
+    now = clock.now()
+    demo_counts = None
+    with database.write() as session:
+        for key, value in (("site_timezone", timezone), ("currency", currency)):
+            site_settings.store(session, key, value, by=login, at=now)
+        admin = create_user_row(session, login, ["admin"], at=now, by=login)
+        ctx = ServiceContext(
+            session=session,
+            actor=Actor(login, frozenset({"admin"}), login),
+            clock=clock,
+            site=site_settings.load(session),
+        )
+        ctx.record(
+            "site.initialized",
+            "site",
+            "",
+            "nodedesk",
+            after={"timezone": timezone, "currency": currency, "admin": login, "schema": revision},
+        )
+        ctx.record("user.created", "user", admin.id, login, after=user_view(admin).to_json())
+        if demo:
+            from .demo import load_demo
+
+            demo_counts = load_demo(ctx)
+    return InitResult(login, timezone, currency, revision, demo_counts)

@@ -1,0 +1,5 @@
+"""Allow ``python -m nodedesk``."""
+
+from nodedesk.tui.cli import main
+
+raise SystemExit(main())

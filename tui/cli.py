@@ -1,0 +1,114 @@
+"""The ``nodedesk`` command line: a thin front end over the core services.
+
+Exit codes: 0 success, 1 refused or invalid action (one line on stderr naming the field and the
+rule; nothing written), 2 usage error. ``nodedesk`` with no command starts the full-screen app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from nodedesk.core.config import Config
+from nodedesk.core.errors import NodedeskError
+from nodedesk.core.runtime import Runtime
+from nodedesk.core.safetext import one_line
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from nodedesk import __version__
+
+from .commands import COMMAND_MODULES
+
+Handler = Callable[[argparse.Namespace, "CliEnv"], int]
+
+
+@dataclass
+class CliEnv:
+    """What a command handler needs: configuration and a lazily built runtime."""
+
+    config: Config
+    _runtime: Runtime | None = field(default=None, repr=False)
+
+    def runtime(self, *, check_schema: bool = True) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime(self.config)
+        if check_schema:
+            self._runtime.check_schema()
+        return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+
+
+class UsageError(Exception):
+    """Bad command-line usage detected after parsing (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {one_line(message)}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="nodedesk",
+        description="Run rented compute nodes: maintenance "
+        "windows, outages, reservations and downtime-aware invoices.",
+    )
+    parser.add_argument("--version", action="version", version=f"nodedesk {__version__}")
+    parser.add_argument(
+        "--readonly", action="store_true", help="start the app with every write action disabled"
+    )
+    parser.add_argument("--no-mouse", action="store_true", help="start the app without mouse support")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    env = CliEnv(Config.from_env())
+    try:
+        handler: Handler | None = getattr(args, "handler", None)
+        if handler is None:
+            from .app import run_app
+
+            return run_app(env, readonly=args.readonly, mouse=not args.no_mouse)
+        return handler(args, env)
+    except NodedeskError as exc:
+        sys.stderr.write(f"nodedesk: error: {one_line(str(exc))}\n")
+        return 1
+    except UsageError as exc:
+        sys.stderr.write(f"nodedesk: error: {one_line(str(exc))}\n")
+        return 2
+    except (OperationalError, ProgrammingError) as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        sys.stderr.write(f"nodedesk: error: database: {one_line(first)}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("nodedesk: interrupted; nothing was saved\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug, not a user mistake: say so, briefly
+        if os.environ.get("NODEDESK_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"nodedesk: internal error: {type(exc).__name__}: {one_line(str(exc))}"
+            " (set NODEDESK_DEBUG=1 for details)\n"
+        )
+        return 3
+    finally:
+        env.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""``nodedesk init`` and ``nodedesk db upgrade|status``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from nodedesk.core.db import migrate
+from nodedesk.core.errors import NotInitializedError, SchemaOutdatedError
+from nodedesk.core.identity import os_login
+from nodedesk.core.services import setup
+
+from .. import output
+
+if TYPE_CHECKING:
+    from ..cli import CliEnv
+
+
+def _default_timezone() -> str:
+    import pendulum
+
+    try:
+        name = pendulum.local_timezone().name
+    except Exception:
+        return "UTC"
+    return name if "/" in name or name == "UTC" else "UTC"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create the database and make you its first admin")
+    p.add_argument(
+        "--timezone",
+        default=None,
+        help="site timezone, an IANA name such as America/New_York (default: this machine's)",
+    )
+    p.add_argument("--currency", default="USD", help="ISO 4217 currency code (default USD)")
+    p.add_argument("--demo", action="store_true", help="also load the demo centre from data/")
+    p.add_argument("--force", action="store_true", help="wipe an existing nodedesk database first")
+    p.set_defaults(handler=cmd_init)
+
+    db = sub.add_parser("db", help="database schema: status and upgrade")
+    dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    s = dbsub.add_parser("status", help="show the schema revision and whether it is current")
+    s.set_defaults(handler=cmd_db_status)
+    u = dbsub.add_parser("upgrade", help="migrate the schema to this version of nodedesk")
+    u.set_defaults(handler=cmd_db_upgrade)
+
+
+def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
+    runtime = env.runtime(check_schema=False)
+    tz = args.timezone or _default_timezone()
+    result = setup.initialize(
+        runtime.database,
+        os_login(),
+        timezone=tz,
+        currency=args.currency,
+        force=args.force,
+        demo=args.demo,
+        environ=env.config.environ,
+    )
+    print(f"Initialized nodedesk at {env.config.database_url}")
+    print(f"  site timezone {result.timezone}, currency {result.currency}, schema {result.revision}")
+    print(f"  {result.admin} is an admin")
+    if result.demo:
+        print("  demo data: " + ", ".join(f"{v} {k}" for k, v in result.demo.items()))
+    print("Start the app with 'nodedesk'; see 'nodedesk help' for the basics.")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace, env: CliEnv) -> int:
+    runtime = env.runtime(check_schema=False)
+    current = migrate.current_revision(runtime.database.engine)
+    head = migrate.head_revision()
+    output.fields(
+        [("database", env.config.database_url), ("schema", current or "(none)"), ("this nodedesk", head)]
+    )
+    if current is None:
+        raise NotInitializedError("nodedesk is not initialized here; run 'nodedesk init' first")
+    if current != head:
+        raise SchemaOutdatedError(f"schema {current} is not {head}; run 'nodedesk db upgrade'")
+    print("status:        up to date")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, env: CliEnv) -> int:
+    runtime = env.runtime(check_schema=False)
+    before = migrate.current_revision(runtime.database.engine)
+    if before is None:
+        raise NotInitializedError("nodedesk is not initialized here; run 'nodedesk init' first")
+    if not migrate.is_known_revision(before):
+        raise SchemaOutdatedError(f"database schema {before} is newer than this nodedesk; upgrade nodedesk")
+    migrate.upgrade(runtime.database.engine)
+    after = migrate.current_revision(runtime.database.engine)
+    print(f"schema {before} -> {after}" if before != after else f"schema {after} is already current")
+    return 0
