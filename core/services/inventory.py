@@ -10,6 +10,7 @@ from .. import validate
 from ..context import ServiceContext
 from ..errors import NotFoundError, ValidationError
 from ..models import NODE_CATEGORIES, Node, NodeType
+from . import rates
 
 
 @dataclass(frozen=True)
@@ -95,15 +96,36 @@ def add_node_type(ctx: ServiceContext, name: str, category: str, description: st
     )
     ctx.session.add(nt)
     ctx.session.flush()
-    for hook in NODE_TYPE_CREATED_HOOKS:
-        hook(ctx, nt)
+    sku = rates.ensure_node_sku(ctx, nt, record=False)  # every node type has its hourly NODE_<TYPE> SKU
     result = node_type_view(nt)
-    ctx.record("node_type.created", "node_type", nt.id, nt.name, after=result.to_json())
+    ctx.record("node_type.created", "node_type", nt.id, nt.name, after=result.to_json() | {"sku": sku.code})
     return result
 
 
-# Called after a node type is created (rentals registers the NODE_<TYPE> SKU creation here).
-NODE_TYPE_CREATED_HOOKS: list = []
+def rename_node_type(ctx: ServiceContext, name: str, new_name: str) -> NodeTypeView:
+    """Rename a node type; its hourly SKU (linked by id) keeps its code and rates."""
+    ctx.require("manage_inventory")
+    nt = get_node_type(ctx, name)
+    new_name = validate.name(new_name, "name")
+    if new_name == nt.name:
+        raise ValidationError(f"node type is already called {new_name!r}", field="name")
+    if ctx.session.scalar(select(NodeType.id).where(NodeType.name == new_name)) is not None:
+        raise ValidationError(f"node type {new_name!r} already exists", field="name")
+    before = node_type_view(nt).to_json()
+    nt.name = new_name
+    nt.modified_at, nt.modified_by = ctx.now(), ctx.actor.username
+    ctx.session.flush()
+    result = node_type_view(nt)
+    sku = rates.ensure_node_sku(ctx, nt, record=False)  # the same SKU row: code and rates unchanged
+    ctx.record(
+        "node_type.renamed",
+        "node_type",
+        nt.id,
+        nt.name,
+        before=before | {"sku": sku.code},
+        after=result.to_json() | {"sku": sku.code},
+    )
+    return result
 
 
 def add_node(

@@ -15,6 +15,7 @@ from ..errors import ValidationError
 from ..identity import Actor
 from ..models import Base
 from ..timeutil import check_timezone
+from .rates import load_skus
 from .users import create_user_row
 from .users import view as user_view
 
@@ -84,12 +85,19 @@ def initialize(
             clock=clock,
             site=site_settings.load(session),
         )
+        skus = load_skus(ctx, record=False)  # shipped fee SKUs (data/skus.json), listed below
         ctx.record(
             "site.initialized",
             "site",
             "",
             "nodedesk",
-            after={"timezone": timezone, "currency": currency, "admin": login, "schema": revision},
+            after={
+                "timezone": timezone,
+                "currency": currency,
+                "admin": login,
+                "schema": revision,
+                "skus": skus,
+            },
         )
         ctx.record("user.created", "user", admin.id, login, after=user_view(admin).to_json())
         if demo:
