@@ -1,0 +1,739 @@
+"""``nodedesk import``: verify, check compatibility, then apply an export in ONE transaction.
+
+Per record the outcome is one of: **created** (not here, inserted), **updated** (here, differs,
+overwritten), **unchanged** (here and identical), **skipped** (the mode forbids writing it: it
+exists and differs under ``create-only``, or is missing under ``update-only``). Records are
+matched by natural key only; integer ids are never used to match. Import never deletes records;
+an updated record's embedded lists (roles, scopes, members, split parts) are replaced by the
+export's.
+
+Any problem (bad value, unknown reference, constraint violation, diverged activity log) raises a
+:class:`RecordError` naming the kind, the record's natural key and the field, and the transaction
+rolls back: nothing is written. ``dry_run`` does all the work (including flushing every row
+through the database's constraints) and then rolls back.
+
+The activity log is append-only and hash-chained. The export's log is added after this
+database's own entries only when this database's log is a prefix of it (identical entry by
+entry), so the chain stays one unbroken chain; the import's own summary entry is appended last.
+In practice: restore into an empty database, or merge other data with ``--exclude activity_log``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select, text
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session
+
+from .. import audit
+from .. import site as site_settings
+from ..context import ServiceContext
+from ..db import migrate
+from ..errors import NotInitializedError, PermissionDenied, ValidationError
+from ..identity import resolve_actor
+from ..models import ActivityEntry
+from ..runtime import Runtime
+from .codec import FieldError
+from .compat import INCOMPATIBLE, WARNINGS, assess, instance_info, selected_kinds
+from .jsonstream import JsonShapeError, KindFileReader, dumps
+from .kinds import registry
+from .manifest import FileEntry, Manifest, read_manifest, verify_files
+from .registry import ChildSpec, FieldSpec, KindSpec
+from .rows import KindRows, chunked, key_in, sort_items
+
+MODES = ("create-only", "update-only", "create-or-update")
+Progress = Callable[[str, int, int], None]
+BATCH = 1000
+
+
+class RecordError(ValidationError):
+    """One record cannot be imported. ``str()`` names the kind, natural key and field."""
+
+    def __init__(self, kind: str, key: str, field_name: str | None, reason: str) -> None:
+        where = f"{kind} record {key}" + (f", field {field_name!r}" if field_name else "")
+        super().__init__(f"{where}: {reason}; nothing was imported")
+        self.field = f"{kind}.{field_name}" if field_name else kind
+        self.kind = kind
+        self.key = key
+        self.field_name = field_name
+
+
+@dataclass
+class KindCounts:
+    kind: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.skipped
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass
+class ImportResult:
+    directory: Path
+    manifest: Manifest
+    mode: str
+    dry_run: bool
+    restore: bool  # the database was empty: a full restore (integer ids kept)
+    counts: list[KindCounts]
+    warnings: list[str]
+    audit_seq: int | None
+    seconds: float
+
+    @property
+    def changed(self) -> int:
+        return sum(c.created + c.updated for c in self.counts)
+
+    @property
+    def records(self) -> int:
+        return sum(c.total for c in self.counts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "directory": str(self.directory),
+            "source": self.manifest.source,
+            "export_created_at": self.manifest.created_at,
+            "mode": self.mode,
+            "dry_run": self.dry_run,
+            "restore": self.restore,
+            "kinds": [c.to_json() for c in self.counts],
+            "warnings": self.warnings,
+            "audit_seq": self.audit_seq,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# ------------------------------------------------------------------------------------------
+# Decoding one record
+
+
+@dataclass
+class _Rec:
+    index: int
+    key: tuple[Any, ...]
+    label: str
+    values: dict[str, Any] = field(default_factory=dict)  # column name -> python value
+    encoded: dict[str, Any] = field(default_factory=dict)  # field -> canonical JSON value
+    refs: dict[str, tuple[Any, ...] | None] = field(default_factory=dict)  # field -> target key
+    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    row_id: int | None = None  # the exported integer id (used only on restore)
+
+
+def _decode_ref(f: FieldSpec, raw: Any) -> tuple[Any, ...] | None:
+    assert f.ref is not None
+    if raw is None:
+        if not f.column.nullable:
+            raise FieldError("is required")
+        return None
+    parts = raw if f.ref.composite else [raw]
+    if not isinstance(parts, list) or len(parts) != len(f.ref.target_key):
+        raise FieldError(f"must be a {f.ref.kind} natural key")
+    return tuple(c.decode(v) for c, v in zip(f.ref.key_codecs, parts, strict=True))
+
+
+def _encode_ref(f: FieldSpec, key: tuple[Any, ...] | None) -> Any:
+    assert f.ref is not None
+    if key is None:
+        return None
+    enc = [c.encode(v) for c, v in zip(f.ref.key_codecs, key, strict=True)]
+    return enc if f.ref.composite else enc[0]
+
+
+def _decode_plain(f: FieldSpec, raw: Any) -> Any:
+    if raw is None:
+        if not f.column.nullable:
+            raise FieldError("is required (null given)")
+        return None
+    return f.codec.decode(raw)
+
+
+class _Decoder:
+    def __init__(self, spec: KindSpec) -> None:
+        self.spec = spec
+        self.children = {c.field: c for c in spec.children}
+
+    def _fail(self, rec_label: str, field_name: str | None, reason: str) -> RecordError:
+        return RecordError(self.spec.name, rec_label, field_name, reason)
+
+    def decode(self, raw: Any, index: int) -> _Rec:
+        spec = self.spec
+        label = f"#{index + 1}"
+        if not isinstance(raw, dict) or "natural_key" not in raw or "fields" not in raw or len(raw) != 2:
+            raise self._fail(label, None, "must be an object with exactly 'natural_key' and 'fields'")
+        nk, fields = raw["natural_key"], raw["fields"]
+        if not isinstance(nk, list) or len(nk) != len(spec.key):
+            raise self._fail(label, None, f"natural_key must be a list of {len(spec.key)} value(s)")
+        label = dumps(nk[0] if len(nk) == 1 else nk)
+        key: list[Any] = []
+        for col, codec, value in zip(spec.key, spec.key_codecs, nk, strict=True):
+            try:
+                if value is None:
+                    raise FieldError("is required")
+                key.append(codec.decode(value))
+            except FieldError as exc:
+                raise self._fail(label, col.name, str(exc)) from None
+        if not isinstance(fields, dict):
+            raise self._fail(label, None, "'fields' must be an object")
+        rec = _Rec(index, tuple(key), label)
+        for name, value in fields.items():
+            try:
+                self._field(rec, name, value)
+            except FieldError as exc:
+                raise self._fail(label, name, str(exc)) from None
+        return rec
+
+    def _field(self, rec: _Rec, name: str, value: Any) -> None:
+        spec = self.spec
+        if name == "id" and spec.id_column is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise FieldError("must be a positive whole number")
+            rec.row_id = value
+            return
+        f = spec.field_map.get(name)
+        if f is not None:
+            if f.ref is not None:
+                rec.refs[name] = _decode_ref(f, value)
+                rec.encoded[name] = _encode_ref(f, rec.refs[name])
+            else:
+                rec.values[f.column.name] = _decode_plain(f, value)
+                v = rec.values[f.column.name]
+                rec.encoded[name] = None if v is None else f.codec.encode(v)
+            return
+        child = self.children.get(name)
+        if child is None:
+            raise FieldError(f"unknown field (kind {spec.name} has: {', '.join(spec.field_names())})")
+        if not isinstance(value, list):
+            raise FieldError("must be a list")
+        items: list[dict[str, Any]] = []
+        encoded: list[Any] = []
+        for item in value:
+            decoded, enc = self._child_item(child, item)
+            items.append(decoded)
+            encoded.append(enc)
+        rec.children[name] = items
+        rec.encoded[name] = sort_items(encoded)
+
+    @staticmethod
+    def _child_item(child: ChildSpec, item: Any) -> tuple[dict[str, Any], Any]:
+        """-> ({field: python value or target key}, canonical encoded item)."""
+        if child.scalar:
+            item = {child.fields[0].name: item}
+        elif not isinstance(item, dict):
+            raise FieldError("items must be objects")
+        known = {f.name: f for f in child.fields}
+        unknown = set(item) - set(known)
+        if unknown:
+            raise FieldError(f"unknown item field {sorted(unknown)[0]!r}")
+        decoded: dict[str, Any] = {}
+        enc: dict[str, Any] = {}
+        for name, f in known.items():
+            if name not in item:
+                if f.required:
+                    raise FieldError(f"item is missing {name!r}")
+                continue
+            if f.ref is not None:
+                decoded[name] = _decode_ref(f, item[name])
+                enc[name] = _encode_ref(f, decoded[name])
+            else:
+                decoded[name] = _decode_plain(f, item[name])
+                enc[name] = None if decoded[name] is None else f.codec.encode(decoded[name])
+        return decoded, (enc[child.fields[0].name] if child.scalar else enc)
+
+
+# ------------------------------------------------------------------------------------------
+# The activity-log chain
+
+
+class _LogChain:
+    """Keeps the imported log one unbroken chain continuing this database's own."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.prev_seq = 0
+        self.prev_hash = audit.GENESIS_HASH
+
+    def _hash_at(self, seq: int) -> str | None:
+        return self.session.scalar(select(ActivityEntry.hash).where(ActivityEntry.seq == seq))
+
+    def seen(self, rec: _Rec) -> None:
+        self.prev_seq, self.prev_hash = rec.key[0], rec.values.get("hash", "")
+
+    def check_new(self, rec: _Rec) -> None:
+        seq = rec.key[0]
+        if seq != self.prev_seq + 1:
+            prev = audit.GENESIS_HASH if seq == 1 else self._hash_at(seq - 1)
+            if prev is None:
+                raise RecordError(
+                    "activity_log", rec.label, None, f"entry #{seq - 1} is missing (the chain has a gap)"
+                )
+            self.prev_seq, self.prev_hash = seq - 1, prev
+        if rec.values.get("prev_hash") != self.prev_hash:
+            raise RecordError(
+                "activity_log",
+                rec.label,
+                "prev_hash",
+                f"does not follow entry #{self.prev_seq} (chain broken)",
+            )
+        entry = SimpleNamespace(seq=seq, **rec.values)
+        try:
+            ok = audit.entry_hash(entry) == rec.values.get("hash")  # type: ignore[arg-type]
+        except AttributeError as exc:
+            raise RecordError("activity_log", rec.label, None, f"incomplete entry ({exc})") from None
+        if not ok:
+            raise RecordError(
+                "activity_log", rec.label, "hash", "does not match the entry (altered after it was written)"
+            )
+        self.seen(rec)
+
+
+# ------------------------------------------------------------------------------------------
+# One kind
+
+
+class _KindImport:
+    def __init__(self, spec: KindSpec, session: Session, mode: str, restore: bool) -> None:
+        self.spec = spec
+        self.session = session
+        self.conn = session.connection()
+        self.mode = mode
+        self.restore = restore
+        self.rows = KindRows(spec, self.conn)
+        self.decoder = _Decoder(spec)
+        self.counts = KindCounts(spec.name)
+        self.chain = _LogChain(session) if spec.table.name == ActivityEntry.__tablename__ else None
+        self._skip_compare = {"id"} | (
+            {spec.version_column.name} if spec.version_column is not None else set()
+        )
+        self._last_key: tuple[Any, ...] | None = None
+        self._where_key = and_(*(c == bindparam(f"_k{i}") for i, c in enumerate(spec.key)))
+
+    # -- references --------------------------------------------------------------------
+    def _resolve(self, recs: Sequence[_Rec]) -> None:
+        """Turn every reference (natural key) into the target row's id, or fail naming it."""
+        wanted: dict[tuple[str, str], set[tuple[Any, ...]]] = defaultdict(set)
+        specs: dict[tuple[str, str], FieldSpec] = {}
+        for rec in recs:
+            for name, key in rec.refs.items():
+                f = self.spec.field_map[name]
+                assert f.ref is not None
+                if key is not None:
+                    tag = (f.ref.kind, f.ref.target_column.name)
+                    wanted[tag].add(key)
+                    specs[tag] = f
+            for cname, items in rec.children.items():
+                child = self.decoder.children[cname]
+                for item in items:
+                    for f in child.fields:
+                        if f.ref is not None and item.get(f.name) is not None:
+                            tag = (f.ref.kind, f.ref.target_column.name)
+                            wanted[tag].add(item[f.name])
+                            specs[tag] = f
+        found: dict[tuple[str, str], dict[tuple[Any, ...], Any]] = {}
+        for tag, keys in wanted.items():
+            ref = specs[tag].ref
+            assert ref is not None
+            cols = [ref.target.c[c.name] for c in ref.target_key]
+            got: dict[tuple[Any, ...], Any] = {}
+            for part in chunked(sorted(keys)):
+                stmt = select(ref.target_column, *cols).where(key_in(cols, list(part)))
+                for row in self.conn.execute(stmt):
+                    got[tuple(row[1:])] = row[0]
+            found[tag] = got
+
+        def lookup(rec: _Rec, label: str, f: FieldSpec, key: tuple[Any, ...]) -> Any:
+            assert f.ref is not None
+            value = found[(f.ref.kind, f.ref.target_column.name)].get(key)
+            if value is None:
+                shown = dumps(_encode_ref(f, key))
+                raise RecordError(
+                    self.spec.name,
+                    rec.label,
+                    label,
+                    f"refers to {f.ref.kind} {shown}, which is neither in the export nor in this database",
+                )
+            return value
+
+        for rec in recs:
+            for name, key in rec.refs.items():
+                f = self.spec.field_map[name]
+                rec.values[f.column.name] = None if key is None else lookup(rec, name, f, key)
+            for cname, items in rec.children.items():
+                child = self.decoder.children[cname]
+                for item in items:
+                    for f in child.fields:
+                        if f.ref is not None and f.name in item:
+                            key = item.pop(f.name)
+                            item[f.column.name] = None if key is None else lookup(rec, cname, f, key)
+                        elif f.name in item and f.name != f.column.name:
+                            item[f.column.name] = item.pop(f.name)
+
+    # -- planning --------------------------------------------------------------------
+    def _check_required(self, rec: _Rec) -> None:
+        for f in self.spec.fields:
+            if f.required and f.name not in rec.encoded:
+                raise RecordError(self.spec.name, rec.label, f.name, "is missing (required)")
+
+    def _plan(self, recs: list[_Rec]) -> tuple[list[_Rec], list[tuple[_Rec, Any, dict[str, Any]]]]:
+        existing = self.rows.existing([r.key for r in recs])
+        creates: list[_Rec] = []
+        updates: list[tuple[_Rec, Any, dict[str, Any]]] = []
+        c = self.counts
+        for rec in recs:
+            have = existing.get(rec.key)
+            if have is None:
+                if self.mode == "update-only":
+                    c.skipped += 1
+                    continue
+                self._check_required(rec)
+                if self.chain is not None:
+                    self.chain.check_new(rec)
+                creates.append(rec)
+                c.created += 1
+                continue
+            row_id, current = have
+            same = all(
+                current.get(name) == value
+                for name, value in rec.encoded.items()
+                if name not in self._skip_compare
+            )
+            if self.chain is not None:
+                if not same:
+                    raise RecordError(
+                        self.spec.name,
+                        rec.label,
+                        None,
+                        "differs from the entry with the same number in this database: the two activity logs "
+                        "have diverged (restore into an empty database, or use --exclude activity_log)",
+                    )
+                self.chain.seen(rec)
+            if same:
+                c.unchanged += 1
+            elif self.mode == "create-only" or self.spec.append_only:
+                c.skipped += 1
+            else:
+                updates.append((rec, row_id, current))
+                c.updated += 1
+        return creates, updates
+
+    # -- writing ----------------------------------------------------------------------
+    def _insert_params(self, rec: _Rec) -> dict[str, Any]:
+        params = {c.name: v for c, v in zip(self.spec.key, rec.key, strict=True)}
+        params.update(rec.values)
+        if self.restore and rec.row_id is not None and self.spec.id_column is not None:
+            params[self.spec.id_column.name] = rec.row_id
+        return params
+
+    def _update_params(self, rec: _Rec, current: dict[str, Any]) -> dict[str, Any]:
+        params = dict(rec.values)
+        vcol = self.spec.version_column
+        if vcol is not None:
+            mine = current.get(vcol.name) or 0
+            theirs = rec.values.get(vcol.name) or 0
+            params[vcol.name] = max(mine + 1, theirs)
+        for i, v in enumerate(rec.key):
+            params[f"_k{i}"] = v
+        return params
+
+    @staticmethod
+    def _grouped(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        """executemany needs the same keys in every row (missing fields take their defaults)."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            groups[tuple(sorted(row))].append(row)
+        yield from groups.values()
+
+    def _write_children(self, recs: Sequence[_Rec], ids: dict[tuple[Any, ...], Any], replace: bool) -> None:
+        for child in self.spec.children:
+            todo = [r for r in recs if child.field in r.children]
+            if not todo:
+                continue
+            if replace:
+                parent_ids = [ids[r.key] for r in todo]
+                for part in chunked(parent_ids):
+                    self.conn.execute(child.table.delete().where(child.parent_column.in_(part)))
+            rows = [
+                {child.parent_column.name: ids[r.key], **item}
+                for r in todo
+                for item in r.children[child.field]
+            ]
+            for group in self._grouped(rows):
+                self.conn.execute(child.table.insert(), group)
+
+    def _ids_of(self, recs: Sequence[_Rec]) -> dict[tuple[Any, ...], Any]:
+        id_col = self.spec.id_column
+        assert id_col is not None
+        out: dict[tuple[Any, ...], Any] = {}
+        for part in chunked([r.key for r in recs]):
+            for row in self.conn.execute(select(id_col, *self.spec.key).where(key_in(self.spec.key, part))):
+                out[tuple(row[1:])] = row[0]
+        return out
+
+    def _apply(self, creates: Sequence[_Rec], updates: Sequence[tuple[_Rec, Any, dict[str, Any]]]) -> None:
+        table = self.spec.table
+        for group in self._grouped(self._insert_params(r) for r in creates):
+            self.conn.execute(table.insert(), group)
+        upd_rows = [self._update_params(r, cur) for r, _rid, cur in updates]
+        for group in self._grouped(upd_rows):
+            self.conn.execute(table.update().where(self._where_key), group)
+        if self.spec.children:
+            if creates:
+                self._write_children(creates, self._ids_of(creates), replace=False)
+            if updates:
+                self._write_children([u[0] for u in updates], {u[0].key: u[1] for u in updates}, replace=True)
+
+    def _write(self, creates: list[_Rec], updates: list[tuple[_Rec, Any, dict[str, Any]]]) -> None:
+        if not creates and not updates:
+            return
+        try:
+            with self.session.begin_nested():
+                self._apply(creates, updates)
+            return
+        except StatementError:
+            pass
+        # Find the record the database refused, one at a time, to name it.
+        for rec in creates:
+            self._one(rec, lambda r=rec: self._apply([r], []))
+        for upd in updates:
+            self._one(upd[0], lambda u=upd: self._apply([], [u]))
+        raise RecordError(
+            self.spec.name,
+            creates[0].label if creates else updates[0][0].label,
+            None,
+            "the database refused this batch",
+        )  # pragma: no cover - always found above
+
+    def _one(self, rec: _Rec, action: Callable[[], None]) -> None:
+        try:
+            with self.session.begin_nested():
+                action()
+        except StatementError as exc:
+            orig = getattr(exc, "orig", None)
+            reason = str(orig if orig is not None else exc).strip().splitlines()[0]
+            raise RecordError(self.spec.name, rec.label, None, f"refused by the database: {reason}") from None
+
+    # -- the file --------------------------------------------------------------------
+    def run(
+        self, path: Path, entry: FileEntry, batch: int, verify: bool, progress: Progress | None
+    ) -> KindCounts:
+        name = self.spec.name
+        seen = 0
+        pending: list[_Rec] = []
+        try:
+            with KindFileReader(path) as reader:
+                for raw in reader.records():
+                    if seen == 0 and reader.header.get("model", name) != name:
+                        raise ValidationError(
+                            f"holds model {reader.header.get('model')!r}, not {name!r}", field=entry.name
+                        )
+                    rec = self.decoder.decode(raw, seen)
+                    if self._last_key is not None and not rec.key > self._last_key:
+                        raise RecordError(
+                            name, rec.label, None, "is out of natural-key order (duplicate or moved record)"
+                        )
+                    self._last_key = rec.key
+                    pending.append(rec)
+                    seen += 1
+                    if len(pending) >= batch:
+                        self._batch(pending)
+                        pending = []
+                        if progress:
+                            progress(name, seen, entry.count)
+                if pending:
+                    self._batch(pending)
+                header = reader.header
+                sha, size = reader.sha256, reader.size
+        except JsonShapeError as exc:
+            raise ValidationError(f"not a valid kind file: {exc}", field=entry.name) from None
+        if header.get("model") != name:
+            raise ValidationError(f"holds model {header.get('model')!r}, not {name!r}", field=entry.name)
+        if header.get("count") != seen or entry.count != seen:
+            raise ValidationError(
+                f"holds {seen} records but says {header.get('count')} (manifest: {entry.count})",
+                field=entry.name,
+            )
+        if verify and (sha != entry.sha256 or size != entry.size):
+            raise ValidationError("changed while it was being imported", field=entry.name)
+        if progress:
+            progress(name, seen, entry.count)
+        return self.counts
+
+    def _batch(self, recs: list[_Rec]) -> None:
+        self._resolve(recs)
+        creates, updates = self._plan(recs)
+        self._write(creates, updates)
+
+
+# ------------------------------------------------------------------------------------------
+# The whole import
+
+
+def _is_empty(session: Session) -> bool:
+    return all(
+        session.execute(select(text("1")).select_from(spec.table).limit(1)).first() is None
+        for spec in registry()
+    )
+
+
+def _context(runtime: Runtime, session: Session) -> ServiceContext:
+    site = site_settings.load(session)
+    actor = resolve_actor(session, runtime.login, runtime.config.user_override)
+    return ServiceContext(session, actor, runtime.clock_for(site.site_timezone), site)
+
+
+def _restore_context(runtime: Runtime, session: Session) -> ServiceContext:
+    """After a restore into an empty database the importing login must be an imported admin."""
+    try:
+        ctx = _context(runtime, session)
+    except NotInitializedError:
+        raise ValidationError(
+            "a restore into an empty database needs the export's settings and users (do not exclude them)",
+            field="models",
+        ) from None
+    except PermissionDenied:
+        raise PermissionDenied(
+            f"{runtime.login} is not an active admin in the imported data; run the restore as one of the "
+            "export's admins (nothing was imported)"
+        ) from None
+    ctx.require("backup")
+    return ctx
+
+
+def _reset_sequences(session: Session, specs: Iterable[KindSpec]) -> None:
+    """PostgreSQL: after inserting explicit ids, move each id sequence past the largest id."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite picks max(rowid) + 1 by itself
+    for spec in specs:
+        if spec.id_column is None:
+            continue
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence(:t, 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) "
+                f'FROM "{spec.table.name}"'
+            ),
+            {"t": spec.table.name},
+        )
+
+
+def prepare_target(runtime: Runtime) -> bool:
+    """Create the schema in a blank database (a restore target). True if it was created."""
+    engine = runtime.database.engine
+    if migrate.current_revision(engine) is not None:
+        return False
+    if migrate.has_tables(engine):
+        raise ValidationError(
+            "the database holds tables that are not nodedesk's; refusing to touch it", field="database"
+        )
+    migrate.upgrade(engine)
+    return True
+
+
+def import_backup(
+    runtime: Runtime,
+    directory: str | Path,
+    *,
+    mode: str = "create-or-update",
+    models: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    verify_checksums: bool = True,
+    progress: Progress | None = None,
+    batch: int = BATCH,
+) -> ImportResult:
+    """Verify, check, and import in one transaction. Needs the admin role (see module doc)."""
+    started = time.perf_counter()
+    if mode not in MODES:
+        raise ValidationError(f"must be one of {', '.join(MODES)}", field="mode")
+    path = Path(directory).expanduser()
+    manifest = read_manifest(path)
+    integrity = verify_files(path, manifest, checksums=verify_checksums)
+    if not integrity.ok:
+        more = f" (and {len(integrity.problems) - 1} more)" if len(integrity.problems) > 1 else ""
+        raise ValidationError(f"{integrity.problems[0]}{more}; nothing was imported", field="checksum")
+    kinds = selected_kinds(manifest, models, exclude)
+    if not kinds:
+        raise ValidationError("nothing to import: every kind is excluded", field="models")
+    instance = instance_info(runtime)
+    status, problems, warnings = assess(manifest, instance, kinds=kinds)
+    warnings = integrity.warnings + warnings
+    if status == INCOMPATIBLE:
+        raise ValidationError(
+            f"incompatible export: {problems[0]}; nothing was imported", field="compatibility"
+        )
+    if status == WARNINGS and not force:
+        raise ValidationError(
+            f"{warnings[0]}"
+            + (f" (and {len(warnings) - 1} more warnings)" if len(warnings) > 1 else "")
+            + "; check with 'nodedesk check-import', then use --force to import anyway",
+            field="compatibility",
+        )
+    prepare_target(runtime)
+    reg = registry()
+    results: list[KindCounts] = []
+    audit_seq: int | None = None
+    with runtime.database.write(dry_run=dry_run) as session:
+        restore = _is_empty(session)
+        ctx = None
+        if not restore:
+            ctx = _context(runtime, session)
+            ctx.require("backup")
+        audit._lock_chain(session)  # no other entry may slip into the chain meanwhile
+        for name in kinds:
+            spec = reg[name]
+            entry = manifest.file_for(name)
+            assert entry is not None
+            job = _KindImport(spec, session, mode, restore)
+            results.append(job.run(path / entry.name, entry, batch, verify_checksums, progress))
+        if restore:
+            _reset_sequences(session, (reg[k] for k in kinds))
+            ctx = _restore_context(runtime, session)
+        assert ctx is not None
+        changed = {
+            c.kind: {"created": c.created, "updated": c.updated} for c in results if c.created or c.updated
+        }
+        if changed:
+            entry_row = ctx.record(
+                "backup.imported",
+                "backup",
+                "",
+                f"{manifest.source.get('name', '?')} {manifest.created_at}",
+                after={
+                    "source": manifest.source,
+                    "export_created_at": manifest.created_at,
+                    "root_sha256": manifest.root_sha256,
+                    "mode": mode,
+                    "restore": restore,
+                    "changed": changed,
+                },
+            )
+            audit_seq = entry_row.seq
+    return ImportResult(
+        directory=path,
+        manifest=manifest,
+        mode=mode,
+        dry_run=dry_run,
+        restore=restore,
+        counts=results,
+        warnings=warnings,
+        audit_seq=audit_seq,
+        seconds=time.perf_counter() - started,
+    )
