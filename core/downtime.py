@@ -44,20 +44,55 @@ class WindowScope:
         return self.all_nodes or node_id in self.node_ids or node_type_id in self.node_type_ids
 
 
+_Placed = tuple[int, DowntimeSource]  # (position in DowntimeIndex.windows, source)
+
+
 @dataclass
 class DowntimeIndex:
     """Downtime sources over a span, answerable per node."""
 
     windows: list[tuple[DowntimeSource, WindowScope]] = field(default_factory=list)
     outages_by_node: dict[int, list[DowntimeSource]] = field(default_factory=dict)
+    _maps: tuple[list[_Placed], dict[int, list[_Placed]], dict[int, list[_Placed]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def for_node(self, node_id: int, node_type_id: int) -> list[DowntimeSource]:
-        found = [src for src, scope in self.windows if scope.applies_to(node_id, node_type_id)]
+        """Windows in scope for the node (each once, in window order), then its outages.
+
+        Answered from maps built once (all-nodes windows, windows by node, by node type), so
+        asking for many nodes costs only the windows that actually apply to each.
+        """
+        everywhere, by_node, by_type = self._lookup()
+        extra = by_node.get(node_id, []) + by_type.get(node_type_id, [])
+        if extra:
+            merged = dict(everywhere)
+            merged.update(extra)
+            found = [merged[pos] for pos in sorted(merged)]
+        else:
+            found = [src for _pos, src in everywhere]
         found.extend(self.outages_by_node.get(node_id, ()))
         return found
 
     def add_window(self, source: DowntimeSource, scope: WindowScope) -> None:
         self.windows.append((source, scope))
+        self._maps = None
+
+    def _lookup(self) -> tuple[list[_Placed], dict[int, list[_Placed]], dict[int, list[_Placed]]]:
+        if self._maps is None:
+            everywhere: list[_Placed] = []
+            by_node: dict[int, list[_Placed]] = defaultdict(list)
+            by_type: dict[int, list[_Placed]] = defaultdict(list)
+            for pos, (src, scope) in enumerate(self.windows):
+                if scope.all_nodes:
+                    everywhere.append((pos, src))
+                    continue
+                for nid in scope.node_ids:
+                    by_node[nid].append((pos, src))
+                for tid in scope.node_type_ids:
+                    by_type[tid].append((pos, src))
+            self._maps = (everywhere, dict(by_node), dict(by_type))
+        return self._maps
 
 
 def load_downtime(
@@ -86,20 +121,22 @@ def load_downtime(
             MaintenanceWindow.all_nodes,
         ).where(MaintenanceWindow.start < span_end, MaintenanceWindow.end > span_start)
     ).all()
-    win_ids = [r.id for r in win_rows if r.id not in excluded]
+    # Scope rows of every window overlapping the span, fetched with the same span condition
+    # (a join, not an IN list): the number of queries never depends on the number of windows.
+    overlapping = (MaintenanceWindow.start < span_end) & (MaintenanceWindow.end > span_start)
     scope_nodes: dict[int, set[int]] = defaultdict(set)
     scope_types: dict[int, set[int]] = defaultdict(set)
-    for chunk in _chunks(win_ids):
+    if any(not r.all_nodes for r in win_rows):
         for wid, nid in session.execute(
-            select(window_scope_nodes.c.window_id, window_scope_nodes.c.node_id).where(
-                window_scope_nodes.c.window_id.in_(chunk)
-            )
+            select(window_scope_nodes.c.window_id, window_scope_nodes.c.node_id)
+            .join(MaintenanceWindow, MaintenanceWindow.id == window_scope_nodes.c.window_id)
+            .where(overlapping)
         ):
             scope_nodes[wid].add(nid)
         for wid, tid in session.execute(
-            select(window_scope_node_types.c.window_id, window_scope_node_types.c.node_type_id).where(
-                window_scope_node_types.c.window_id.in_(chunk)
-            )
+            select(window_scope_node_types.c.window_id, window_scope_node_types.c.node_type_id)
+            .join(MaintenanceWindow, MaintenanceWindow.id == window_scope_node_types.c.window_id)
+            .where(overlapping)
         ):
             scope_types[wid].add(tid)
     for r in win_rows:
@@ -124,18 +161,14 @@ def load_downtime(
                 "outage", r.id, r.title, Interval(r.start, end), open=r.end is None
             )
     by_node: dict[int, list[DowntimeSource]] = defaultdict(list)
-    for chunk in _chunks(list(sources)):
+    if sources:
+        affected = select(outage_nodes.c.outage_id, outage_nodes.c.node_id).join(
+            Outage, Outage.id == outage_nodes.c.outage_id
+        )
         for oid, nid in session.execute(
-            select(outage_nodes.c.outage_id, outage_nodes.c.node_id).where(
-                outage_nodes.c.outage_id.in_(chunk)
-            )
+            affected.where(Outage.start < span_end, or_(Outage.end.is_(None), Outage.end > span_start))
         ):
-            by_node[nid].append(sources[oid])
+            if oid in sources:
+                by_node[nid].append(sources[oid])
     index.outages_by_node = dict(by_node)
     return index
-
-
-def _chunks(ids: list[int], size: int = 900) -> Iterable[list[int]]:
-    """Keep IN lists under SQLite's bound-parameter limit."""
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
