@@ -43,7 +43,10 @@ def local_to_utc(naive: datetime, tz: str, field: str = "time") -> datetime:
             f"{naive:%Y-%m-%d %H:%M} does not exist in {tz} (clocks skip it for daylight saving)",
             field=field,
         )
-    return first.astimezone(UTC)
+    # Return a plain datetime: pendulum's DateTime with a stdlib tzinfo drops the tzinfo in
+    # timedelta arithmetic (``instant - timedelta(...)`` would come back naive).
+    utc = first.astimezone(UTC)
+    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC)
 
 
 def parse_instant(text: str, tz: str, field: str = "time") -> datetime:
