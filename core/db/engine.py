@@ -9,6 +9,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..errors import ConflictError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_OPTION = "nodedesk_write"
@@ -86,6 +89,14 @@ class Database:
                 session.rollback()
             else:
                 session.commit()
+        except StaleDataError as exc:
+            # A row's version moved under us (a concurrent save won the race): a conflict the
+            # user can act on, not a crash. Everything in this unit of work is rolled back.
+            session.rollback()
+            raise ConflictError(
+                "the record was changed by someone else while you were saving; nothing was saved, "
+                "reload it and try again"
+            ) from exc
         except BaseException:
             session.rollback()
             raise

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from .. import timeutil, validate
 from ..context import ServiceContext
@@ -169,11 +170,14 @@ def _resolve_scope(session: Session, scope: Scope) -> tuple[list[Node], list[Nod
         if nt is None:
             raise NotFoundError(f"no node type named {name!r}", field="node_type")
         types.append(nt)
-    return nodes, types
+    # Same order as the relationships load them (by name), so a fresh view equals a reloaded one.
+    return sorted(nodes, key=lambda n: n.name), sorted(types, key=lambda t: t.name)
 
 
-def _load(ctx: ServiceContext, window_id: int) -> MaintenanceWindow:
-    window = ctx.session.get(MaintenanceWindow, window_id)
+def _load(ctx: ServiceContext, window_id: int, *, for_update: bool = False) -> MaintenanceWindow:
+    """``for_update`` locks the row (PostgreSQL) so a concurrent save waits for ours and then
+    sees the new version (ConflictError naming who changed it) instead of failing at flush."""
+    window = ctx.session.get(MaintenanceWindow, window_id, with_for_update=for_update or None)
     if window is None:
         raise NotFoundError(f"no maintenance window #{window_id}", field="id")
     return window
@@ -286,7 +290,7 @@ def update_window(
     reason: str = "",
 ) -> SaveResult:
     ctx.require("correct" if correction else "manage_windows")
-    window = _load(ctx, window_id)
+    window = _load(ctx, window_id, for_update=True)
     _check_version(ctx, window, expected_version)
     now = ctx.now()
     before = view(window, now)
@@ -359,6 +363,9 @@ def update_window(
     window.title, window.description = new_title, new_desc
     window.start, window.end = new_start, new_end
     window.modified_at, window.modified_by = now, ctx.actor.username
+    # Always UPDATE the row so its version moves on, even when only the scope tables changed
+    # and the clock/user are the same (frozen clock): a stale save must never be accepted.
+    flag_modified(window, "modified_at")
     ctx.session.flush()
     after = view(window, now)
     drifted: list[str] = []
@@ -428,7 +435,7 @@ def delete_window(
     reason: str = "",
 ) -> DeleteResult:
     ctx.require("correct" if correction else "manage_windows")
-    window = _load(ctx, window_id)
+    window = _load(ctx, window_id, for_update=True)
     _check_version(ctx, window, expected_version)
     now = ctx.now()
     before = view(window, now)
