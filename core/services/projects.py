@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from .. import timeutil, validate
 from ..context import ServiceContext
@@ -279,7 +280,7 @@ def update_project(
             if "owner" not in project_roles(project, new_owner):
                 project.members.append(ProjectMember(user=new_owner, role="owner", added_at=now, added_by=by))
             project.owner = new_owner
-    project.modified_at, project.modified_by = now, by
+    _touch(project, now, by)
     ctx.session.flush()
     after = view(project)
     ctx.record(
@@ -345,9 +346,15 @@ def archive_project(ctx: ServiceContext, ref: str | int, *, reason: str = "") ->
 # ---------------------------------------------------------------- members
 
 
+def _touch(project: Project, now: datetime, by: str) -> None:
+    """Record who changed the project; always bumps its version (members live in other rows)."""
+    project.modified_at, project.modified_by = now, by
+    flag_modified(project, "modified_at")
+
+
 def _ensure_active(project: Project, what: str) -> None:
     if project.status != "active":
-        raise LockedError(f"project {project.title!r} is archived; {what} needs it active", field="project")
+        raise LockedError(f"{project.title!r} is archived; {what} needs it active", field="project")
 
 
 def add_member(ctx: ServiceContext, ref: str | int, username: str, role: str) -> ProjectView:
@@ -365,7 +372,7 @@ def add_member(ctx: ServiceContext, ref: str | int, username: str, role: str) ->
     now, by = ctx.now(), ctx.actor.username
     before_roles = project_roles(project, user)
     project.members.append(ProjectMember(user=user, role=role, added_at=now, added_by=by))
-    project.modified_at, project.modified_by = now, by
+    _touch(project, now, by)
     ctx.session.flush()
     result = view(project)
     ctx.record(
@@ -410,7 +417,7 @@ def remove_member(ctx: ServiceContext, ref: str | int, username: str, role: str 
     _ensure_subscriptions_still_allowed(ctx, project, user, remaining, "user")
     for row in [m for m in project.members if m.user_id == user.id and m.role in dropping]:
         project.members.remove(row)
-    project.modified_at, project.modified_by = ctx.now(), ctx.actor.username
+    _touch(project, ctx.now(), ctx.actor.username)
     ctx.session.flush()
     result = view(project)
     ctx.record(

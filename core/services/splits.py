@@ -301,7 +301,7 @@ def _select_pending(ctx: ServiceContext, project: Project, version_id: int | Non
         return version
     pending = _pending(ctx, project.id)
     if not pending:
-        raise NotFoundError(f"project {project.title!r} has no pending split", field="project")
+        raise NotFoundError(f"{project.title!r} has no pending split", field="project")
     return pending[0]
 
 

@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from .. import timeutil
 from ..context import ServiceContext
@@ -201,7 +202,7 @@ def _check_sku(sku: Sku) -> None:
 def check_billing_project(project: Project, user: User) -> None:
     """The user must be owner, technical_admin or member of an active billing project."""
     if project.status != "active":
-        raise ValidationError(f"project {project.title!r} is archived", field="project")
+        raise ValidationError(f"{project.title!r} is archived; bill an active project", field="project")
     roles = project_roles(project, user)
     if not any(r in SUBSCRIBER_ROLES for r in roles):
         held = f"only {', '.join(roles)}" if roles else "not a member"
@@ -355,6 +356,7 @@ def end_subscription(
     last.end_date = on
     last.closed_at, last.closed_by = now, by
     sub.modified_at, sub.modified_by = now, by
+    flag_modified(sub, "modified_at")  # the periods changed: bump the version
     ctx.session.flush()
     result = view(sub, today)
     ctx.record(
@@ -422,6 +424,7 @@ def change_subscription(
     last.end_date = from_day - timedelta(days=1)
     last.closed_at, last.closed_by = now, by
     sub.modified_at, sub.modified_by = now, by
+    flag_modified(sub, "modified_at")  # the periods changed: bump the version
     ctx.session.add(new)
     ctx.session.flush()
     result = view(sub, today)

@@ -43,6 +43,7 @@ def test_user_may_hold_several_roles(centre: Runtime) -> None:
         projects.add_member(ctx, "Genomics", "ann", "technical_admin")
         v = projects.add_member(ctx, "Genomics", "pi", "financial_admin")
     assert v.roles_of("ann") == ("technical_admin", "member")
+    assert v.version == 5  # created, ann, fin (fixture), then these two: every member change bumps it
     assert v.roles_of("pi") == ("owner", "financial_admin")
     with pytest.raises(ValidationError, match="already has role member"), centre.write() as ctx:
         projects.add_member(ctx, "Genomics", "ann", "member")
