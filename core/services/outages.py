@@ -457,9 +457,9 @@ class EtrRevision:
     before: str | None  # ISO text as audited
     after: str | None
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, tz: str) -> dict[str, object]:
         return {
-            "at": self.at.isoformat(),
+            "at": timeutil.iso_local(self.at, tz),
             "by": self.by,
             "action": self.action,
             "before": self.before,
