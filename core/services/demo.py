@@ -10,10 +10,7 @@ from typing import Any
 import pendulum
 
 from ..context import ServiceContext
-from . import inventory, users, windows
-
-# Later loaders (rentals, billing...) register here; each gets the parsed JSON and the context.
-EXTRA_LOADERS: list = []
+from . import demo_projects, inventory, users, windows
 
 
 def demo_document() -> dict[str, Any]:
@@ -59,6 +56,5 @@ def load_demo(ctx: ServiceContext) -> dict[str, int]:
         )
         windows.create_window(ctx, draft, reason="demo data" if start < ctx.now() else "")
     counts["windows"] = len(doc["windows"])
-    for loader in EXTRA_LOADERS:
-        counts.update(loader(ctx, doc))
+    counts.update(demo_projects.load_projects_demo(ctx, doc))
     return counts
