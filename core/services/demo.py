@@ -10,7 +10,7 @@ from typing import Any
 import pendulum
 
 from ..context import ServiceContext
-from . import demo_projects, inventory, users, windows
+from . import demo_bookings, demo_projects, inventory, users, windows
 
 
 def demo_document() -> dict[str, Any]:
@@ -57,4 +57,5 @@ def load_demo(ctx: ServiceContext) -> dict[str, int]:
         windows.create_window(ctx, draft, reason="demo data" if start < ctx.now() else "")
     counts["windows"] = len(doc["windows"])
     counts.update(demo_projects.load_projects_demo(ctx, doc))
+    counts.update(demo_bookings.load_bookings_demo(ctx, doc))
     return counts
