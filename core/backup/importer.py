@@ -672,7 +672,8 @@ def import_backup(
     kinds = selected_kinds(manifest, models, exclude)
     if not kinds:
         raise ValidationError("nothing to import: every kind is excluded", field="models")
-    instance = instance_info(runtime)
+    log = path / "activity_log.json" if "activity_log" in kinds else None
+    instance = instance_info(runtime, log)
     status, problems, warnings = assess(manifest, instance, kinds=kinds)
     warnings = integrity.warnings + warnings
     if status == INCOMPATIBLE:
@@ -692,6 +693,12 @@ def import_backup(
     audit_seq: int | None = None
     with runtime.database.write(dry_run=dry_run) as session:
         restore = _is_empty(session)
+        if restore and mode == "update-only":
+            raise ValidationError(
+                "this database is empty, so update-only would change nothing; restore with "
+                "create-or-update (the default) or create-only",
+                field="mode",
+            )
         ctx = None
         if not restore:
             ctx = _context(runtime, session)

@@ -2,6 +2,7 @@
 
 from . import (
     auditcmd,
+    backupcmd,
     helpcmd,
     inventory,
     invoicecmd,
@@ -29,5 +30,6 @@ COMMAND_MODULES = [
     outagecmd,
     invoicecmd,
     auditcmd,
+    backupcmd,
     helpcmd,
 ]
