@@ -117,7 +117,10 @@ def set_roles(ctx: ServiceContext, username: str, roles: list[str] | str) -> Use
     role_list = parse_roles(roles)
     if user.username == ctx.actor.username and "admin" in before["roles"] and "admin" not in role_list:  # type: ignore[operator]
         raise ValidationError("you may not remove your own admin role", field="role")
-    user.roles = [UserRole(role=r) for r in role_list]
+    # Keep the rows of roles the user keeps: replacing them all would INSERT a duplicate
+    # (user_id, role) before the orphan DELETE runs and violate the unique constraint.
+    kept = {r.role: r for r in user.roles}
+    user.roles = [kept.get(r) or UserRole(role=r) for r in role_list]
     user.modified_at, user.modified_by = ctx.now(), ctx.actor.username
     ctx.session.flush()
     result = view(user)
