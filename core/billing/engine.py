@@ -66,6 +66,7 @@ class Share:
     cost_object: str
     hours: Decimal | None
     amount: Decimal
+    exact_amount: Fraction = Fraction(0)  # before rounding (the rounded parts sum to the line)
 
 
 @dataclass(frozen=True)
@@ -443,8 +444,14 @@ def _reservation_line(
         codes = sorted(c for c in hours_num if hours_num[c] or amount_num[c])
         h_alloc = allocate(hours_units, [hours_num[c] for c in codes])
         a_alloc = allocate(amount_units, [amount_num[c] for c in codes])
+        amount_scale = scale / 10 ** (RATE_PLACES + PCT_PLACES + 2)
         shares = tuple(
-            Share(c, units_to_decimal(h, HOURS_PLACES), units_to_decimal(a, MONEY_PLACES))
+            Share(
+                c,
+                units_to_decimal(h, HOURS_PLACES),
+                units_to_decimal(a, MONEY_PLACES),
+                amount_num[c] * amount_scale,
+            )
             for c, h, a in zip(codes, h_alloc, a_alloc, strict=True)
         )
         amount = units_to_decimal(amount_units, MONEY_PLACES)
@@ -518,8 +525,8 @@ def _fee_line(fee: FeeIn, data: MonthData, tl: _Timelines, issues: _Issues) -> F
     amount_units = round_units(amount_exact, MONEY_PLACES)
     alloc = allocate(amount_units, [pct for _c, pct in split.parts])
     shares = tuple(
-        Share(code, None, units_to_decimal(a, MONEY_PLACES))
-        for (code, _pct), a in zip(split.parts, alloc, strict=True)
+        Share(code, None, units_to_decimal(a, MONEY_PLACES), amount_exact * pct / PCT_WHOLE)
+        for (code, pct), a in zip(split.parts, alloc, strict=True)
     )
     return FeeLine(
         period_id=fee.id,

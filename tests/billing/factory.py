@@ -59,7 +59,9 @@ class Builder:
         if nt is None:
             nt = self._add(NodeType(name=name, category="GPU", **self._tracked()))
             if sku:
-                self._add(Sku(code=f"NODE_{name.upper()}", kind="hourly", node_type_id=nt.id, **self._tracked()))
+                self._add(
+                    Sku(code=f"NODE_{name.upper()}", kind="hourly", node_type_id=nt.id, **self._tracked())
+                )
         return nt
 
     def node(self, name: str, node_type: str = "A100") -> Node:
@@ -71,6 +73,8 @@ class Builder:
         return found or self._add(Sku(code=code, kind=kind, category="maintenance", **self._tracked()))
 
     def rate(self, code: str, amount: str, effective: date) -> Rate:
+        if code.startswith("NODE_"):
+            self.node_type(code[5:])  # creates the linked hourly SKU
         sku = self.sku(code, "hourly" if code.startswith("NODE_") else "monthly")
         return self._add(
             Rate(sku_id=sku.id, amount=Decimal(amount), effective_date=effective, set_by=BY, set_at=self.now)
@@ -86,7 +90,9 @@ class Builder:
     def split(
         self, project: Project, effective: date, parts: dict[str, str], status: str = "approved"
     ) -> CostSplitVersion:
-        v = CostSplitVersion(project_id=project.id, effective_date=effective, status=status, **self._tracked())
+        v = CostSplitVersion(
+            project_id=project.id, effective_date=effective, status=status, **self._tracked()
+        )
         v.parts = [CostSplitPart(cost_object=c, percent=Decimal(p)) for c, p in parts.items()]
         return self._add(v)
 

@@ -32,7 +32,13 @@ def test_reference_table_from_database(runtime: Runtime, reference: dict) -> Non
         {"cost_object": "GRANT-B", "hours": "11.60", "amount": "92.80"},
     ]
     assert line["downtime"] == [
-        {"source": "maintenance", "id": line["downtime"][0]["id"], "title": "Firmware", "hours": "12.00", "open": False}
+        {
+            "source": "maintenance",
+            "id": line["downtime"][0]["id"],
+            "title": "Firmware",
+            "hours": "12.00",
+            "open": False,
+        }
     ]
     feb = months["2026-02"].doc
     assert feb["status"] == "draft" and feb["timezone"] == "America/New_York" and feb["currency"] == "USD"
