@@ -1,0 +1,126 @@
+"""The full-screen app: sections as Textual modes, help, command palette, app factory.
+
+``create_app(runtime)`` builds the app from an already configured runtime (tests pass one with a
+frozen clock); ``run_app`` is what ``nodedesk`` with no command runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from nodedesk.core.runtime import Runtime
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from .screens.help import HelpScreen, KeyHelp
+from .sections import SECTIONS, Section, section
+from .session import AppSession
+
+if TYPE_CHECKING:
+    from .cli import CliEnv
+
+
+def _section_factory(s: Section):  # type: ignore[no-untyped-def]
+    if s.screen is not None:
+        return s.screen
+
+    def placeholder() -> Screen:
+        from .screens.placeholder import PlaceholderScreen
+
+        return PlaceholderScreen(s)
+
+    return placeholder
+
+
+class NodedeskApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "nodedesk"
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    MODES = {s.id: _section_factory(s) for s in SECTIONS}
+    DEFAULT_MODE = "windows"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("f1", "help", "Help", show=False),
+        *[
+            Binding(s.key, f"section('{s.id}')", f"Go to {s.title}", show=False, id=f"section.{s.id}")
+            for s in SECTIONS
+        ],
+    ]
+
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+
+    # ------------------------------------------------------------------ actions
+
+    def action_section(self, section_id: str) -> None:
+        if section_id != self.current_mode:
+            self.switch_mode(section_id)
+
+    def live_keys(self, screen: Screen) -> list[KeyHelp]:
+        """The screen's key bindings as they are right now (disabled ones dimmed).
+
+        Screen and app actions come first, then the focused widget's keys; keys bound to the same
+        action share a line (``? f1  Help``).
+        """
+        groups: list[dict[tuple[str, str], list[str]]] = [{}, {}]
+        enabled: dict[tuple[str, str], bool] = {}
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or key.startswith("super+"):
+                continue
+            group = 0 if isinstance(active.node, (Screen, App)) else 1
+            ident = (binding.action, binding.description)
+            if any(ident in g for g in groups) and ident not in groups[group]:
+                continue
+            groups[group].setdefault(ident, []).append(self.get_key_display(binding))
+            enabled[ident] = enabled.get(ident, False) or active.enabled
+        keys = [
+            [KeyHelp(" ".join(dict.fromkeys(k)), ident[1], enabled[ident]) for ident, k in g.items()]
+            for g in groups
+        ]
+        if not any(k.description == "palette" or k.key == "^p" for k in keys[0]):
+            keys[0].append(KeyHelp("^p", "Command palette"))
+        return keys[0] + ([KeyHelp("", ""), *keys[1]] if keys[1] else [])
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        topic = getattr(screen, "HELP_TOPIC", "overview")
+        title = section(getattr(screen, "SECTION", "windows")).title
+        detail = getattr(screen, "HELP_TITLE", "")
+        self.push_screen(
+            HelpScreen(topic, f"{title}{' · ' + detail if detail else ''}", self.live_keys(screen))
+        )
+
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        """Never start a browser on the server; show the address instead."""
+        self.notify(f"Not opened (no browser on the server): {url}", title="Link", markup=False)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for s in SECTIONS:
+            state = "" if s.live else " (not available yet)"
+            yield SystemCommand(
+                f"Go to {s.title}", f"Section {s.key}{state}", lambda s=s: self.action_section(s.id)
+            )
+        yield SystemCommand("Help", "Help for this screen and its keys (? or F1)", self.action_help)
+        extra = getattr(screen, "palette_commands", None)
+        if extra is not None:
+            yield from extra()
+        yield from super().get_system_commands(screen)
+
+
+def create_app(runtime: Runtime, *, readonly: bool = False) -> NodedeskApp:
+    """The app factory: resolves the acting user (refusing unregistered ones) and site settings."""
+    return NodedeskApp(AppSession.load(runtime, readonly=readonly))
+
+
+def run_app(env: CliEnv, *, readonly: bool = False, mouse: bool = True) -> int:
+    app = create_app(env.runtime(), readonly=readonly)
+    app.run(mouse=mouse)
+    return app.return_code or 0

@@ -1,0 +1,62 @@
+"""Display helpers shared by the TUI screens.
+
+User text (titles, descriptions, usernames) is always turned into Rich ``Text`` or Textual
+``Content`` objects built from :func:`~nodedesk.core.safetext.inert` strings: neither markup
+(``[b]``) nor terminal escape sequences in the data can take effect on screen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nodedesk.core import timeutil
+from nodedesk.core.safetext import inert, one_line
+from rich.text import Text
+from textual.content import Content
+
+LOCK = "🔒"
+
+# Status colours are ANSI names so they survive 16-colour terminals; the word is always shown too.
+STATUS_STYLE = {
+    "upcoming": "cyan",
+    "in_progress": "bold yellow",
+    "completed": "green",
+}
+STATUS_WORD = {"upcoming": "upcoming", "in_progress": "in progress", "completed": "completed"}
+STATUS_GLYPH = {"upcoming": "◷", "in_progress": "▶", "completed": "✓"}
+
+
+def text(value: str | None, *, max_len: int | None = None, style: str = "") -> Text:
+    """One line of user text as an inert Rich Text (for DataTable cells)."""
+    return Text(one_line(value, max_len=max_len), style=style, no_wrap=True, overflow="ellipsis")
+
+
+def content(value: str | None, *, multiline: bool = False) -> Content:
+    """User text as inert Textual Content (for Static/Label widgets)."""
+    return Content(inert(value, keep_newlines=True) if multiline else one_line(value))
+
+
+def status_text(status: str, *, locked: bool = False, glyph: bool = True) -> Text:
+    """``🔒 in progress`` in the status colour; the word carries the meaning without colour."""
+    word = STATUS_WORD.get(status, status)
+    prefix = f"{LOCK} " if locked else (f"{STATUS_GLYPH.get(status, ' ')}  " if glyph else "")
+    return Text(prefix + word, style=STATUS_STYLE.get(status, ""), no_wrap=True)
+
+
+def when(instant: datetime, tz: str, *, compact: bool, now: datetime) -> str:
+    """A table cell time: ISO-like site time, or ``Feb 15 08:00`` when space is short.
+
+    The compact form drops the year for the current site year and the time of day for other
+    years (like ``ls -l``), so it is never ambiguous.
+    """
+    if not compact:
+        return timeutil.format_short(instant, tz)
+    local = timeutil.to_local(instant, tz)
+    if local.year == timeutil.to_local(now, tz).year:
+        return local.format("MMM DD HH:mm")
+    return local.format("YYYY-MM-DD")
+
+
+def site_time(instant: datetime, tz: str) -> str:
+    """``Sun 2026-02-15 10:00 -05:00`` for the header."""
+    return timeutil.to_local(instant, tz).format("ddd YYYY-MM-DD HH:mm Z")

@@ -1,0 +1,64 @@
+"""Base screen: header rows, body, footer with the live key bindings; helpers for DB work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from nodedesk.core.context import ServiceContext
+from nodedesk.core.errors import NodedeskError
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from ..widgets.topbar import TopBar
+from ..workers import run_db
+
+if TYPE_CHECKING:
+    from ..session import AppSession
+
+T = TypeVar("T")
+
+
+class NodedeskScreen(Screen[Any]):
+    """Every full screen: :class:`TopBar`, the screen's body, and the footer."""
+
+    SECTION = "windows"
+    HELP_TOPIC = "overview"
+
+    def crumbs(self) -> tuple[str, ...]:
+        return ()
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(self.SECTION, self.crumbs())
+        yield from self.compose_body()
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    @property
+    def session(self) -> AppSession:
+        return self.app.session  # type: ignore[attr-defined,no-any-return]
+
+    def db(
+        self,
+        work: Callable[[ServiceContext], T],
+        on_done: Callable[[T], None],
+        *,
+        on_error: Callable[[NodedeskError], None] | None = None,
+        write: bool = False,
+        group: str = "db",
+        exclusive: bool = False,
+    ) -> Worker[None]:
+        return run_db(
+            self, work, on_done=on_done, on_error=on_error, write=write, group=group, exclusive=exclusive
+        )
+
+    def refused(self, exc: NodedeskError | str, title: str = "Refused") -> None:
+        """A refusal or explanation as a notification (plain text, never markup)."""
+        self.notify(str(exc), title=title, severity="error", markup=False, timeout=8)
+
+    def explain(self, message: str, title: str = "Not available") -> None:
+        self.notify(message, title=title, severity="warning", markup=False, timeout=8)

@@ -1,0 +1,108 @@
+"""The help modal: the screen's live key bindings, its help topic, and the general key help.
+
+Links never open a browser (nodedesk usually runs on a server over SSH): a link to another
+help topic opens that topic here; any other link is only shown as text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from nodedesk.core import helpdocs
+from nodedesk.core.errors import NotFoundError
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Markdown, Static
+
+_TOPIC_LINK = re.compile(r"^(?:help:)?([a-z0-9-]+)(?:\.md)?$")
+
+
+@dataclass(frozen=True)
+class KeyHelp:
+    key: str
+    description: str
+    enabled: bool = True
+
+
+def format_keys(keys: list[KeyHelp]) -> Content:
+    if not keys:
+        return Content("(no keys)")
+    width = max(len(k.key) for k in keys) + 2
+    lines = []
+    for k in keys:
+        if not k.key:  # a separator between screen actions and movement keys
+            lines.append(Content.styled("  moving around", "italic"))
+            continue
+        line = Content.assemble(("  " + k.key.ljust(width), "bold $accent"), k.description)
+        if not k.enabled:
+            line = line.stylize("dim")
+        lines.append(line)
+    return Content("\n").join(lines)
+
+
+class HelpScreen(ModalScreen[None]):
+    """``?``/``F1``: help for the screen it was opened from."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss_help", "Close"),
+        Binding("q", "dismiss_help", "Close", show=False),
+        Binding("question_mark", "dismiss_help", "Close", show=False, key_display="?"),
+        Binding("f1", "dismiss_help", "Close", show=False),
+        Binding("j", "scroll('down')", "Down", show=False),
+        Binding("k", "scroll('up')", "Up", show=False),
+        Binding("g", "scroll('home')", "Top", show=False),
+        Binding("G", "scroll('end')", "Bottom", show=False),
+    ]
+
+    def __init__(self, topic: str, title: str, keys: list[KeyHelp]) -> None:
+        super().__init__()
+        self.topic = topic
+        self.title_text = title
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog"):
+            yield Static(Content.styled(f"Help: {self.title_text}", "bold"), id="help-title")
+            with VerticalScroll(id="help-body"):
+                yield Static(Content.styled("Keys on this screen", "bold $accent"), classes="help-heading")
+                yield Static(format_keys(self.keys), id="help-keys")
+                yield Markdown(self._topic_text(self.topic), id="help-topic", open_links=False)
+                if self.topic != "keys":
+                    yield Markdown(self._topic_text("keys"), id="help-general", open_links=False)
+            yield Static(
+                Content("escape close · ↑/↓ j/k scroll · links to other topics open here"), id="help-hint"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()
+
+    @staticmethod
+    def _topic_text(topic: str) -> str:
+        try:
+            return helpdocs.read(topic)
+        except NotFoundError:
+            return f"# {topic}\n\nThere is no help file for this screen yet."
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll(self, where: str) -> None:
+        body = self.query_one("#help-body", VerticalScroll)
+        {"down": body.scroll_down, "up": body.scroll_up, "home": body.scroll_home, "end": body.scroll_end}[
+            where
+        ]()
+
+    async def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        event.stop()
+        href = event.href.strip()
+        match = _TOPIC_LINK.match(href)
+        if match and match.group(1) in helpdocs.topics():
+            await self.query_one("#help-topic", Markdown).update(self._topic_text(match.group(1)))
+            self.topic = match.group(1)
+            self.query_one("#help-body", VerticalScroll).scroll_home(animate=False)
+            return
+        self.notify(f"Not opened (no browser on the server): {href}", title="Link", markup=False)

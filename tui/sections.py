@@ -1,0 +1,88 @@
+"""The app's sections (Textual modes), in the order of their number keys.
+
+A later feature makes its section live by giving it a ``screen`` factory; until then the
+section shows an honest placeholder saying what it will bring and what to use meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual.screen import Screen
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    key: str
+    help_topic: str
+    screen: Callable[[], Screen] | None = None
+    coming: str = ""  # what the section will show, for the placeholder
+    meanwhile: str = ""  # what works today instead
+
+    @property
+    def live(self) -> bool:
+        return self.screen is not None
+
+
+def _windows() -> Screen:
+    from .screens.windows import WindowsScreen
+
+    return WindowsScreen()
+
+
+def _activity() -> Screen:
+    from .screens.activity import ActivityScreen
+
+    return ActivityScreen()
+
+
+SECTIONS: list[Section] = [
+    Section("windows", "Windows", "1", "windows", _windows),
+    Section(
+        "outages",
+        "Outages",
+        "2",
+        "outages",
+        coming="Unplanned downtime of nodes: status workflow (reported → resolved), estimated "
+        "time to repair and its history, and whether renters are credited.",
+        meanwhile="the command line: nodedesk outage list | add | update | resolve (nodedesk help outages).",
+    ),
+    Section(
+        "reservations",
+        "Reservations",
+        "3",
+        "reservations",
+        coming="Node reservations by project: requests, approvals, the 16:00 start and 12-hour "
+        "blocks, and the downtime that overlaps each reservation.",
+        meanwhile="the command line: nodedesk reservation list | add | approve | decline | cancel "
+        "(nodedesk help reservations).",
+    ),
+    Section(
+        "calendar",
+        "Calendar",
+        "4",
+        "overview",
+        coming="Month and week views of maintenance windows, outages and reservations.",
+        meanwhile="the Windows section (key 1), and nodedesk reservation list --from DATE --to DATE.",
+    ),
+    Section(
+        "invoices",
+        "Invoices",
+        "5",
+        "invoices",
+        coming="Monthly invoice review: gross, downtime, net hours, rates and amounts per "
+        "reservation, per project and per cost object; draft and finalized months.",
+        meanwhile="the command line: nodedesk invoice months | show | finalize | verify.",
+    ),
+    Section("activity", "Activity", "6", "activity", _activity),
+]
+
+
+def section(section_id: str) -> Section:
+    for s in SECTIONS:
+        if s.id == section_id:
+            return s
+    raise KeyError(section_id)

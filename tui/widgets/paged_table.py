@@ -1,0 +1,194 @@
+"""A DataTable that shows one page of an SQL query at a time.
+
+The table never holds more than one page. Moving past its last (first) row, ``]``/``[``, and
+``G``/``g`` post :class:`PagedTable.PageRequest`; the screen loads that page in a worker and
+calls :meth:`PagedTable.show_page`. Columns are declared with :class:`Col`; a column with
+``width=None`` takes the space left over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+CursorHint = Literal["keep", "first", "last"]
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    label: str
+    width: int | None = None  # None: flexible (takes the remaining width)
+    min_width: int = 10
+    sort_key: str | None = None  # the service's sort key when the header is clicked
+    essential: bool = True  # False: may scroll off to the right on narrow terminals
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    cells: Sequence[Any]
+
+
+class PagedTable(DataTable[Any]):
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open"),
+        Binding("j", "cursor_down", "Cursor down", show=False),
+        Binding("k", "cursor_up", "Cursor up", show=False),
+        Binding("g", "first", "First row", show=False),
+        Binding("G", "last", "Last row", show=False),
+        Binding("home", "first", "First row", show=False),
+        Binding("end", "last", "Last row", show=False),
+        Binding("right_square_bracket", "next_page", "Next page", show=False, key_display="]"),
+        Binding("left_square_bracket", "prev_page", "Previous page", show=False, key_display="["),
+    ]
+
+    class PageRequest(Message):
+        """The user moved beyond this page: load rows from ``offset``."""
+
+        def __init__(self, table: PagedTable, offset: int, cursor: CursorHint) -> None:
+            super().__init__()
+            self.table = table
+            self.page_offset = offset
+            self.cursor = cursor
+
+        @property
+        def control(self) -> PagedTable:
+            return self.table
+
+    def __init__(self, *, page_size: int = 100, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.page_size = page_size
+        self.page_offset = 0
+        self.page_total = 0
+        self.cols: list[Col] = []
+        self.rows_data: list[Row] = []
+        self._pending = False
+
+    # ------------------------------------------------------------------ columns and data
+
+    def set_columns(self, cols: list[Col]) -> None:
+        """Lay out the columns for the current width (call again on resize)."""
+        self.cols = cols
+        self._layout()
+
+    def _widths(self) -> list[int | None]:
+        available = (self.size.width or 80) - 2  # vertical scrollbar
+        flex = [c for c in self.cols if c.width is None]
+        pad = 2 * self.cell_padding
+
+        def spare(cols: list[Col]) -> int:
+            fixed = sum((c.width or 0) + pad for c in cols if c.width is not None)
+            return available - fixed - pad * len(flex)
+
+        share = spare(self.cols) // len(flex) if flex else 0
+        if flex and share < min(c.min_width for c in flex):
+            # Too narrow for everything: size the flexible columns to fill the screen next to
+            # the essential columns; the others scroll into view with left/right.
+            share = spare([c for c in self.cols if c.essential]) // len(flex)
+        return [c.width if c.width is not None else max(share, c.min_width) for c in self.cols]
+
+    def _layout(self) -> None:
+        cursor_key = self.current_key()
+        self.clear(columns=True)
+        for col, width in zip(self.cols, self._widths(), strict=True):
+            self.add_column(Text(col.label, style="bold"), width=width, key=col.key)
+        self._fill(cursor_key)
+
+    def _fill(self, cursor_key: str | None, hint: CursorHint = "keep", old_row: int = 0) -> None:
+        self.clear()
+        for row in self.rows_data:
+            self.add_row(*row.cells, key=row.key)
+        if not self.rows_data:
+            return
+        keys = [r.key for r in self.rows_data]
+        if hint == "first":
+            index = 0
+        elif hint == "last":
+            index = len(keys) - 1
+        elif cursor_key in keys:
+            index = keys.index(cursor_key)
+        else:
+            index = min(old_row, len(keys) - 1)
+        self.move_cursor(row=index, animate=False)
+
+    def show_page(self, rows: list[Row], total: int, offset: int, cursor: CursorHint = "keep") -> None:
+        old_key, old_row = self.current_key(), self.cursor_row
+        self.rows_data, self.page_total, self.page_offset = rows, total, offset
+        self._pending = False
+        self._fill(old_key, cursor, old_row)
+
+    def current_key(self) -> str | None:
+        if not self.rows_data or self.row_count == 0:
+            return None
+        row = min(max(self.cursor_row, 0), len(self.rows_data) - 1)
+        return self.rows_data[row].key
+
+    def on_resize(self) -> None:
+        if self.cols:
+            self._layout()
+
+    # ------------------------------------------------------------------ paging
+
+    @property
+    def last_offset(self) -> int:
+        if self.page_total <= 0:
+            return 0
+        return ((self.page_total - 1) // self.page_size) * self.page_size
+
+    def range_label(self) -> str:
+        if self.page_total == 0:
+            return "0 of 0"
+        return f"{self.page_offset + 1}–{self.page_offset + len(self.rows_data)} of {self.page_total}"
+
+    def _request(self, offset: int, cursor: CursorHint) -> None:
+        if self._pending:
+            return
+        self._pending = True
+        self.post_message(self.PageRequest(self, offset, cursor))
+
+    def action_cursor_down(self) -> None:
+        at_end = self.row_count and self.cursor_row >= self.row_count - 1
+        if at_end and self.page_offset + len(self.rows_data) < self.page_total:
+            self._request(self.page_offset + self.page_size, "first")
+        else:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.cursor_row <= 0 and self.page_offset > 0:
+            self._request(max(self.page_offset - self.page_size, 0), "last")
+        else:
+            super().action_cursor_up()
+
+    def action_next_page(self) -> None:
+        if self.page_offset + self.page_size < self.page_total:
+            self._request(self.page_offset + self.page_size, "first")
+        elif self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def action_prev_page(self) -> None:
+        if self.page_offset > 0:
+            self._request(max(self.page_offset - self.page_size, 0), "first")
+        elif self.row_count:
+            self.move_cursor(row=0)
+
+    def action_first(self) -> None:
+        if self.page_offset > 0:
+            self._request(0, "first")
+        elif self.row_count:
+            self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        if self.page_offset != self.last_offset:
+            self._request(self.last_offset, "last")
+        elif self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def request_failed(self) -> None:
+        self._pending = False

@@ -1,0 +1,79 @@
+"""The two header rows of every screen: where you are, site time, who you are; then the sections."""
+
+from __future__ import annotations
+
+from nodedesk.core.safetext import one_line
+from rich.cells import cell_len
+from textual.content import Content
+from textual.widget import Widget
+
+from ..render import site_time
+from ..sections import SECTIONS
+
+
+class TopBar(Widget):
+    """Row 1: ``nodedesk › Windows › #3`` … ``Sun 2026-02-15 10:00 -05:00 · admin``.
+    Row 2: the numbered sections, the current one highlighted."""
+
+    DEFAULT_CSS = """
+    TopBar {
+        dock: top;
+        height: 2;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def __init__(self, section_id: str, crumbs: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.section_id = section_id
+        self.crumbs = crumbs
+
+    def on_mount(self) -> None:
+        # Site time is read from the in-memory clock: no database work on the UI thread.
+        self.set_interval(1.0, self.refresh)
+
+    def set_crumbs(self, *crumbs: str) -> None:
+        self.crumbs = crumbs
+        self.refresh()
+
+    def _status(self) -> Content:
+        session = self.app.session  # type: ignore[attr-defined]
+        parts: list[tuple[str, str] | str] = [(site_time(session.now(), session.tz), "bold")]
+        if session.clock_frozen:
+            parts.append((" frozen", "$warning"))
+        actor = session.actor
+        who = f"{actor.real_user} as {actor.username}" if actor.impersonated else actor.username
+        parts += ["  ", (who, "bold $accent")]
+        if session.readonly:
+            parts.append((" read-only", "$warning"))
+        return Content.assemble(*parts)
+
+    def _where(self) -> Content:
+        title = next((s.title for s in SECTIONS if s.id == self.section_id), self.section_id)
+        parts: list[tuple[str, str] | str] = [(" nodedesk", "bold"), " › ", (title, "bold")]
+        for crumb in self.crumbs:
+            parts += [" › ", one_line(crumb, max_len=40)]
+        return Content.assemble(*parts)
+
+    def _sections(self) -> Content:
+        parts: list[tuple[str, str] | str | Content] = [" "]
+        for s in SECTIONS:
+            label = f" {s.key} {s.title} "
+            style = "reverse bold" if s.id == self.section_id else ("" if s.live else "dim")
+            parts.append(Content.from_markup(f"[@click=app.section('{s.id}')]$label[/]", label=label))
+            if style:
+                parts[-1] = parts[-1].stylize(style)  # type: ignore[union-attr]
+            parts.append(" ")
+        return Content.assemble(*parts)
+
+    def render(self) -> Content:
+        width = self.size.width
+        where, status = self._where(), self._status()
+        gap = width - cell_len(where.plain) - cell_len(status.plain) - 1
+        if gap < 2:  # narrow: keep the status (time and user), shorten the breadcrumb
+            keep = max(width - cell_len(status.plain) - 3, 0)
+            where = where.truncate(keep, ellipsis=True)
+            gap = max(width - cell_len(where.plain) - cell_len(status.plain) - 1, 1)
+        first = Content.assemble(where, " " * gap, status, " ")
+        return Content("\n").join([first, self._sections()])
