@@ -47,6 +47,8 @@ INCOMPATIBLE = "INCOMPATIBLE"
 
 
 def _ancestors(revision: str) -> set[str]:
+    if not migrate.is_known_revision(revision):
+        return set()
     script = ScriptDirectory.from_config(migrate.alembic_config())
     return {rev.revision for rev in script.iterate_revisions(revision, "base")}
 
@@ -160,7 +162,11 @@ def assess(
             f"this database's schema ({instance.schema_revision}) is not current; "
             "run 'nodedesk db upgrade' first"
         )
-    relation = revision_relation(manifest.schema_revision, instance.schema_revision, ancestors)
+    relation = (
+        revision_relation(manifest.schema_revision, instance.schema_revision, ancestors)
+        if instance.schema_current
+        else "unknown"
+    )
     if relation == "newer":
         problems.append(
             f"the export's schema {manifest.schema_revision} is newer than this instance's "

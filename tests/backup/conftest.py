@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -97,19 +98,58 @@ def init_runtime(url: str, clock: FrozenClock, login: str = ADMIN) -> Runtime:
     return rt
 
 
-@pytest.fixture(scope="session")
-def rich_export(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The rich dataset built once (SQLite) and exported; copy it before changing it."""
-    from nodedesk.core.backup import export_backup
+@dataclass
+class RichSource:
+    """A database holding the rich dataset, built once per session per back end (read only!)."""
 
+    url: str
+    months: list[str]
+
+    def runtime(self, clock: FrozenClock | None = None) -> Runtime:
+        from tests.helpers import DEFAULT_NOW
+
+        return make_runtime(self.url, clock or FrozenClock(DEFAULT_NOW))
+
+
+def _build_rich(url: str) -> RichSource:
     from tests.backup.dataset import load_rich
     from tests.helpers import DEFAULT_NOW
 
-    base = tmp_path_factory.mktemp("rich")
-    shutil.copy(sqlite_template, base / "source.db")
-    rt = init_runtime(f"sqlite:///{base / 'source.db'}", FrozenClock(DEFAULT_NOW))
-    load_rich(rt)
-    result = export_backup(rt, base / "export", timestamp=False, source_name="rich")
+    rt = init_runtime(url, FrozenClock(DEFAULT_NOW))
+    info = load_rich(rt)
+    rt.close()
+    return RichSource(url, info["months"])
+
+
+@pytest.fixture(scope="session")
+def rich_sqlite(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> RichSource:
+    path = tmp_path_factory.mktemp("rich") / "source.db"
+    shutil.copy(sqlite_template, path)
+    return _build_rich(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def rich_pg(pg_worker_url: str) -> Iterator[RichSource]:
+    schema, url = _pg_schema(migrated=True)
+    yield _build_rich(url)
+    drop_pg_schema(schema)
+
+
+@pytest.fixture
+def rich_source(backend: str, request: pytest.FixtureRequest) -> RichSource:
+    """The rich dataset on the parametrized back end (never change it)."""
+    return request.getfixturevalue("rich_sqlite" if backend == "sqlite" else "rich_pg")
+
+
+@pytest.fixture(scope="session")
+def rich_export(rich_sqlite: RichSource, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The rich dataset exported once (from SQLite); copy it before changing it."""
+    from nodedesk.core.backup import export_backup
+
+    rt = rich_sqlite.runtime()
+    result = export_backup(
+        rt, tmp_path_factory.mktemp("rich-export") / "export", timestamp=False, source_name="rich"
+    )
     rt.close()
     return result.directory
 

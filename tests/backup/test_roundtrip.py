@@ -8,13 +8,15 @@ from pathlib import Path
 
 from nodedesk.core import audit
 from nodedesk.core.backup import export_backup, import_backup, registry
+from nodedesk.core.backup.manifest import read_manifest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.models import MaintenanceWindow
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import windows
 from sqlalchemy import select
 
-from tests.backup.dataset import AWKWARD, data_files, invoice_docs, load_rich
+from tests.backup.conftest import RichSource
+from tests.backup.dataset import AWKWARD, data_files, invoice_docs
 from tests.helpers import local
 
 
@@ -22,8 +24,8 @@ def _records(path: Path) -> list[dict]:
     return json.loads(path.read_text("utf-8"))["records"]
 
 
-def test_round_trip_is_lossless(runtime: Runtime, target: Runtime, tmp_path: Path) -> None:
-    info = load_rich(runtime)
+def test_round_trip_is_lossless(rich_source: RichSource, target: Runtime, tmp_path: Path) -> None:
+    runtime = rich_source.runtime()
     first = export_backup(runtime, tmp_path / "a", timestamp=False)
     counts = first.manifest.counts
     assert all(counts[k] > 0 for k in counts), counts  # the dataset has every kind
@@ -49,7 +51,7 @@ def test_round_trip_is_lossless(runtime: Runtime, target: Runtime, tmp_path: Pat
 
     with target.read() as ctx:
         assert audit.verify(ctx.session).ok
-    assert invoice_docs(target, info["months"]) == invoice_docs(runtime, info["months"])
+    assert invoice_docs(target, rich_source.months) == invoice_docs(runtime, rich_source.months)
     # Awkward text survives byte for byte.
     with target.read() as ctx:
         titles = set(ctx.session.scalars(select(MaintenanceWindow.title)))
@@ -57,9 +59,9 @@ def test_round_trip_is_lossless(runtime: Runtime, target: Runtime, tmp_path: Pat
 
 
 def test_restore_keeps_ids_and_new_rows_get_fresh_ones(
-    runtime: Runtime, target: Runtime, tmp_path: Path
+    rich_source: RichSource, target: Runtime, tmp_path: Path
 ) -> None:
-    load_rich(runtime)
+    runtime = rich_source.runtime()
     with runtime.read() as ctx:
         ids = {w.uuid: w.id for w in ctx.session.scalars(select(MaintenanceWindow))}
     exported = export_backup(runtime, tmp_path / "x", timestamp=False)
@@ -74,8 +76,10 @@ def test_restore_keeps_ids_and_new_rows_get_fresh_ones(
     assert res.window.id > max(ids.values())
 
 
-def test_two_exports_differ_only_in_created_at(runtime: Runtime, clock: FrozenClock, tmp_path: Path) -> None:
-    load_rich(runtime)
+def test_two_exports_differ_only_in_created_at(
+    rich_source: RichSource, clock: FrozenClock, tmp_path: Path
+) -> None:
+    runtime = rich_source.runtime(clock)
     one = export_backup(runtime, tmp_path, source_name="hpc1")
     clock.set(clock.now() + timedelta(minutes=5))
     two = export_backup(runtime, tmp_path, source_name="hpc1")
@@ -87,9 +91,8 @@ def test_two_exports_differ_only_in_created_at(runtime: Runtime, clock: FrozenCl
     assert m1 == m2
 
 
-def test_reimport_changes_nothing(runtime: Runtime, target: Runtime, tmp_path: Path) -> None:
-    load_rich(runtime)
-    exported = export_backup(runtime, tmp_path / "a", timestamp=False)
+def test_reimport_changes_nothing(rich_source: RichSource, target: Runtime, tmp_path: Path) -> None:
+    exported = export_backup(rich_source.runtime(), tmp_path / "a", timestamp=False)
     import_backup(target, exported.directory)
     after_first = export_backup(target, tmp_path / "b", timestamp=False)
 
@@ -104,11 +107,12 @@ def test_reimport_changes_nothing(runtime: Runtime, target: Runtime, tmp_path: P
     assert self_import.changed == 0
 
 
-def test_dry_run_writes_nothing(runtime: Runtime, target: Runtime, tmp_path: Path) -> None:
-    load_rich(runtime)
-    exported = export_backup(runtime, tmp_path / "a", timestamp=False)
-    dry = import_backup(target, exported.directory, dry_run=True)
-    assert dry.dry_run and sum(c.created for c in dry.counts) == sum(exported.manifest.counts.values())
+def test_dry_run_writes_nothing(target: Runtime, export_dir: Path) -> None:
+    dry = import_backup(target, export_dir, dry_run=True)
+    assert (
+        dry.dry_run and dry.audit_seq == read_manifest(export_dir).counts["activity_log"] + 1
+    )  # then rolled back
+    assert sum(c.created for c in dry.counts) == sum(read_manifest(export_dir).counts.values())
     with target.database.read() as session:
         assert all(session.execute(select(spec.table).limit(1)).first() is None for spec in registry())
 
