@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from nodedesk.core.services import inventory
+from nodedesk.core.services import inventory, rates
 
 from .. import output
 from .common import add_json
@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--category", required=True, type=str.upper, choices=["GPU", "CPU"])
     a.add_argument("--description", default="")
     a.set_defaults(handler=cmd_type_add)
+    rn = ts.add_parser("rename", help="rename a node type (its NODE_<TYPE> SKU and rates stay)")
+    rn.add_argument("name")
+    rn.add_argument("new_name")
+    rn.set_defaults(handler=cmd_type_rename)
     ls = ts.add_parser("list", help="list node types")
     add_json(ls)
     ls.set_defaults(handler=cmd_type_list)
@@ -50,6 +54,15 @@ def cmd_type_add(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().write() as ctx:
         v = inventory.add_node_type(ctx, args.name, args.category, args.description)
     print(f"Added node type {v.name} ({v.category})")
+    return 0
+
+
+def cmd_type_rename(args: argparse.Namespace, env: CliEnv) -> int:
+    old = args.name
+    with env.runtime().write() as ctx:
+        v = inventory.rename_node_type(ctx, args.name, args.new_name)
+        sku = rates.sku_for_node_type(ctx, inventory.get_node_type(ctx, v.name))
+    print(f"Renamed node type {old} to {v.name} (SKU {sku.code if sku else '-'} unchanged)")
     return 0
 
 
