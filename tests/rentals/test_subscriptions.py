@@ -18,7 +18,7 @@ from nodedesk.core.services import projects, subscriptions
 from sqlalchemy import select
 
 from tests.helpers import runtime_as
-from tests.rentals.projects_helpers import finalize_month, last_entry
+from tests.rentals.projects_helpers import audit_seq, finalize_month, last_entry
 
 TZ = "America/New_York"
 
@@ -70,10 +70,14 @@ def test_owner_member_or_technical_admin_may_subscribe(centre: Runtime, user: st
 
 
 def test_financial_admin_only_is_refused(centre: Runtime) -> None:
+    seq = audit_seq(centre)
     with pytest.raises(ValidationError, match="fin is only financial_admin on 'Genomics'"):
         add(centre, user="fin")
     with pytest.raises(ValidationError, match="vic is not a member"):
         add(centre, user="vic")
+    assert audit_seq(centre) == seq  # refused: nothing written
+    with centre.read() as ctx:
+        assert subscriptions.list_subscriptions(ctx) == []
 
 
 def test_other_refusals(centre: Runtime) -> None:
