@@ -21,7 +21,8 @@ Doc = dict[str, Any]
 
 
 def _dec(value: Decimal) -> str:
-    return format(value, "f")
+    text = str(value)  # values are quantized (2 or 6 places): str never uses an exponent then
+    return text if "E" not in text else format(value, "f")
 
 
 def override_value(o: OverrideIn) -> object:

@@ -42,6 +42,8 @@ from .money import (
     MONEY_PLACES,
     US_PER_HOUR,
     allocate,
+    hours_decimal,
+    ratio_units,
     round_decimal,
     round_units,
     to_scaled_int,
@@ -57,9 +59,12 @@ ZERO = Decimal("0.00")
 
 
 # ---------------------------------------------------------------- results
+# Results are read-only by convention. The per-line classes are plain slotted dataclasses, not
+# frozen ones: a month has tens of thousands of them and frozen construction is several times
+# slower (it sets every field through object.__setattr__).
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Share:
     """One cost object's part of a line (``hours`` is None on fee lines)."""
 
@@ -69,7 +74,7 @@ class Share:
     exact_amount: Fraction = Fraction(0)  # before rounding (the rounded parts sum to the line)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DowntimePart:
     """One window or outage and its own overlap with the line (sources may overlap each other)."""
 
@@ -81,7 +86,7 @@ class DowntimePart:
     open: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RateSegment:
     """Consecutive days of a line billed at one hourly rate (``rate`` None: no rate in force)."""
 
@@ -91,7 +96,7 @@ class RateSegment:
     hours: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReservationLine:
     reservation_id: int
     project: str  # the project billed (differs from origin_project with a charge_to override)
@@ -243,15 +248,19 @@ class _Timelines:
         for i, s in enumerate(sorted(data.splits, key=lambda s: (s.project, s.effective, s.id))):
             if s.status == "approved":
                 self._splits[s.project].append((s.effective, s.id, _split_of(s.parts, i)))
-        self._rate_days: dict[str | None, list[RateIn | None]] = {}
+        self._rate_days: dict[str | None, list[tuple[RateIn | None, int | None]]] = {}
         self._split_days: dict[str, list[_Split]] = {}
 
-    def rates(self, sku: str | None) -> list[RateIn | None]:
+    def rates(self, sku: str | None) -> list[tuple[RateIn | None, int | None]]:
+        """Per day: the rate row in force and its amount in 10**-6 units (None: no rate)."""
         found = self._rate_days.get(sku)
         if found is None:
             entries = self._rates.get(sku, []) if sku else []
-            found = self._rate_days[sku] = _by_day(entries, self.days)  # type: ignore[assignment]
-        return found  # type: ignore[return-value]
+            rows: list[RateIn | None] = _by_day(entries, self.days)  # type: ignore[assignment]
+            found = self._rate_days[sku] = [
+                (r, to_scaled_int(r.amount, RATE_PLACES, "rate") if r is not None else None) for r in rows
+            ]
+        return found
 
     def splits(self, project: str) -> list[_Split]:
         found = self._split_days.get(project)
@@ -290,6 +299,10 @@ def _pick_override(overrides: Iterable[OverrideIn]) -> dict[int, OverrideIn]:
     return chosen
 
 
+def _source_order(d: DowntimeIn) -> tuple[int, int, str, int]:
+    return (d.start, d.end, d.source, d.id)
+
+
 def _clip_sources(
     res: ReservationIn, s: int, e: int
 ) -> tuple[list[DowntimePart], list[tuple[int, int]], list[DowntimeIn]]:
@@ -297,7 +310,7 @@ def _clip_sources(
     clipped: list[tuple[int, int]] = []
     opened: list[DowntimeIn] = []
     seen: set[tuple[str, int]] = set()
-    for src in sorted(res.downtime, key=lambda d: (d.start, d.end, d.source, d.id)):
+    for src in sorted(res.downtime, key=_source_order) if len(res.downtime) > 1 else res.downtime:
         key = (src.source, src.id)
         if key in seen:
             continue
@@ -306,11 +319,7 @@ def _clip_sources(
         if a >= b:
             continue
         clipped.append((a, b))
-        parts.append(
-            DowntimePart(
-                src.source, src.id, src.title, b - a, round_decimal(Fraction(b - a, US_PER_HOUR), 2), src.open
-            )
-        )
+        parts.append(DowntimePart(src.source, src.id, src.title, b - a, hours_decimal(b - a), src.open))
         if src.open:
             opened.append(src)
     return parts, _union(clipped), opened
@@ -371,42 +380,42 @@ def _reservation_line(
     if kind == "charge_to" and override and override.charge_to:
         project = override.charge_to
 
-    # Each day's weight (µs) and the factor turning weighted µs into billed hours.
+    # Each day's weight (µs) and the factor s_num / s_den turning weighted µs into billed
+    # hours: 1 / US_PER_HOUR normally; H / total weight for an hours override.
     if kind == "hours" and override and override.hours is not None:
         use_net = net_us > 0
         weights = [(i, n if use_net else g) for i, g, n in days]
         total_w = net_us if use_net else gross_us
-        scale = Fraction(override.hours) / total_w
-        billed_exact = Fraction(override.hours)
+        hours_f = Fraction(override.hours)
+        s_num, s_den = hours_f.numerator, hours_f.denominator * total_w
     else:
         weights = [(i, n) for i, _g, n in days]
-        scale = Fraction(1, US_PER_HOUR)
-        billed_exact = Fraction(net_us, US_PER_HOUR)
+        total_w = net_us
+        s_num, s_den = 1, US_PER_HOUR
 
     rate_days = tl.rates(res.sku)
     if kind == "split" and override:
-        fixed = _split_of(override.split, -2)
-        split_days: Sequence[_Split] | None = None
+        fixed: _Split | None = _split_of(override.split, -2)
+        split_days: Sequence[_Split] = ()
     else:
         fixed = None
         split_days = tl.splits(project)
 
-    groups: dict[tuple[int | None, int], list[object]] = {}
-    segments: list[list[object]] = []  # [first day idx, last day idx, rate, weight]
+    groups: dict[tuple[int | None, int], list] = {}  # type: ignore[type-arg]
+    segments: list[list] = []  # type: ignore[type-arg]  # [first day idx, last day idx, rate, weight]
     missing_w = 0
     for i, w in weights:
-        rate = rate_days[i]
-        rate_units = to_scaled_int(rate.amount, RATE_PLACES, "rate") if rate is not None else None
-        split = fixed if fixed is not None else split_days[i]  # type: ignore[index]
+        rate, rate_units = rate_days[i]
+        split = fixed if fixed is not None else split_days[i]
         g = groups.get((rate_units, split.key))
         if g is None:
             groups[(rate_units, split.key)] = [w, split, rate_units]
         else:
-            g[0] += w  # type: ignore[operator]
+            g[0] += w
         rate_amount = rate.amount if rate is not None else None
         if segments and segments[-1][2] == rate_amount and segments[-1][1] == i - 1:
             segments[-1][1] = i
-            segments[-1][3] += w  # type: ignore[operator]
+            segments[-1][3] += w
         else:
             segments.append([i, i, rate_amount, w])
         if rate is None and w > 0 and not excluded:
@@ -424,45 +433,46 @@ def _reservation_line(
     line_num = 0
     for w, split, rate_units in groups.values():
         ru = rate_units or 0
-        line_num += w * ru  # type: ignore[operator]
-        for code, pct in split.parts:  # type: ignore[attr-defined]
-            hours_num[code] += w * pct  # type: ignore[operator]
-            amount_num[code] += w * ru * pct  # type: ignore[operator]
+        line_num += w * ru
+        for code, pct in split.parts:
+            hours_num[code] += w * pct
+            amount_num[code] += w * ru * pct
 
-    amount_exact = Fraction(line_num, 10**RATE_PLACES) * scale
     if missing_w:
         info = issues.missing_rate[res.sku]
-        info["hours"] += scale * missing_w  # type: ignore[operator]
+        info["hours"] += Fraction(missing_w * s_num, s_den)  # type: ignore[operator]
+    rate_den = s_den * 10**RATE_PLACES  # line_num × s_num / rate_den is the exact amount
+    billed_units = ratio_units(total_w * s_num, s_den, HOURS_PLACES)
     if excluded:
         shares: tuple[Share, ...] = ()
         amount = ZERO
         billed_hours = ZERO
         amount_exact = Fraction(0)
     else:
-        hours_units = round_units(billed_exact, HOURS_PLACES)
-        amount_units = round_units(amount_exact, MONEY_PLACES)
+        amount_units = ratio_units(line_num * s_num, rate_den, MONEY_PLACES)
+        amount_exact = Fraction(line_num * s_num, rate_den)
         codes = sorted(c for c in hours_num if hours_num[c] or amount_num[c])
-        h_alloc = allocate(hours_units, [hours_num[c] for c in codes])
+        h_alloc = allocate(billed_units, [hours_num[c] for c in codes])
         a_alloc = allocate(amount_units, [amount_num[c] for c in codes])
-        amount_scale = scale / 10 ** (RATE_PLACES + PCT_PLACES + 2)
+        share_den = rate_den * PCT_WHOLE
         shares = tuple(
             Share(
                 c,
                 units_to_decimal(h, HOURS_PLACES),
                 units_to_decimal(a, MONEY_PLACES),
-                amount_num[c] * amount_scale,
+                Fraction(amount_num[c] * s_num, share_den),
             )
             for c, h, a in zip(codes, h_alloc, a_alloc, strict=True)
         )
         amount = units_to_decimal(amount_units, MONEY_PLACES)
-        billed_hours = units_to_decimal(hours_units, HOURS_PLACES)
+        billed_hours = units_to_decimal(billed_units, HOURS_PLACES)
 
     for src in opened:
         issues.open_outages.setdefault(src.id, src)
     if gross_us > 0 and net_us == 0:
         issues.fully_covered.append((res, project))
 
-    computed_net = round_decimal(Fraction(net_us, US_PER_HOUR), HOURS_PLACES)
+    computed_net = hours_decimal(net_us)
     return ReservationLine(
         reservation_id=res.id,
         project=project,
@@ -478,9 +488,9 @@ def _reservation_line(
         gross_us=gross_us,
         downtime_us=downtime_us,
         net_us=net_us,
-        gross_hours=round_decimal(Fraction(gross_us, US_PER_HOUR), HOURS_PLACES),
-        downtime_hours=round_decimal(Fraction(downtime_us, US_PER_HOUR), HOURS_PLACES),
-        net_hours=round_decimal(billed_exact, HOURS_PLACES) if kind == "hours" else computed_net,
+        gross_hours=hours_decimal(gross_us),
+        downtime_hours=hours_decimal(downtime_us),
+        net_hours=units_to_decimal(billed_units, HOURS_PLACES) if kind == "hours" else computed_net,
         computed_net_hours=computed_net,
         billed_hours=billed_hours,
         amount=amount,
@@ -494,11 +504,13 @@ def _reservation_line(
                 month.days[a],
                 month.days[b],
                 rate,
-                round_decimal(scale * w, HOURS_PLACES),  # type: ignore[operator]
+                units_to_decimal(ratio_units(w * s_num, s_den, HOURS_PLACES), HOURS_PLACES),
             )
             for a, b, rate, w in segments
         ),
-        missing_rate_hours=round_decimal(scale * missing_w, HOURS_PLACES),
+        missing_rate_hours=units_to_decimal(
+            ratio_units(missing_w * s_num, s_den, HOURS_PLACES), HOURS_PLACES
+        ),
     )
 
 
@@ -513,7 +525,7 @@ def _fee_line(fee: FeeIn, data: MonthData, tl: _Timelines, issues: _Issues) -> F
         return None
     days = (last - first).days + 1
     fraction = Fraction(days, month.days_in_month)
-    rate = tl.rates(fee.sku)[0]
+    rate = tl.rates(fee.sku)[0][0]
     if rate is None:
         issues.fee_missing_rate.append(fee)
         amount_exact = Fraction(0)
@@ -523,7 +535,7 @@ def _fee_line(fee: FeeIn, data: MonthData, tl: _Timelines, issues: _Issues) -> F
     if split is _UNALLOCATED_SPLIT:
         issues.unallocated_days.setdefault(fee.project, set()).add(month.first_day)
     amount_units = round_units(amount_exact, MONEY_PLACES)
-    alloc = allocate(amount_units, [pct for _c, pct in split.parts])
+    alloc = allocate(amount_units, [pct for _c, pct in split.parts])  # weights: percent units
     shares = tuple(
         Share(code, None, units_to_decimal(a, MONEY_PLACES), amount_exact * pct / PCT_WHOLE)
         for (code, pct), a in zip(split.parts, alloc, strict=True)

@@ -42,6 +42,7 @@ def from_us(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
 
 
+@lru_cache(maxsize=65_536)
 def local_iso(us: int, tz: str) -> str:
     """ISO 8601 in the site timezone with its offset: ``2026-02-14T16:00:00-05:00``."""
     return from_us(us).astimezone(_zone(tz)).isoformat()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 US_PER_HOUR = 3_600_000_000  # instants are handled as integer microseconds
 HOURS_PLACES = 2
@@ -27,6 +28,7 @@ def round_units(value: Fraction | int, places: int) -> int:
     return -((-2 * num + den) // (2 * den))
 
 
+@lru_cache(maxsize=65_536)
 def units_to_decimal(units: int, places: int) -> Decimal:
     """``23200, 2`` → ``Decimal('232.00')`` (always exactly ``places`` decimals)."""
     return Decimal(units).scaleb(-places)
@@ -41,24 +43,46 @@ def hours(us: int) -> Fraction:
     return Fraction(us, US_PER_HOUR)
 
 
-def allocate(total_units: int, weights: Sequence[Fraction | int]) -> list[int]:
-    """Split ``total_units`` across ``weights`` proportionally (largest remainder method).
+def ratio_units(num: int, den: int, places: int) -> int:
+    """``num / den`` rounded half-up to ``places`` decimals, in integer units (all integers)."""
+    if den < 0:
+        num, den = -num, -den
+    num *= 10**places
+    if num >= 0:
+        return (2 * num + den) // (2 * den)
+    return -((-2 * num + den) // (2 * den))
+
+
+@lru_cache(maxsize=65_536)
+def hours_decimal(us: int) -> Decimal:
+    """A duration in microseconds as hours with 2 places (half-up). Cached: durations repeat a
+    lot (a month has few distinct reservation and window lengths)."""
+    return units_to_decimal(ratio_units(us, US_PER_HOUR, HOURS_PLACES), HOURS_PLACES)
+
+
+def allocate(total_units: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total_units`` across integer ``weights`` proportionally (largest remainder method).
 
     The result always sums to ``total_units``. Ties between equal remainders go to the earlier
-    weight (callers pass parts sorted by cost object, so this is deterministic).
+    weight (callers pass parts sorted by cost object, so this is deterministic). Weights are
+    non-negative integers in any common unit; only their proportions matter.
     """
-    fw = [Fraction(w) for w in weights]
-    weight_sum = sum(fw, Fraction(0))
-    if not fw:
+    if not weights:
         return []
+    weight_sum = sum(weights)
     if weight_sum == 0:
-        return [0] * len(fw)
-    quotas = [Fraction(total_units) * w / weight_sum for w in fw]
-    floors = [q.numerator // q.denominator for q in quotas]
+        return [0] * len(weights)
+    floors = []
+    remainders = []
+    for w in weights:
+        q, r = divmod(total_units * w, weight_sum)
+        floors.append(q)
+        remainders.append(r)
     left = total_units - sum(floors)
-    order = sorted(range(len(fw)), key=lambda i: (-(quotas[i] - floors[i]), i))
-    for i in order[:left]:
-        floors[i] += 1
+    if left:
+        order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+        for i in order[:left]:
+            floors[i] += 1
     return floors
 
 
@@ -70,6 +94,7 @@ def to_scaled_int(value: Decimal, places: int, what: str) -> int:
     return int(scaled)
 
 
+@lru_cache(maxsize=4096)
 def decimal_text(value: Decimal, min_places: int = 2) -> str:
     """A stored rate or percentage for display: ``8.000000`` → ``8.00``, ``0.125`` → ``0.125``."""
     shown = value.quantize(Decimal(1).scaleb(-min_places))

@@ -11,8 +11,10 @@ required) returns the month to draft; the snapshot stays in the history.
 from __future__ import annotations
 
 import copy
+import gc
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -112,10 +114,28 @@ def _state_doc(row: InvoicePeriod | None) -> Doc | None:
     return {"sha256": row.snapshot_sha256, "drifted": row.drifted, "drift_note": row.drift_note}
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a month is built.
+
+    A large month creates a few hundred thousand small objects and no reference cycles; the
+    collector would otherwise rescan them over and over (about 40 % of the time). Reference
+    counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _live(ctx: ServiceContext, period: str) -> tuple[engine.InvoiceResult, Doc]:
-    data = loader.load_month(ctx.session, period, ctx.tz, ctx.now(), ctx.site.currency)
-    result = engine.compute(data)
-    return result, document.invoice_document(result, status="draft")
+    with _gc_paused():
+        data = loader.load_month(ctx.session, period, ctx.tz, ctx.now(), ctx.site.currency)
+        result = engine.compute(data)
+        return result, document.invoice_document(result, status="draft")
 
 
 def _from_snapshot(row: InvoicePeriod) -> Invoice:
