@@ -2,19 +2,13 @@
 
 Each command runs ``python -m nodedesk`` in a subprocess with a frozen clock against a SQLite
 file (the services under it are tested on both back ends; a subprocess costs ~1 s, so setup is
-done in-process as the same OS login). The small runner below is local: there was no shared
-``tests/cli_helpers.py`` when these were written.
+done in-process as the same OS login). The runner is the shared ``tests/cli_helpers.Cli``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from nodedesk.core.clock import FrozenClock
@@ -26,45 +20,10 @@ from nodedesk.core.services import inventory, projects, users
 from nodedesk.core.services.setup import initialize
 from nodedesk.core.timeutil import parse_instant
 
+from tests.cli_helpers import Cli
 from tests.helpers import SITE_TZ
 
 NOW = "2026-02-15T10:00"
-
-
-class Cli:
-    def __init__(self, database_url: str, home: Path) -> None:
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("NODEDESK_")},
-            "NODEDESK_DATABASE_URL": database_url,
-            "NODEDESK_NOW": NOW,
-            "XDG_DATA_HOME": str(home),
-        }
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "nodedesk", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    def ok(self, *args: str) -> str:
-        result = self.run(*args)
-        assert result.returncode == 0, f"{args}: {result.stderr}"
-        return result.stdout
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
-
-    def refused(self, *args: str) -> str:
-        """Exit 1 with exactly one line on stderr and nothing on stdout."""
-        result = self.run(*args)
-        assert result.returncode == 1, f"{args}: rc={result.returncode} {result.stdout} {result.stderr}"
-        assert result.stdout == ""
-        lines = result.stderr.splitlines()
-        assert len(lines) == 1, result.stderr
-        return lines[0]
 
 
 @pytest.fixture
@@ -84,7 +43,7 @@ def setup(tmp_path: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def cli(setup: Runtime, tmp_path: Path) -> Cli:
-    return Cli(setup.config.database_url, tmp_path)
+    return Cli(setup.config.database_url, tmp_path, now=NOW)
 
 
 def test_project_and_split_commands(cli: Cli, setup: Runtime) -> None:
