@@ -188,7 +188,8 @@ def _check_version(ctx: ServiceContext, window: MaintenanceWindow, expected: int
         raise ConflictError(
             f"window #{window.id} was changed by {window.modified_by} at "
             f"{timeutil.format_local(window.modified_at, ctx.tz)} since you opened it; "
-            "reload it and try again"
+            "reload it and try again",
+            field="version",
         )
 
 
