@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from .cli import CliEnv
 
 
+# Textual's own screen bindings: listed with the movement keys, after the screen's actions.
+GENERIC_ACTIONS = {"app.focus_next", "app.focus_previous", "screen.copy_text"}
+
+
 def _section_factory(s: Section):  # type: ignore[no-untyped-def]
     if s.screen is not None:
         return s.screen
@@ -73,8 +77,9 @@ class NodedeskApp(App[int]):
             binding = active.binding
             if not binding.description or key.startswith("super+"):
                 continue
-            group = 0 if isinstance(active.node, (Screen, App)) else 1
-            ident = (binding.action, binding.description)
+            generic = binding.action in GENERIC_ACTIONS
+            group = 0 if isinstance(active.node, (Screen, App)) and not generic else 1
+            ident = (binding.action, binding.tooltip or binding.description)
             if any(ident in g for g in groups) and ident not in groups[group]:
                 continue
             groups[group].setdefault(ident, []).append(self.get_key_display(binding))

@@ -77,7 +77,16 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
         tz = self.app.session.tz  # type: ignore[attr-defined]
         if preview.impact:
             lines = [f"Billing impact: {len(preview.impact)} reservation(s) get billable hours back:"]
-            lines += [f"  • {render.one_line(i.describe(tz))}" for i in preview.impact]
+            for i in preview.impact:
+                hours = abs(i.delta_hours)
+                lines.append(
+                    f"  • reservation #{i.reservation_id} on {render.one_line(i.node)} for "
+                    f"{render.one_line(i.project, max_len=40)} ({i.status})"
+                )
+                lines.append(
+                    f"    {timeutil.format_short(i.start, tz)} → {timeutil.format_short(i.end, tz)}: "
+                    f"{hours:.2f} h billable again"
+                )
         else:
             lines = [
                 "Billing impact: no pending or approved reservation overlaps this window;",

@@ -228,7 +228,7 @@ class WindowFormScreen(NodedeskScreen):
             self.query_one("#title", Input).focus()
         if self.mode in ("create", "edit"):
             self.query_one("#reason-row").display = False  # shown when the start is in the past
-        for field in FIELDS:
+        for field in (*FIELDS, "scope"):
             self._set_error(field, "")
         self._set_form_error("")
         self.db(load_inventory, self._inventory_loaded, on_error=lambda exc: None)

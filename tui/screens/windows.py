@@ -29,6 +29,15 @@ SORT_LABELS = {
     "created_by": "creator",
     "id": "id",
 }
+# The direction each sort starts in: newest / longest / A→Z first.
+SORT_DESCENDING = {
+    "start": True,
+    "end": True,
+    "title": False,
+    "duration": True,
+    "created_by": False,
+    "id": True,
+}
 STATUS_CYCLE: list[str | None] = [None, "upcoming", "in_progress", "completed"]
 WIDE = 136  # from this width on, times show the full date (narrower: "Feb 15 08:00")
 
@@ -41,11 +50,21 @@ class WindowsScreen(WindowActionsMixin, NodedeskScreen):
     BINDINGS = [
         Binding("n", "new", "New"),
         *WINDOW_ACTION_BINDINGS,
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("f", "cycle_status", "Status"),
-        Binding("s", "cycle_sort", "Sort"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            tooltip="Filter by text in title, description or creator",
+        ),
+        Binding(
+            "f", "cycle_status", "Status", tooltip="Status filter: all → upcoming → in progress → completed"
+        ),
+        Binding("s", "cycle_sort", "Sort", tooltip="Sort by start, end, title, duration, creator or number"),
         Binding("S", "reverse_sort", "Reverse sort", show=False, key_display="S"),
-        Binding("r", "reload", "Reload", show=False),
+        Binding(
+            "r", "reload", "Reload", show=False, tooltip="Reload now (the list also refreshes every 30 s)"
+        ),
         Binding("escape", "clear_filter", "Clear filter"),
     ]
 
@@ -231,7 +250,7 @@ class WindowsScreen(WindowActionsMixin, NodedeskScreen):
         if col.sort_key == self.sort:
             self.descending = not self.descending
         else:
-            self.sort, self.descending = col.sort_key, False
+            self.sort, self.descending = col.sort_key, SORT_DESCENDING[col.sort_key]
         self.reload(0, "first")
 
     # ------------------------------------------------------------------ actions
@@ -330,6 +349,7 @@ class WindowsScreen(WindowActionsMixin, NodedeskScreen):
     def action_cycle_sort(self) -> None:
         keys = list(SORT_LABELS)
         self.sort = keys[(keys.index(self.sort) + 1) % len(keys)]
+        self.descending = SORT_DESCENDING[self.sort]
         self.reload(0, "first")
 
     def action_reverse_sort(self) -> None:
@@ -350,7 +370,7 @@ class WindowsScreen(WindowActionsMixin, NodedeskScreen):
         for key, label in SORT_LABELS.items():
 
             def sort(key: str = key) -> None:
-                self.sort = key
+                self.sort, self.descending = key, SORT_DESCENDING[key]
                 self.reload(0, "first")
 
             yield SystemCommand(f"Sort windows by {label}", "s cycles, S reverses", sort)
