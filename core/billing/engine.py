@@ -71,7 +71,13 @@ class Share:
     cost_object: str
     hours: Decimal | None
     amount: Decimal
-    exact_amount: Fraction = Fraction(0)  # before rounding (the rounded parts sum to the line)
+    exact_num: int = 0  # the amount before rounding is exact_num / exact_den
+    exact_den: int = 1
+
+    @property
+    def exact_amount(self) -> Fraction:
+        """Before rounding (the rounded parts sum to the line; the exact ones to its exact amount)."""
+        return Fraction(self.exact_num, self.exact_den)
 
 
 @dataclass(slots=True)
@@ -118,7 +124,8 @@ class ReservationLine:
     computed_net_hours: Decimal
     billed_hours: Decimal  # what the cost objects are charged for (0 when excluded)
     amount: Decimal
-    amount_exact: Fraction
+    amount_num: int  # the exact amount is amount_num / amount_den
+    amount_den: int
     excluded: bool
     override: OverrideIn | None
     downtime: tuple[DowntimePart, ...]
@@ -127,6 +134,10 @@ class ReservationLine:
     missing_rate_hours: Decimal
 
     type = "reservation"
+
+    @property
+    def amount_exact(self) -> Fraction:
+        return Fraction(self.amount_num, self.amount_den)
 
     @property
     def key(self) -> str:
@@ -447,11 +458,14 @@ def _reservation_line(
         shares: tuple[Share, ...] = ()
         amount = ZERO
         billed_hours = ZERO
-        amount_exact = Fraction(0)
+        amount_exact = (0, 1)
     else:
         amount_units = ratio_units(line_num * s_num, rate_den, MONEY_PLACES)
-        amount_exact = Fraction(line_num * s_num, rate_den)
-        codes = sorted(c for c in hours_num if hours_num[c] or amount_num[c])
+        amount_exact = (line_num * s_num, rate_den)
+        if len(hours_num) == 1:
+            codes = [c for c in hours_num if hours_num[c] or amount_num[c]]
+        else:
+            codes = sorted([c for c in hours_num if hours_num[c] or amount_num[c]])
         h_alloc = allocate(billed_units, [hours_num[c] for c in codes])
         a_alloc = allocate(amount_units, [amount_num[c] for c in codes])
         share_den = rate_den * PCT_WHOLE
@@ -460,7 +474,8 @@ def _reservation_line(
                 c,
                 units_to_decimal(h, HOURS_PLACES),
                 units_to_decimal(a, MONEY_PLACES),
-                Fraction(amount_num[c] * s_num, share_den),
+                amount_num[c] * s_num,
+                share_den,
             )
             for c, h, a in zip(codes, h_alloc, a_alloc, strict=True)
         )
@@ -494,7 +509,8 @@ def _reservation_line(
         computed_net_hours=computed_net,
         billed_hours=billed_hours,
         amount=amount,
-        amount_exact=amount_exact,
+        amount_num=amount_exact[0],
+        amount_den=amount_exact[1],
         excluded=excluded,
         override=override,
         downtime=tuple(sources),
@@ -537,7 +553,13 @@ def _fee_line(fee: FeeIn, data: MonthData, tl: _Timelines, issues: _Issues) -> F
     amount_units = round_units(amount_exact, MONEY_PLACES)
     alloc = allocate(amount_units, [pct for _c, pct in split.parts])  # weights: percent units
     shares = tuple(
-        Share(code, None, units_to_decimal(a, MONEY_PLACES), amount_exact * pct / PCT_WHOLE)
+        Share(
+            code,
+            None,
+            units_to_decimal(a, MONEY_PLACES),
+            amount_exact.numerator * pct,
+            amount_exact.denominator * PCT_WHOLE,
+        )
         for (code, pct), a in zip(split.parts, alloc, strict=True)
     )
     return FeeLine(

@@ -67,6 +67,8 @@ def allocate(total_units: int, weights: Sequence[int]) -> list[int]:
     weight (callers pass parts sorted by cost object, so this is deterministic). Weights are
     non-negative integers in any common unit; only their proportions matter.
     """
+    if len(weights) == 1:
+        return [total_units] if weights[0] else [0]
     if not weights:
         return []
     weight_sum = sum(weights)

@@ -267,7 +267,7 @@ def build(session: Session, size: Size = Size(), seed: int = 2026) -> dict[str, 
     windows, scope_nodes, scope_types = [], [], []
     for wid in range(1, size.windows + 1):
         start = month_start + timedelta(minutes=rnd.randrange(-2 * 1440, 29 * 1440, 15))
-        end = start + timedelta(minutes=rnd.randrange(30, 12 * 60, 15))
+        end = start + timedelta(minutes=rnd.randrange(30, 8 * 60, 15))
         kind = rnd.random()
         all_nodes = kind < 0.015
         windows.append(
@@ -298,7 +298,7 @@ def build(session: Session, size: Size = Size(), seed: int = 2026) -> dict[str, 
     outages, affected = [], []
     for oid in range(1, size.outages + 1):
         start = month_start + timedelta(minutes=rnd.randrange(-3 * 1440, 29 * 1440, 5))
-        end: datetime | None = start + timedelta(minutes=rnd.randrange(20, 16 * 60, 5))
+        end: datetime | None = start + timedelta(minutes=rnd.randrange(20, 8 * 60, 5))
         if oid % 100 == 0:
             end = None  # still open: counted up to the end of the month
         outages.append(
