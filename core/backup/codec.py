@@ -33,10 +33,13 @@ class Codec:
     kind: str
     encode: Callable[[Any], Any]
     decode: Callable[[Any], Any]
+    identity: bool = False  # the database value is already its JSON form (text, int, bool)
 
 
 def iso_utc(value: datetime) -> str:
-    text = value.astimezone(UTC).isoformat()
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -49,8 +52,7 @@ def _dec_instant(value: Any) -> datetime:
         raise FieldError(f"{value!r} is not an ISO 8601 instant") from exc
     if parsed.tzinfo is None:
         raise FieldError(f"{value!r} has no UTC offset")
-    utc = parsed.astimezone(UTC)
-    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
 def _dec_date(value: Any) -> date:
@@ -109,7 +111,7 @@ def _string_codec(length: int | None) -> Codec:
             raise FieldError(f"is longer than {length} characters")
         return value
 
-    return Codec("string", str, decode)
+    return Codec("string", str, decode, identity=True)
 
 
 def _json_codec() -> Codec:
@@ -134,9 +136,9 @@ def codec_for(column: Column[Any], where: str) -> Codec:
     if isinstance(typ, Numeric):
         return _decimal_codec(typ.scale)
     if isinstance(typ, Boolean):
-        return Codec("bool", bool, _dec_bool)
+        return Codec("bool", bool, _dec_bool, identity=True)
     if isinstance(typ, Integer):
-        return Codec("int", int, _dec_int)
+        return Codec("int", int, _dec_int, identity=True)
     if isinstance(typ, String):
         return _string_codec(typ.length)
     if isinstance(typ, JSON):

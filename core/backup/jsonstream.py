@@ -11,16 +11,22 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 _DECODER = json.JSONDecoder()
-_WS = " \t\n\r"
+_NON_WS = re.compile(r"[^ \t\n\r]")
+
+
+_SORTED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False)
+_PLAIN = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 def dumps(value: Any, *, sort_keys: bool = True) -> str:
-    return json.dumps(value, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False)
+    """Canonical JSON text: keys sorted, non-ASCII kept, no NaN (one shared encoder: fast)."""
+    return (_SORTED if sort_keys else _PLAIN).encode(value)
 
 
 class HashingWriter:
@@ -54,7 +60,9 @@ class KindFileWriter:
 
     def record(self, natural_key: list[Any], fields: dict[str, Any]) -> None:
         sep = "\n    " if self.written == 0 else ",\n    "
-        self._out.write(f'{sep}{{"natural_key": {dumps(natural_key)}, "fields": {dumps(fields)}}}')
+        self._out.write(
+            f'{sep}{{"natural_key": {_PLAIN.encode(natural_key)}, "fields": {_SORTED.encode(fields)}}}'
+        )
         self.written += 1
 
     def close(self) -> None:
@@ -111,11 +119,13 @@ class KindFileReader:
         return True
 
     def _peek(self) -> str:
+        """The next non-blank character (not consumed), or "" at the end of the file."""
         while True:
-            while self._pos < len(self._buf) and self._buf[self._pos] in _WS:
-                self._pos += 1
-            if self._pos < len(self._buf):
+            found = _NON_WS.search(self._buf, self._pos)
+            if found is not None:
+                self._pos = found.start()
                 return self._buf[self._pos]
+            self._pos = len(self._buf)
             if not self._fill():
                 return ""
 

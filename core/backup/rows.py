@@ -59,10 +59,12 @@ class _Projection:
         self.fields = fields
         cols: list[ColumnElement[Any]] = list(extra)
         source: Any = table
-        self._layout: list[tuple[FieldSpec, list[int]]] = []
+        # (field name, row index, encoder or None when the value is already its JSON form)
+        self._plain: list[tuple[str, int, Any]] = []
+        self._refs: list[tuple[str, list[int], FieldSpec]] = []
         for i, f in enumerate(fields):
             if f.ref is None:
-                self._layout.append((f, [len(cols)]))
+                self._plain.append((f.name, len(cols), None if f.codec.identity else f.codec.encode))
                 cols.append(f.column)
                 continue
             alias: Alias = f.ref.target.alias(f"r{i}_{f.ref.target.name}")
@@ -71,17 +73,20 @@ class _Projection:
             for kc in f.ref.target_key:
                 idx.append(len(cols))
                 cols.append(alias.c[kc.name])
-            self._layout.append((f, idx))
+            if not f.ref.composite and f.ref.key_codecs[0].identity:
+                self._plain.append((f.name, idx[0], None))  # e.g. a node name: taken as it is
+            else:
+                self._refs.append((f.name, idx, f))
         self.columns = cols
         self.source = source
 
     def encode(self, row: Sequence[Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f, idx in self._layout:
-            if f.ref is None:
-                out[f.name] = _encode(f.codec, row[idx[0]])
-            else:
-                out[f.name] = ref_value(f, [row[i] for i in idx])
+        for name, i, enc in self._plain:
+            value = row[i]
+            out[name] = value if enc is None or value is None else enc(value)
+        for name, idx, f in self._refs:
+            out[name] = ref_value(f, [row[i] for i in idx])
         return out
 
 
