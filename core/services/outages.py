@@ -210,7 +210,8 @@ def _check_version(ctx: ServiceContext, o: Outage, expected: int | None) -> None
     if expected is not None and o.version != expected:
         raise ConflictError(
             f"outage #{o.id} was changed by {o.modified_by} at "
-            f"{timeutil.format_local(o.modified_at, ctx.tz)} since you opened it; reload it and try again"
+            f"{timeutil.format_local(o.modified_at, ctx.tz)} since you opened it; reload it and try again",
+            field="version",
         )
 
 

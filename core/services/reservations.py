@@ -380,7 +380,8 @@ def _check_version(ctx: ServiceContext, r: Reservation, expected: int | None) ->
     if expected is not None and r.version != expected:
         raise ConflictError(
             f"reservation #{r.id} was changed by {r.modified_by} at "
-            f"{timeutil.format_local(r.modified_at, ctx.tz)} since you opened it; reload it and try again"
+            f"{timeutil.format_local(r.modified_at, ctx.tz)} since you opened it; reload it and try again",
+            field="version",
         )
 
 
@@ -427,6 +428,7 @@ class DraftCheck:
     """What a draft would become, for live forms: span, hours, policy problems, clashes, downtime."""
 
     span: Span
+    node_rentable: bool
     violations: tuple[PolicyViolation, ...]
     clashes: tuple[str, ...]  # one line per clashing reservation
     downtime: tuple[DowntimeOverlap, ...]
@@ -453,6 +455,7 @@ def check_draft(ctx: ServiceContext, node: str, start_date: date, blocks: int) -
     today = timeutil.local_day(ctx.now(), ctx.tz)
     return DraftCheck(
         span,
+        node_row.rentable,
         tuple(booking_violations(policy(ctx), start_date, today)),
         tuple(
             f"#{c.id} {c.project.title} ({c.status}) {timeutil.format_short(c.start, ctx.tz)} → "

@@ -187,8 +187,9 @@ def test_permissions_and_stale_versions(rt: Runtime) -> None:
     o = _open(rt)
     with runtime_as(rt, "rmgr").write() as ctx:
         svc.update_outage(ctx, o.id, svc.OutageChanges(status="investigating"), expected_version=o.version)
-    with rt.write() as ctx, pytest.raises(ConflictError, match="changed by rmgr"):
+    with rt.write() as ctx, pytest.raises(ConflictError, match="changed by rmgr") as err:
         svc.update_outage(ctx, o.id, svc.OutageChanges(status="identified"), expected_version=o.version)
+    assert err.value.field == "version"
     with rt.write() as ctx, pytest.raises(ValidationError, match="nothing to change"):
         svc.update_outage(ctx, o.id, svc.OutageChanges())
 

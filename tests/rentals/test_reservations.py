@@ -156,7 +156,7 @@ def test_overlap_and_downtime_preview(rt: Runtime) -> None:
         check = svc.check_draft(ctx, "n1", local("2026-02-23 00:00").date(), 4)
     assert check.hours == 41
     assert len(check.clashes) == 1 and check.clashes[0].startswith(f"#{first.id} Climate (approved)")
-    assert check.violations == ()
+    assert check.violations == () and check.node_rentable
 
 
 # ---------------------------------------------------------------- booking policy
@@ -243,8 +243,9 @@ def test_stale_version_is_refused(rt: Runtime) -> None:
     b = record(rt, "2026-02-25", 2, approve=False)
     with rt.write() as ctx:
         ctx.session.get(Reservation, b.id).notes = "edited elsewhere"  # type: ignore[union-attr]
-    with rt.write() as ctx, pytest.raises(ConflictError, match="since you opened it"):
+    with rt.write() as ctx, pytest.raises(ConflictError, match="since you opened it") as err:
         svc.approve_reservation(ctx, b.id, expected_version=b.version)
+    assert err.value.field == "version"
 
 
 def test_approval_rechecks_rentable_project_and_overlap(rt: Runtime) -> None:
