@@ -121,3 +121,27 @@ def test_export_dry_run_writes_no_files(runtime: Runtime, tmp_path: Path) -> Non
     result = export_backup(runtime, tmp_path / "nothing", timestamp=False, dry_run=True)
     assert result.manifest.counts["users"] == 1
     assert not (tmp_path / "nothing").exists()
+
+
+def test_export_is_one_snapshot(runtime: Runtime, tmp_path: Path) -> None:
+    """A change committed while the export runs is in none of its files."""
+    from nodedesk.core.services import inventory
+
+    with runtime.write() as ctx:
+        inventory.add_node_type(ctx, "SNAP", "GPU")
+    written: list[str] = []
+
+    def meanwhile(kind: str, done: int, total: int) -> None:
+        if kind == "settings" and not written:
+            with runtime.write() as ctx:  # another transaction, committed mid-export
+                inventory.add_node(ctx, "snap-node", "SNAP")
+            written.append(kind)
+
+    result = export_backup(runtime, tmp_path / "snap", timestamp=False, progress=meanwhile)
+    assert written
+    nodes = [r["natural_key"][0] for r in _records(result.directory / "nodes.json")]
+    actions = [r["fields"]["action"] for r in _records(result.directory / "activity_log.json")]
+    assert "snap-node" not in nodes and "node.created" not in actions
+    assert result.manifest.counts["activity_log"] == len(actions)
+    with runtime.read() as ctx:  # but it was committed
+        assert audit.count(ctx.session) == len(actions) + 1
