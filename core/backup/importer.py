@@ -451,7 +451,8 @@ class _KindImport:
                     self.spec.name,
                     rec.label,
                     label,
-                    f"refers to {f.ref.kind} {shown}, which is neither in the export nor in this database",
+                    f"refers to {f.ref.kind} {shown}, which does not exist here "
+                    "(not imported, not already present)",
                 )
             return value
 
