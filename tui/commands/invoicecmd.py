@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from nodedesk.core import timeutil
@@ -188,7 +189,7 @@ def print_invoice(inv: svc.Invoice, out: Any = None) -> None:
         fin = doc.get("finalized") or {}
         state = f"FINALIZED by {fin.get('by')} at {_short(fin.get('at'))} · sha256 {(inv.sha256 or '')[:12]}…"
         if inv.drifted:
-            state += " · ⚠ DRIFTED since (run 'nodedesk invoice verify')"
+            state += " · ⚠ DRIFTED since finalizing (see 'nodedesk invoice verify')"
     else:
         state = f"DRAFT (live, computed {_short(doc.get('generated_at'))})"
     title = f"Invoice {doc['period']} · {doc['timezone']} · {cur} · {state}"
@@ -265,9 +266,11 @@ def print_invoice(inv: svc.Invoice, out: Any = None) -> None:
                     f"  #{line['reservation_id']}: −{d['hours']} h {label} #{d['id']} "
                     f"{output.one_line(repr(d['title']))}{still}\n"
                 )
-            if len(line["downtime"]) > 1:
+            listed = sum((Decimal(d["hours"]) for d in line["downtime"]), Decimal(0))
+            if len(line["downtime"]) > 1 and listed != Decimal(line["downtime_hours"]):
                 out.write(
-                    f"  #{line['reservation_id']}: downtime counted once = {line['downtime_hours']} h\n"
+                    f"  #{line['reservation_id']}: these overlap; downtime counted once = "
+                    f"{line['downtime_hours']} h\n"
                 )
         objects = " · ".join(
             f"{code} {v['hours']} h {v['amount']}" for code, v in t.get("cost_objects", {}).items()
