@@ -88,7 +88,7 @@ class CostSplitPart(Base):
     __tablename__ = "cost_split_parts"
     __table_args__ = (
         UniqueConstraint("split_id", "cost_object"),
-        CheckConstraint("percent > 0", name="percent_positive"),
+        CheckConstraint("CAST(percent AS REAL) > 0", name="percent_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -123,7 +123,7 @@ class Rate(IdMixin, Base):
     __tablename__ = "rates"
     __table_args__ = (
         Index("ix_rates_lookup", "sku_id", "effective_date"),
-        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("CAST(amount AS REAL) >= 0", name="amount_not_negative"),
     )
 
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), nullable=False)

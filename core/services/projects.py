@@ -302,6 +302,9 @@ def set_project_status(ctx: ServiceContext, ref: str | int, status: str, *, reas
     if project.status == status:
         raise ValidationError(f"project {project.title!r} is already {status}", field="status")
     if status == "archived":
+        # Lock the project row first: a booking in flight share-locks it (PostgreSQL), so it
+        # either commits before our count or waits until the archive is decided.
+        ctx.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
         open_ids = _open_subscription_ids(ctx, project)
         if open_ids:
             raise LockedError(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:18:15.554992
+Create Date: 2026-11-22 04:21:51.653308
 """
 
 from __future__ import annotations
@@ -403,7 +403,7 @@ def upgrade() -> None:
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("uuid", sa.String(length=36), nullable=False),
-        sa.CheckConstraint("amount >= 0", name=op.f("ck_rates_amount_not_negative")),
+        sa.CheckConstraint("CAST(amount AS REAL) >= 0", name=op.f("ck_rates_amount_not_negative")),
         sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_rates_sku_id_skus")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rates")),
         sa.UniqueConstraint("uuid", name=op.f("uq_rates_uuid")),
@@ -503,7 +503,7 @@ def upgrade() -> None:
         sa.Column("split_id", sa.Integer(), nullable=False),
         sa.Column("cost_object", sa.String(length=64), nullable=False),
         sa.Column("percent", nodedesk.core.db.types.ExactDecimal(9, 4), nullable=False),
-        sa.CheckConstraint("percent > 0", name=op.f("ck_cost_split_parts_percent_positive")),
+        sa.CheckConstraint("CAST(percent AS REAL) > 0", name=op.f("ck_cost_split_parts_percent_positive")),
         sa.ForeignKeyConstraint(
             ["split_id"],
             ["cost_split_versions.id"],
