@@ -18,7 +18,7 @@ split by the billing project's split in force on the 1st.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -383,26 +383,15 @@ def _reservation_line(
     downtime_us = sum(b - a for a, b in union)
     gross_us = e - s
     net_us = gross_us - downtime_us
-    days = _day_parts(month.bounds, len(month.days), s, e, union)
+    bounds = month.bounds
+    first_day = bisect_right(bounds, s) - 1
+    last_day = bisect_left(bounds, e) - 1
 
     kind = override.kind if override else None
     excluded = kind == "exclude"
     project = res.project
     if kind == "charge_to" and override and override.charge_to:
         project = override.charge_to
-
-    # Each day's weight (µs) and the factor s_num / s_den turning weighted µs into billed
-    # hours: 1 / US_PER_HOUR normally; H / total weight for an hours override.
-    if kind == "hours" and override and override.hours is not None:
-        use_net = net_us > 0
-        weights = [(i, n if use_net else g) for i, g, n in days]
-        total_w = net_us if use_net else gross_us
-        hours_f = Fraction(override.hours)
-        s_num, s_den = hours_f.numerator, hours_f.denominator * total_w
-    else:
-        weights = [(i, n) for i, _g, n in days]
-        total_w = net_us
-        s_num, s_den = 1, US_PER_HOUR
 
     rate_days = tl.rates(res.sku)
     if kind == "split" and override:
@@ -412,9 +401,41 @@ def _reservation_line(
         fixed = None
         split_days = tl.splits(project)
 
+    # Each day's weight (µs) and the factor s_num / s_den turning weighted µs into billed
+    # hours: 1 / US_PER_HOUR normally; H / total weight for an hours override.
+    hours_override = kind == "hours" and override is not None and override.hours is not None
+    use_net = net_us > 0 or not hours_override
+    total_w = net_us if use_net else gross_us
+    if hours_override:
+        hours_f = Fraction(override.hours)  # type: ignore[arg-type, union-attr]
+        s_num, s_den = hours_f.numerator, hours_f.denominator * total_w
+    else:
+        s_num, s_den = 1, US_PER_HOUR
+
+    # Timelines only move forward, so when the first and the last day of the line have the same
+    # rate row and split version, every day in between has them too: one group, no day loop.
+    # (Days without a rate or split take the long way, which records them for the warnings.)
+    rate0 = rate_days[first_day]
+    split0 = fixed if fixed is not None else split_days[first_day]
+    if (
+        rate0 is rate_days[last_day]
+        and (fixed is not None or split0 is split_days[last_day])
+        and rate0[0] is not None
+        and split0 is not _UNALLOCATED_SPLIT
+    ):
+        weights: list[tuple[int, int]] = []
+        uniform = True
+    else:
+        days = _day_parts(bounds, len(month.days), s, e, union)
+        weights = [(i, n if use_net else g) for i, g, n in days]
+        uniform = False
+
     groups: dict[tuple[int | None, int], list] = {}  # type: ignore[type-arg]
     segments: list[list] = []  # type: ignore[type-arg]  # [first day idx, last day idx, rate, weight]
     missing_w = 0
+    if uniform:
+        groups[(rate0[1], split0.key)] = [total_w, split0, rate0[1]]
+        segments.append([first_day, last_day, rate0[0].amount, total_w])  # type: ignore[union-attr]
     for i, w in weights:
         rate, rate_units = rate_days[i]
         split = fixed if fixed is not None else split_days[i]

@@ -220,3 +220,24 @@ def test_month_spec_starts_at_local_midnight() -> None:
     spec = month_spec("2026-03", SITE_TZ)
     assert spec.start == to_us(datetime(2026, 3, 1, 5, tzinfo=UTC))  # 00:00 EST
     assert spec.bounds[8] - spec.bounds[7] == 23 * 60 * US_MIN  # Mar 8: the 23-hour day
+
+
+@SETTINGS
+@given(month_data(), st.integers(1, 27))
+def test_restating_a_rate_or_split_mid_month_changes_nothing(data: MonthData, day: int) -> None:
+    """A new rate row or split version equal to the one in force changes no figure (and takes
+    the engine's day-by-day path instead of its one-group shortcut for lines that span it)."""
+    when = data.month.first_day + timedelta(days=day)
+    before = compute(data)
+    extra_rates = tuple(
+        RateIn(r.sku, when, r.amount, 1000 + i)
+        for i, r in enumerate(sorted(data.rates, key=lambda r: (r.effective, r.id))[-1:])
+        if r.effective <= when
+    )
+    latest: dict[str, SplitIn] = {}
+    for sp in sorted(data.splits, key=lambda s: (s.effective, s.id)):
+        if sp.status == "approved" and sp.effective <= when:
+            latest[sp.project] = sp
+    extra_splits = tuple(replace(sp, effective=when, id=2000 + i) for i, sp in enumerate(latest.values()))
+    after = compute(replace(data, rates=data.rates + extra_rates, splits=data.splits + extra_splits))
+    assert before == after
