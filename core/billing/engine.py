@@ -418,7 +418,7 @@ def _reservation_line(
     rate0 = rate_days[first_day]
     split0 = fixed if fixed is not None else split_days[first_day]
     if (
-        rate0 is rate_days[last_day]
+        rate0[0] is rate_days[last_day][0]
         and (fixed is not None or split0 is split_days[last_day])
         and rate0[0] is not None
         and split0 is not _UNALLOCATED_SPLIT
