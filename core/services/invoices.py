@@ -256,6 +256,24 @@ def billable_months(ctx: ServiceContext) -> list[str]:
     return sorted(months)
 
 
+def _summary(inv: Invoice) -> MonthSummary:
+    t = inv.totals
+    return MonthSummary(
+        period=inv.period,
+        status=inv.status,
+        projects=len(inv.projects),
+        lines=sum(len(p["lines"]) for p in inv.projects),
+        gross_hours=t["gross_hours"],
+        downtime_hours=t["downtime_hours"],
+        net_hours=t["net_hours"],
+        amount=t["amount"],
+        warnings=len(inv.warnings),
+        drifted=inv.drifted,
+        finalized_by=inv.finalized_by,
+        finalized_at=inv.finalized_at,
+    )
+
+
 def list_months(ctx: ServiceContext) -> list[MonthSummary]:
     """Every month with billable activity, its status and totals (snapshots for finalized ones)."""
     ctx.require("read")
@@ -268,24 +286,14 @@ def list_months(ctx: ServiceContext) -> list[MonthSummary]:
             if row is not None and row.status == "finalized"
             else live_invoice(ctx, period)
         )
-        t = inv.totals
-        out.append(
-            MonthSummary(
-                period=period,
-                status=inv.status,
-                projects=len(inv.projects),
-                lines=sum(len(p["lines"]) for p in inv.projects),
-                gross_hours=t["gross_hours"],
-                downtime_hours=t["downtime_hours"],
-                net_hours=t["net_hours"],
-                amount=t["amount"],
-                warnings=len(inv.warnings),
-                drifted=inv.drifted,
-                finalized_by=inv.finalized_by,
-                finalized_at=inv.finalized_at,
-            )
-        )
+        out.append(_summary(inv))
     return out
+
+
+def month_summary(ctx: ServiceContext, period: str) -> MonthSummary:
+    """One month's line of :func:`list_months` (the TUI lists the months first, then fills in
+    each month's totals one at a time, so a large centre's picker appears at once)."""
+    return _summary(compute_invoice(ctx, period))
 
 
 # ---------------------------------------------------------------- finalize / unfinalize

@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from nodedesk.core import timeutil
-from nodedesk.core.safetext import csv_cell
 from nodedesk.core.services import invoices as svc
 from nodedesk.core.services import overrides as ovr
+from nodedesk.core.services.invoice_export import write_csv
 
 from .. import output
 from .common import add_json
 
 if TYPE_CHECKING:
     from ..cli import CliEnv
-
-CSV_COLUMNS = [
-    "period",
-    "status",
-    "project",
-    "owner",
-    "type",
-    "reservation_id",
-    "node",
-    "user",
-    "sku",
-    "start",
-    "end",
-    "gross_hours",
-    "downtime_hours",
-    "net_hours",
-    "billed_hours",
-    "rate",
-    "line_amount",
-    "excluded",
-    "override_kind",
-    "override_reason",
-    "charged_from",
-    "cost_object",
-    "cost_object_hours",
-    "cost_object_amount",
-]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -293,50 +265,6 @@ def print_invoice(inv: svc.Invoice, out: Any = None) -> None:
         out.write("\nWarnings:\n")
         for w in doc["warnings"]:
             out.write(f"  ! {output.one_line(w)}\n")
-
-
-def csv_rows(inv: svc.Invoice) -> list[list[str]]:
-    doc = inv.doc
-    rows: list[list[str]] = []
-    for p in doc["projects"]:
-        for line in p["lines"]:
-            is_res = line["type"] == "reservation"
-            o = line.get("override") or {}
-            base = [
-                doc["period"],
-                doc["status"],
-                p["project"],
-                p["owner"],
-                line["type"],
-                str(line["reservation_id"]) if is_res else "",
-                line["node"] if is_res else "",
-                line.get("requested_for", "") if is_res else line["user"],
-                line["sku"] or "",
-                line["billed_from"] if is_res else line["from"],
-                line["billed_to"] if is_res else line["to"],
-                line["gross_hours"] if is_res else "",
-                line["downtime_hours"] if is_res else "",
-                line["net_hours"] if is_res else "",
-                line["billed_hours"] if is_res else "",
-                line["rate"] or "",
-                line["amount"],
-                ("yes" if line["excluded"] else "no") if is_res else "no",
-                o.get("kind", ""),
-                o.get("reason", ""),
-                (line.get("charged_from") or "") if is_res else "",
-            ]
-            if not line["split"]:
-                rows.append([*base, "", "", ""])
-            for share in line["split"]:
-                rows.append([*base, share["cost_object"], share.get("hours", ""), share["amount"]])
-    return rows
-
-
-def write_csv(inv: svc.Invoice, out: Any) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in csv_rows(inv):
-        writer.writerow([csv_cell(str(c)) for c in row])
 
 
 def cmd_finalize(args: argparse.Namespace, env: CliEnv) -> int:
