@@ -73,19 +73,22 @@ class NodedeskApp(App[int]):
         """
         groups: list[dict[tuple[str, str], list[str]]] = [{}, {}]
         enabled: dict[tuple[str, str], bool] = {}
+        text: dict[tuple[str, str], str] = {}
         for key, active in screen.active_bindings.items():
             binding = active.binding
             if not binding.description or key.startswith("super+"):
                 continue
             generic = binding.action in GENERIC_ACTIONS
             group = 0 if isinstance(active.node, (Screen, App)) and not generic else 1
-            ident = (binding.action, binding.tooltip or binding.description)
+            ident = (binding.action, binding.description)
+            if not text.get(ident) or not isinstance(active.node, App):  # the screen's own words win
+                text[ident] = binding.tooltip or binding.description
             if any(ident in g for g in groups) and ident not in groups[group]:
                 continue
             groups[group].setdefault(ident, []).append(self.get_key_display(binding))
             enabled[ident] = enabled.get(ident, False) or active.enabled
         keys = [
-            [KeyHelp(" ".join(dict.fromkeys(k)), ident[1], enabled[ident]) for ident, k in g.items()]
+            [KeyHelp(" ".join(dict.fromkeys(k)), text[ident], enabled[ident]) for ident, k in g.items()]
             for g in groups
         ]
         if not any(k.description == "palette" or k.key == "^p" for k in keys[0]):

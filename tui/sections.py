@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from textual.screen import Screen
 
+SHORT_TITLES = {"Reservations": "Resv", "Calendar": "Cal", "Projects": "Proj"}
+
 
 @dataclass(frozen=True)
 class Section:
@@ -21,6 +23,11 @@ class Section:
     screen: Callable[[], Screen] | None = None
     coming: str = ""  # what the section will show, for the placeholder
     meanwhile: str = ""  # what works today instead
+    short: str = ""  # tab label on narrow terminals (default: the title, or a known abbreviation)
+
+    @property
+    def short_title(self) -> str:
+        return self.short or SHORT_TITLES.get(self.title, self.title)
 
     @property
     def live(self) -> bool:

@@ -95,8 +95,13 @@ async def settle(pilot: Pilot) -> None:
     A worker hands its result over with ``call_from_thread``, which returns only after the UI
     callback ran; the callback may start further workers, hence the loop.
     """
-    for _ in range(10):
+    quiet = 0
+    for _ in range(20):
         await pilot.pause()
         if all(w.is_finished for w in pilot.app.workers):
-            return
-        await pilot.app.workers.wait_for_complete()
+            quiet += 1
+            if quiet == 2:  # idle twice in a row: a just-mounted screen had its chance to start work
+                return
+        else:
+            quiet = 0
+            await pilot.app.workers.wait_for_complete()

@@ -199,6 +199,8 @@ async def test_form_shows_inline_errors_and_saves_nothing(
         assert "must be after the start" in form_error(app, "end")
         assert form_error(app, "title") == ""  # untouched fields stay quiet until saving
         await type_into(pilot, "#nodes", "node99")
+        assert form_error(app, "nodes") == ""  # may still be typing that name
+        await type_into(pilot, "#nodes", "node99, node0")
         assert "no node named 'node99'" in form_error(app, "nodes")
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -89,8 +89,8 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
                 )
         else:
             lines = [
-                "Billing impact: no pending or approved reservation overlaps this window;",
-                "nothing becomes billable again.",
+                "Billing impact: no pending or approved reservation overlaps this window; "
+                "nothing becomes billable again."
             ]
         self.query_one("#impact-text", Static).update(Content("\n".join(lines)))
         self.query_one("#delete", Button).disabled = False

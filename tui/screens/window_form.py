@@ -95,15 +95,20 @@ class WindowFormScreen(NodedeskScreen):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, mode: str, window: svc.WindowView | None = None) -> None:
+    def __init__(
+        self, mode: str, window: svc.WindowView | None = None, *, start: datetime | None = None
+    ) -> None:
+        """``start`` prefills a new window's start (the calendar's chosen day); default tomorrow 08:00."""
         super().__init__()
         if mode not in MODES or (mode != "create" and window is None):
             raise ValueError(f"bad form mode {mode!r}")
         self.mode = mode
+        self.prefill_start = start
         self.window = window
         self.touched: set[str] = set()
         self.hints: dict[str, str] = {}
         self.saving = False
+        self.submitted = False  # after a save attempt every problem stays visible
         self.inventory = Inventory([], [])
         self.type_suggester = NameListSuggester()
         self.node_suggester = NameListSuggester()
@@ -136,6 +141,8 @@ class WindowFormScreen(NodedeskScreen):
         if w is None:
             tomorrow = pendulum.instance(self.session.now()).in_timezone(tz).add(days=1)
             start = tomorrow.replace(hour=8, minute=0, second=0, microsecond=0)
+            if self.prefill_start is not None:
+                start = pendulum.instance(self.prefill_start).in_timezone(tz)
             return {
                 "title": "",
                 "start": start.format(TIME_FORMAT),
@@ -265,7 +272,7 @@ class WindowFormScreen(NodedeskScreen):
     def _time(self, field: str) -> datetime:
         return timeutil.parse_instant(self.value(field), self.session.tz, field=field)
 
-    def check(self) -> dict[str, str]:
+    def check(self, *, final: bool = False) -> dict[str, str]:
         """Every field's problem right now ('' when fine), using the core validators."""
         errors = dict.fromkeys(FIELDS, "")
         tz, now = self.session.tz, self.session.now()
@@ -292,6 +299,8 @@ class WindowFormScreen(NodedeskScreen):
                 errors["end"] = "must be after the start (a window cannot be empty)"
             else:
                 self._set_hint("end", f"{self.hints['end']} · {timeutil.format_duration(end - start)}")
+        if self.mode == "move_end":
+            self._set_hint("end", self.hints["end"] + " · now or later")
         if self.mode == "move_end" and isinstance(end, datetime) and end < now:
             errors["end"] = (
                 f"an in-progress window's end may only move to now or later "
@@ -307,7 +316,7 @@ class WindowFormScreen(NodedeskScreen):
         needs_reason = self.mode == "correct" or (self.mode in ("create", "edit") and backdating)
         if needs_reason and not self.value("reason").strip():
             errors["reason"] = "is required" + (" for a backdated window" if backdating else "")
-        self._check_names(errors)
+        self._check_names(errors, final=final)
         return errors
 
     def _backdating(self, start: object) -> bool:
@@ -318,7 +327,7 @@ class WindowFormScreen(NodedeskScreen):
             return False  # unchanged start: not a backdating edit
         return start < now
 
-    def _check_names(self, errors: dict[str, str]) -> None:
+    def _check_names(self, errors: dict[str, str], *, final: bool) -> None:
         types, nodes = split_names(self.value("node_types")), split_names(self.value("nodes"))
         for field, names, known, what in (
             ("node_types", types, self.inventory.node_types, "node type"),
@@ -326,6 +335,9 @@ class WindowFormScreen(NodedeskScreen):
         ):
             if not known:
                 continue  # not loaded yet; the service checks on save
+            box = self.query_one(f"#{field}", Input)
+            if not final and box.has_focus and names and not re.search(r"[,\s]$", box.value):
+                names = names[:-1]  # still typing the last name: judge it when it is complete
             unknown = [n for n in names if n not in known]
             if unknown:
                 errors[field] = f"no {what} named {unknown[0]!r}"
@@ -336,9 +348,10 @@ class WindowFormScreen(NodedeskScreen):
         )
 
     def validate_all(self, *, show_untouched: bool) -> dict[str, str]:
-        errors = self.check()
+        """Check every field; a save (``show_untouched``) also judges a name still being typed."""
+        errors = self.check(final=show_untouched)
         for field, message in errors.items():
-            show = show_untouched or field in self.touched
+            show = show_untouched or self.submitted or field in self.touched
             self._set_error(field, message if show else "")
         return errors
 
@@ -351,6 +364,10 @@ class WindowFormScreen(NodedeskScreen):
     @on(TextArea.Changed)
     def _text_changed(self) -> None:
         self.touched.add("description")
+        self.validate_all(show_untouched=False)
+
+    @on(Input.Blurred)
+    def _left_field(self) -> None:
         self.validate_all(show_untouched=False)
 
     @on(Input.Submitted)
@@ -386,6 +403,7 @@ class WindowFormScreen(NodedeskScreen):
     def action_save(self) -> None:
         if self.saving:
             return
+        self.submitted = True
         errors = self.validate_all(show_untouched=True)
         bad = [f for f in FIELDS if errors[f]]
         if bad:

@@ -51,20 +51,16 @@ class WindowsScreen(WindowActionsMixin, NodedeskScreen):
         Binding("n", "new", "New"),
         *WINDOW_ACTION_BINDINGS,
         Binding(
-            "slash",
-            "filter",
-            "Filter",
-            key_display="/",
-            tooltip="Filter by text in title, description or creator",
+            "slash", "filter", "Filter", key_display="/", tooltip="Filter by title, description, creator"
         ),
         Binding(
-            "f", "cycle_status", "Status", tooltip="Status filter: all → upcoming → in progress → completed"
+            "f", "cycle_status", "Status", show=False, tooltip="Status: all, upcoming, in progress, completed"
         ),
-        Binding("s", "cycle_sort", "Sort", tooltip="Sort by start, end, title, duration, creator or number"),
+        Binding(
+            "s", "cycle_sort", "Sort", show=False, tooltip="Sort by start, end, title, duration, creator, #"
+        ),
         Binding("S", "reverse_sort", "Reverse sort", show=False, key_display="S"),
-        Binding(
-            "r", "reload", "Reload", show=False, tooltip="Reload now (the list also refreshes every 30 s)"
-        ),
+        Binding("r", "reload", "Reload", show=False, tooltip="Reload (also every 30 s)"),
         Binding("escape", "clear_filter", "Clear filter"),
     ]
 
@@ -78,6 +74,7 @@ class WindowsScreen(WindowActionsMixin, NodedeskScreen):
         self._debounce: Timer | None = None
         self._compact: bool | None = None
         self._loaded = False
+        self._select: str | None = None  # a row to put the cursor on once it is loaded
 
     # ------------------------------------------------------------------ layout
 
@@ -160,6 +157,11 @@ class WindowsScreen(WindowActionsMixin, NodedeskScreen):
         self._loaded = True
         self.page = {str(w.id): w for w in page.items}
         self.table.show_page(self._rows(page.items), page.total, page.offset, cursor)  # type: ignore[arg-type]
+        if self._select is not None:
+            keys = [str(w.id) for w in page.items]
+            if self._select in keys:
+                self.table.move_cursor(row=keys.index(self._select))
+            self._select = None
         self._update_status()
         self._update_preview()
         self.refresh_bindings()
@@ -295,6 +297,7 @@ class WindowsScreen(WindowActionsMixin, NodedeskScreen):
 
     def _saved(self, result: svc.SaveResult | None) -> None:
         if result is not None:
+            self._select = str(result.window.id)  # show the saved window (if on this page)
             self.reload()
 
     def _deleted(self, result: svc.DeleteResult | None) -> None:

@@ -8,7 +8,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from ..render import site_time
-from ..sections import SECTIONS
+from ..sections import SECTIONS, Section
 
 
 class TopBar(Widget):
@@ -21,6 +21,10 @@ class TopBar(Widget):
         height: 2;
         background: $panel;
         color: $foreground;
+        link-style: none;
+        link-color: $foreground;
+        link-background: $panel;
+        link-style-hover: bold;
     }
     """
 
@@ -56,16 +60,28 @@ class TopBar(Widget):
             parts += [" › ", one_line(crumb, max_len=40)]
         return Content.assemble(*parts)
 
-    def _sections(self) -> Content:
-        parts: list[tuple[str, str] | str | Content] = [" "]
-        for s in SECTIONS:
-            label = f" {s.key} {s.title} "
-            style = "reverse bold" if s.id == self.section_id else ("" if s.live else "dim")
-            parts.append(Content.from_markup(f"[@click=app.section('{s.id}')]$label[/]", label=label))
-            if style:
-                parts[-1] = parts[-1].stylize(style)  # type: ignore[union-attr]
-            parts.append(" ")
+    def _sections(self, width: int) -> Content:
+        """The section tabs, shortened step by step until they fit the width."""
+        for level in range(4):
+            labels = [self._label(sec, level) for sec in SECTIONS]
+            sep = " " if level == 0 else "  "
+            if sum(len(label) + len(sep) for label in labels) + 1 <= width or level == 3:
+                break
+        parts: list[Content | str] = [" "]
+        for sec, label in zip(SECTIONS, labels, strict=True):
+            style = "reverse bold" if sec.id == self.section_id else ("" if sec.live else "dim")
+            tab = Content.from_markup(f"[@click=app.section('{sec.id}')]$label[/]", label=label)
+            parts += [tab.stylize(style) if style else tab, sep]
         return Content.assemble(*parts)
+
+    def _label(self, sec: Section, level: int) -> str:
+        """Level 0: `` 3 Reservations ``; 1: ``3 Reservations``; 2: ``3 Resv``; 3: ``3``.
+        The current section always shows its full title."""
+        if level == 0:
+            return f" {sec.key} {sec.title} "
+        if level == 1 or sec.id == self.section_id:
+            return f"{sec.key} {sec.title}"
+        return f"{sec.key} {sec.short_title}" if level == 2 else sec.key
 
     def render(self) -> Content:
         width = self.size.width
@@ -76,4 +92,4 @@ class TopBar(Widget):
             where = where.truncate(keep, ellipsis=True)
             gap = max(width - cell_len(where.plain) - cell_len(status.plain) - 1, 1)
         first = Content.assemble(where, " " * gap, status, " ")
-        return Content("\n").join([first, self._sections()])
+        return Content("\n").join([first, self._sections(width)])
