@@ -42,6 +42,7 @@ from ..errors import NotInitializedError, PermissionDenied, ValidationError
 from ..identity import resolve_actor
 from ..models import ActivityEntry
 from ..runtime import Runtime
+from .bulk import insert_rows
 from .codec import FieldError
 from .compat import INCOMPATIBLE, WARNINGS, assess, instance_info, selected_kinds
 from .jsonstream import JsonShapeError, KindFileReader, dumps
@@ -407,6 +408,8 @@ class _KindImport:
             {spec.version_column.name} if spec.version_column is not None else set()
         )
         self._last_key: tuple[Any, ...] | None = None
+        # What a refused row raises: SQLAlchemy's wrapper, or the driver's own error (COPY).
+        self._db_errors: tuple[type[BaseException], ...] = (StatementError, self.conn.dialect.dbapi.Error)
         self._where_key = and_(*(c == bindparam(f"_k{i}") for i, c in enumerate(spec.key)))
 
     # -- references --------------------------------------------------------------------
@@ -477,7 +480,8 @@ class _KindImport:
             raise RecordError(self.spec.name, rec.label, missing, "is missing (required)")
 
     def _plan(self, recs: list[_Rec]) -> tuple[list[_Rec], list[tuple[_Rec, Any, dict[str, Any]]]]:
-        existing = self.rows.existing([r.key for r in recs])
+        # On a restore every table was empty and keys ascend within a file: nothing can exist yet.
+        existing = {} if self.restore else self.rows.existing([r.key for r in recs])
         creates: list[_Rec] = []
         updates: list[tuple[_Rec, Any, dict[str, Any]]] = []
         c = self.counts
@@ -560,7 +564,7 @@ class _KindImport:
                 for item in r.children[child.field]
             ]
             for group in self._grouped(rows):
-                self.conn.execute(child.table.insert(), group)
+                insert_rows(self.conn, child.table, group)
 
     def _ids_of(self, recs: Sequence[_Rec]) -> dict[tuple[Any, ...], Any]:
         id_col = self.spec.id_column
@@ -574,7 +578,7 @@ class _KindImport:
     def _apply(self, creates: Sequence[_Rec], updates: Sequence[tuple[_Rec, Any, dict[str, Any]]]) -> None:
         table = self.spec.table
         for group in self._grouped(self._insert_params(r) for r in creates):
-            self.conn.execute(table.insert(), group)
+            insert_rows(self.conn, table, group)
         upd_rows = [self._update_params(r, cur) for r, _rid, cur in updates]
         for group in self._grouped(upd_rows):
             self.conn.execute(table.update().where(self._where_key), group)
@@ -588,10 +592,10 @@ class _KindImport:
         if not creates and not updates:
             return
         try:
-            with self.session.begin_nested():
+            with self.conn.begin_nested():  # SAVEPOINT now: a refused row leaves the rest usable
                 self._apply(creates, updates)
             return
-        except StatementError:
+        except self._db_errors:
             pass
         # Find the record the database refused, one at a time, to name it.
         for rec in creates:
@@ -607,9 +611,9 @@ class _KindImport:
 
     def _one(self, rec: _Rec, action: Callable[[], None]) -> None:
         try:
-            with self.session.begin_nested():
+            with self.conn.begin_nested():  # SAVEPOINT now: a refused row leaves the rest usable
                 action()
-        except StatementError as exc:
+        except self._db_errors as exc:
             orig = getattr(exc, "orig", None)
             reason = str(orig if orig is not None else exc).strip().splitlines()[0]
             raise RecordError(self.spec.name, rec.label, None, f"refused by the database: {reason}") from None
