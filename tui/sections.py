@@ -40,6 +40,18 @@ def _windows() -> Screen:
     return WindowsScreen()
 
 
+def _outages() -> Screen:
+    from .screens.outages import OutagesScreen
+
+    return OutagesScreen()
+
+
+def _reservations() -> Screen:
+    from .screens.reservations import ReservationsScreen
+
+    return ReservationsScreen()
+
+
 def _activity() -> Screen:
     from .screens.activity import ActivityScreen
 
@@ -48,25 +60,8 @@ def _activity() -> Screen:
 
 SECTIONS: list[Section] = [
     Section("windows", "Windows", "1", "windows", _windows),
-    Section(
-        "outages",
-        "Outages",
-        "2",
-        "outages",
-        coming="Unplanned downtime of nodes: status workflow (reported → resolved), estimated "
-        "time to repair and its history, and whether renters are credited.",
-        meanwhile="the command line: nodedesk outage list | add | update | resolve (nodedesk help outages).",
-    ),
-    Section(
-        "reservations",
-        "Reservations",
-        "3",
-        "reservations",
-        coming="Node reservations by project: requests, approvals, the 16:00 start and 12-hour "
-        "blocks, and the downtime that overlaps each reservation.",
-        meanwhile="the command line: nodedesk reservation list | add | approve | decline | cancel "
-        "(nodedesk help reservations).",
-    ),
+    Section("outages", "Outages", "2", "outages", _outages),
+    Section("reservations", "Reservations", "3", "reservations", _reservations),
     Section(
         "calendar",
         "Calendar",
