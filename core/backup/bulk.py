@@ -7,12 +7,12 @@ server defaults and every constraint are the database's as always. COPY is sever
 than row-by-row ``executemany`` on a large restore.
 
 SQLite (and anything unusual, e.g. a column whose default is a SQL expression): SQLAlchemy's
-``executemany``, which is already fast there.
+``executemany``, which is as fast as the driver gets there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -46,16 +46,16 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     keys = list(rows[0])
     names = keys + [name for name, _ in defaults]
     procs = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
-    quote = dialect.identifier_preparer.quote
-    sql = (
-        f"COPY {dialect.identifier_preparer.format_table(table)} "
-        f"({', '.join(quote(n) for n in names)}) FROM STDIN"
-    )
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+
+    def processed() -> Iterator[list[Any]]:
         for row in rows:
             values = [row[k] for k in keys] + [make() for _name, make in defaults]
-            copy.write_row(
-                [v if p is None or v is None else p(v) for p, v in zip(procs, values, strict=True)]
-            )
+            yield [v if p is None or v is None else p(v) for p, v in zip(procs, values, strict=True)]
+
+    quote = dialect.identifier_preparer.quote
+    target = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(quote(n) for n in names)})"
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:  # type: ignore[attr-defined]
+        for values in processed():
+            copy.write_row(values)
