@@ -58,6 +58,18 @@ def _activity() -> Screen:
     return ActivityScreen()
 
 
+def _projects() -> Screen:
+    from .screens.projects import ProjectsScreen
+
+    return ProjectsScreen()
+
+
+def _rates() -> Screen:
+    from .screens.rates import RatesScreen
+
+    return RatesScreen()
+
+
 SECTIONS: list[Section] = [
     Section("windows", "Windows", "1", "windows", _windows),
     Section("outages", "Outages", "2", "outages", _outages),
@@ -80,6 +92,8 @@ SECTIONS: list[Section] = [
         meanwhile="the command line: nodedesk invoice months | show | finalize | verify.",
     ),
     Section("activity", "Activity", "6", "activity", _activity),
+    Section("projects", "Projects", "7", "projects", _projects),
+    Section("rates", "Rates", "8", "rates", _rates),
 ]
 
 
