@@ -52,6 +52,12 @@ def _reservations() -> Screen:
     return ReservationsScreen()
 
 
+def _calendar() -> Screen:
+    from .screens.calendar import CalendarScreen
+
+    return CalendarScreen()
+
+
 def _activity() -> Screen:
     from .screens.activity import ActivityScreen
 
@@ -74,14 +80,7 @@ SECTIONS: list[Section] = [
     Section("windows", "Windows", "1", "windows", _windows),
     Section("outages", "Outages", "2", "outages", _outages),
     Section("reservations", "Reservations", "3", "reservations", _reservations),
-    Section(
-        "calendar",
-        "Calendar",
-        "4",
-        "overview",
-        coming="Month and week views of maintenance windows, outages and reservations.",
-        meanwhile="the Windows section (key 1), and nodedesk reservation list --from DATE --to DATE.",
-    ),
+    Section("calendar", "Calendar", "4", "calendar", _calendar),
     Section(
         "invoices",
         "Invoices",
