@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from .screens.help import HelpScreen, KeyHelp
-from .sections import SECTIONS, Section, section
+from .sections import SECTIONS, Section
 from .session import AppSession
 
 if TYPE_CHECKING:
@@ -100,7 +100,8 @@ class NodedeskApp(App[int]):
         if isinstance(screen, HelpScreen):
             return
         topic = getattr(screen, "HELP_TOPIC", "overview")
-        title = section(getattr(screen, "SECTION", "windows")).title
+        section_id = getattr(screen, "SECTION", "windows")
+        title = next((s.title for s in SECTIONS if s.id == section_id), section_id.title())
         detail = getattr(screen, "HELP_TITLE", "")
         self.push_screen(
             HelpScreen(topic, f"{title}{' · ' + detail if detail else ''}", self.live_keys(screen))
@@ -120,6 +121,9 @@ class NodedeskApp(App[int]):
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()
+        from .screens.backup import backup_commands  # loads the backup core only when asked
+
+        yield from backup_commands(self, screen)
         yield from super().get_system_commands(screen)
 
 

@@ -16,11 +16,12 @@ from textual.content import Content
 
 LOCK = "🔒"
 
-# Status colours are ANSI names so they survive 16-colour terminals; the word is always shown too.
+# Status colours are chosen to land on cyan / yellow / green in 16- and 256-colour terminals too
+# (ANSI names would be re-mapped through the theme, yellow becoming red). The word is always shown.
 STATUS_STYLE = {
-    "upcoming": "cyan",
-    "in_progress": "bold yellow",
-    "completed": "green",
+    "upcoming": "#5fd7ff",
+    "in_progress": "bold #ffd75f",
+    "completed": "#5faf5f",
 }
 STATUS_WORD = {"upcoming": "upcoming", "in_progress": "in progress", "completed": "completed"}
 STATUS_GLYPH = {"upcoming": "◷", "in_progress": "▶", "completed": "✓"}
