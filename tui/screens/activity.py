@@ -30,6 +30,7 @@ class ActivityScreen(NodedeskScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("v", "verify", "Verify chain"),
+        Binding("b", "backup", "Backup"),
         Binding("r", "reload", "Reload", show=False),
         Binding("escape", "clear_filter", "Clear filter"),
     ]
@@ -164,6 +165,11 @@ class ActivityScreen(NodedeskScreen):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self._apply(event.value)
         self.table.focus()
+
+    def action_backup(self) -> None:
+        from .backup import open_backup_menu
+
+        open_backup_menu(self.app)
 
     def action_verify(self) -> None:
         self.notify("Verifying the activity log hash chain…", markup=False, timeout=3)
