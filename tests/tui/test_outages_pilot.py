@@ -135,7 +135,7 @@ async def test_detail_shows_the_etr_history(runtime: Runtime, rentals: Rentals) 
         await settle(pilot)
         assert isinstance(app.screen, OutageDetailScreen)
         fields = text(app, "#detail-fields")
-        assert "◐ investigating  · open (counts as downtime up to now)" in fields
+        assert "◐ investigating  · open: counts as downtime up to now" in fields
         assert "4h so far" in fields and "2026-02-16 12:00 -05:00" in fields
         history = text(app, "#etr-history").splitlines()
         assert history[0] == "ETR history (from the activity log)"
@@ -157,7 +157,7 @@ async def test_open_an_outage_with_inline_validation(runtime: Runtime, rentals: 
         assert isinstance(form, OutageFormScreen)
         assert form.value("start") == "2026-02-15 10:00" and form.value("status") == "reported"
         assert not form.query_one("#end-row").display  # only when resolved
-        await type_into(pilot, "#title", "PSU fan alarm")
+        await type_into(pilot, "#title", "[b]PSU[/b] fan alarm")  # user text stays inert
         await type_into(pilot, "#nodes", "node01, node99,")
         assert "no node named 'node99'" in text(app, "#nodes-error")
         await type_into(pilot, "#nodes", "node01, node02")
@@ -180,6 +180,8 @@ async def test_open_an_outage_with_inline_validation(runtime: Runtime, rentals: 
             True,
         )
         assert column(app, "status")[0] == "● reported"
+        assert column(app, "title")[0] == "[b]PSU[/b] fan alarm"
+        assert "#3 [b]PSU[/b] fan alarm" in text(app, "#preview")
 
 
 async def test_update_revises_the_etr_and_the_history_grows(runtime: Runtime, rentals: Rentals) -> None:

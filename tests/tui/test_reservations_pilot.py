@@ -13,11 +13,13 @@ from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
 from nodedesk.tui.screens.reservation_form import ReservationFormScreen
 from nodedesk.tui.screens.reservations import ReservationsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
+from nodedesk.tui.widgets.tickbox import TickBox
 from sqlalchemy import func, select
 from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, Static
 
 from tests.helpers import runtime_as
+from tests.rentals.support import finalize_month
 from tests.tui.conftest import settle
 from tests.tui.rentals_seed import Rentals, seed_rentals
 
@@ -390,6 +392,34 @@ async def test_a_stale_decision_is_refused_and_named(runtime: Runtime, rentals: 
         error = text(app, "#decide-error")
         assert "Refused, nothing changed" in error and "changed by rmgr" in error
         assert stored(runtime, rentals.climate)[0] == "cancelled"
+
+
+async def test_finalized_month_is_refused_unless_an_admin_corrects(
+    runtime: Runtime, rentals: Rentals
+) -> None:
+    finalize_month(runtime, "2026-02")
+    app = create_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_section(pilot)
+        await select_row(pilot, rentals.folding)
+        await pilot.press("d", "enter")
+        await settle(pilot)
+        error = text(app, "#decide-error")
+        assert "Refused, nothing changed" in error and "finalized invoice for 2026-02" in error
+        assert "tick 'Admin correction'" in error and "--correct" not in error
+        assert stored(runtime, rentals.folding)[0] == "approved"
+        box = app.screen.query_one("#correction", TickBox)
+        assert box.display
+        box.value = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "a reason is required for an admin correction" in text(app, "#decide-error")
+        await type_into(pilot, "#reason", "booked by mistake")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ReservationsScreen)
+        assert stored(runtime, rentals.folding) == ("cancelled", "booked by mistake")
+        assert any("Finalized invoices now drifted: 2026-02" in n for n in notifications(app))
 
 
 # ---------------------------------------------------------------- help

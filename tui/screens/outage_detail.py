@@ -126,11 +126,11 @@ class OutageDetailScreen(OutageActionsMixin, NodedeskScreen):
             etr = timeutil.format_local(o.etr, tz)
             if o.etr_overdue:
                 etr = Content.assemble(etr, ("  ⚠ overdue", "bold $error"))
-        state = "open (counts as downtime up to now)" if o.open else "resolved"
+        state = "  · open: counts as downtime up to now" if o.open else ""
         rows = [
             Content.assemble((f"#{o.id}  ", "bold"), (render.one_line(o.title), "bold $accent")),
             Content(""),
-            row("Status", Content.assemble(rr.as_content(rr.outage_status(o.status)), f"  · {state}")),
+            row("Status", Content.assemble(rr.as_content(rr.outage_status(o.status)), state)),
             row("Nodes", render.one_line(", ".join(o.nodes))),
             row("Start", rr.with_weekday(o.start, tz)),
             row("End", rr.with_weekday(o.end, tz) if o.end is not None else "— (not resolved)"),

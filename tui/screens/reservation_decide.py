@@ -8,7 +8,7 @@ dialog, which stays open so the user can read it; nothing was changed.
 
 from __future__ import annotations
 
-from nodedesk.core.errors import NodedeskError
+from nodedesk.core.errors import LockedError, NodedeskError
 from nodedesk.core.services import reservations as svc
 from textual import on
 from textual.app import ComposeResult
@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Static
 
 from .. import render
 from .. import rental_render as rr
+from ..widgets.tickbox import TickBox
 from ..workers import run_db
 
 VERB = {"approve": "Approve", "decline": "Decline", "cancel": "Cancel"}
@@ -83,6 +84,11 @@ class DecideReservationScreen(ModalScreen[svc.ReservationResult | None]):
             yield Static(Content(self._explanation()), classes="dialog-text")
             placeholder = "reason (required)" if self.what == "decline" else "reason (optional)"
             yield Input(placeholder=placeholder, id="reason", max_length=2000, compact=True)
+            yield TickBox(
+                "Admin correction: the finalized month is flagged as drifted (reason required)",
+                id="correction",
+                compact=True,
+            )
             yield Static(id="decide-error", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
                 variant = "success" if self.what == "approve" else "error"
@@ -93,6 +99,7 @@ class DecideReservationScreen(ModalScreen[svc.ReservationResult | None]):
 
     def on_mount(self) -> None:
         self.query_one("#decide-error").display = False
+        self.query_one("#correction").display = False  # offered when a finalized month refuses
         if self.what == "approve":
             self.query_one("#confirm", Button).focus()
         else:
@@ -123,8 +130,10 @@ class DecideReservationScreen(ModalScreen[svc.ReservationResult | None]):
         if self.busy:
             return
         reason = self.query_one("#reason", Input).value
-        if self.what == "decline" and not reason.strip():
-            self._show_error("Not declined: a reason is required.")
+        correction = self.query_one("#correction", TickBox).value
+        if (self.what == "decline" or correction) and not reason.strip():
+            why = "for an admin correction" if correction else ""
+            self._show_error(f"Not {DONE[self.what].lower()}: a reason is required {why}".rstrip() + ".")
             self.query_one("#reason").focus()
             return
         self._show_error("")
@@ -134,17 +143,31 @@ class DecideReservationScreen(ModalScreen[svc.ReservationResult | None]):
 
         def work(ctx):  # type: ignore[no-untyped-def]
             if what == "approve":
-                return svc.approve_reservation(ctx, rid, expected_version=version, reason=reason)
+                return svc.approve_reservation(
+                    ctx, rid, expected_version=version, reason=reason, correction=correction
+                )
             if what == "decline":
                 return svc.decline_reservation(ctx, rid, reason, expected_version=version)
-            return svc.cancel_reservation(ctx, rid, reason=reason, expected_version=version)
+            return svc.cancel_reservation(
+                ctx, rid, reason=reason, expected_version=version, correction=correction
+            )
 
         run_db(self, work, on_done=self._done, on_error=self._refused, write=True, group="decide")
 
     def _refused(self, exc: NodedeskError) -> None:
         self.busy = False
         self.query_one("#confirm", Button).disabled = False
-        self._show_error(f"Refused, nothing changed: {exc}")
+        message = str(exc)
+        finalized = isinstance(exc, LockedError) and "finalized invoice" in message
+        if finalized and self.app.session.can("correct"):  # type: ignore[attr-defined]
+            message = message.replace(
+                "an admin correction (--correct --reason) is needed",
+                "tick 'Admin correction' and give a reason to do it anyway",
+            )
+            self.query_one("#correction").display = True
+        elif finalized:
+            message = message.replace("(--correct --reason) ", "by an admin ")
+        self._show_error(f"Refused, nothing changed: {message}")
 
     def _done(self, result: svc.ReservationResult) -> None:
         tz = self.app.session.tz  # type: ignore[attr-defined]
