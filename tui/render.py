@@ -16,9 +16,15 @@ from textual.content import Content
 
 LOCK = "🔒"
 
-# Status colours are chosen to land on cyan / yellow / green in 16- and 256-colour terminals too
-# (ANSI names would be re-mapped through the theme, yellow becoming red). The word is always shown.
+# Status colours by name (Content styles elsewhere map them to ``ansi_*``); the word is always shown.
 STATUS_STYLE = {
+    "upcoming": "cyan",
+    "in_progress": "bold yellow",
+    "completed": "green",
+}
+# The same colours for Rich ``Text`` cells: Rich's ANSI names would be re-mapped through the theme
+# (yellow turning red in 16 colours); these values land on cyan / yellow / green in 16 and 256.
+STATUS_CELL_STYLE = {
     "upcoming": "#5fd7ff",
     "in_progress": "bold #ffd75f",
     "completed": "#5faf5f",
@@ -41,7 +47,7 @@ def status_text(status: str, *, locked: bool = False, glyph: bool = True) -> Tex
     """``🔒 in progress`` in the status colour; the word carries the meaning without colour."""
     word = STATUS_WORD.get(status, status)
     prefix = f"{LOCK} " if locked else (f"{STATUS_GLYPH.get(status, ' ')}  " if glyph else "")
-    return Text(prefix + word, style=STATUS_STYLE.get(status, ""), no_wrap=True)
+    return Text(prefix + word, style=STATUS_CELL_STYLE.get(status, ""), no_wrap=True)
 
 
 def when(instant: datetime, tz: str, *, compact: bool, now: datetime) -> str:
