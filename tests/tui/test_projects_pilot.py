@@ -265,17 +265,25 @@ async def test_remove_member_confirmed_and_refusals_shown(
         assert projects.get_project(ctx, "Genomics").roles_of("ann") == ("member",)
     with runtime.write() as ctx:
         projects.add_member(ctx, "Climate", "pi", "financial_admin")
+        projects.add_member(ctx, "Climate", "pi", "technical_admin")
     app2 = create_app(runtime)
     async with app2.run_test(size=(80, 24)) as pilot:
         screen = await open_project(pilot, "Climate")
-        await pilot.press("j", "d")  # pi, financial_admin only: nothing blocks it
+        await pilot.press("j", "d")  # pi holds two roles: choose one, or every role (the default)
         await settle(pilot)
         assert isinstance(app2.screen, RemoveMemberScreen)
+        choices = [str(c.label) for c in app2.screen.query("#roles Choice")]
+        assert choices == [
+            "every role (financial_admin, technical_admin)",
+            "only financial_admin",
+            "only technical_admin",
+        ]
+        assert "(●) every role" in str(app2.screen.query("#roles Choice").first().render())  # not colour only
         await pilot.press("ctrl+d")
         await settle(pilot)
         assert app2.screen is screen
         assert cells(screen.table("members"), "user") == ["ann"]
-        assert any("Took role financial_admin from pi" in m for m in notes(app2))
+        assert any("Took every role but owner from pi" in m for m in notes(app2))
 
 
 async def test_archived_project_takes_no_members(app: NodedeskApp, ledger: Ledger) -> None:

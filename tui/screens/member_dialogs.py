@@ -17,9 +17,10 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, RadioSet, Static
 
 from .. import render
+from ..widgets.choice import Choice
 from ..workers import run_db
 from .form_parts import set_text
 from .project_form import load_usernames
@@ -57,7 +58,7 @@ class AddMemberScreen(ModalScreen[projects.ProjectView | None]):
             yield Static(id="user-error", classes="field-error")
             with RadioSet(id="role"):
                 for role in PROJECT_ROLES[1:]:
-                    yield RadioButton(f"{role}: {ROLE_HELP[role]}", value=role == "member", name=role)
+                    yield Choice(f"{role}: {ROLE_HELP[role]}", value=role == "member", name=role)
             yield Static(id="member-note", classes="dialog-text")
             yield Static(id="member-error", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
@@ -89,7 +90,9 @@ class AddMemberScreen(ModalScreen[projects.ProjectView | None]):
         if not user:
             problem = "the user is required" if final else ""
         elif self.usernames and user not in self.usernames:
-            problem = f"no active user named {render.one_line(user, max_len=40)!r}"
+            typing = not final and any(n.lower().startswith(user.lower()) for n in self.usernames)
+            if not typing:  # judged once no username starts with what is typed, or on save
+                problem = f"no active user named {render.one_line(user, max_len=40)!r}"
         elif role in held:
             problem = f"{user} already has role {role} here"
         elif held:
@@ -181,12 +184,14 @@ class RemoveMemberScreen(ModalScreen[projects.ProjectView | None]):
             yield Static(
                 Content(f"{render.one_line(m.username)} holds: {', '.join(m.roles)}."), classes="dialog-text"
             )
-            with RadioSet(id="roles"):
-                if len(self.removable) > 1:
+            if len(self.removable) == 1:
+                yield Static(Content(f"This takes role {self.removable[0]} away."), classes="dialog-text")
+            else:
+                with RadioSet(id="roles"):
                     label = "every role" + (" except owner" if "owner" in m.roles else "")
-                    yield RadioButton(f"{label} ({', '.join(self.removable)})", value=True, name=ALL_ROLES)
-                for i, role in enumerate(self.removable):
-                    yield RadioButton(f"only {role}", value=len(self.removable) == 1 and i == 0, name=role)
+                    yield Choice(f"{label} ({', '.join(self.removable)})", value=True, name=ALL_ROLES)
+                    for role in self.removable:
+                        yield Choice(f"only {role}", name=role)
             if "owner" in m.roles:
                 yield Static(
                     Content("The owner role stays: change the owner by editing the project (e)."),
@@ -199,10 +204,12 @@ class RemoveMemberScreen(ModalScreen[projects.ProjectView | None]):
 
     def on_mount(self) -> None:
         set_text(self, "#member-error", "")
-        self.query_one("#roles", RadioSet).focus()
+        (self.query_one("#roles") if len(self.removable) > 1 else self.query_one("#cancel")).focus()
 
     def choice(self) -> str | None:
         """The role to take away; None: every role except owner."""
+        if len(self.removable) == 1:
+            return self.removable[0]
         button = self.query_one("#roles", RadioSet).pressed_button
         name = button.name if button is not None else ALL_ROLES
         return None if name == ALL_ROLES else name

@@ -24,12 +24,15 @@ from .window_actions import not_allowed
 if TYPE_CHECKING:
     from ..session import AppSession
 
-PROJECT_STATUS = {"active": ("●", "green"), "archived": ("▪", "bright_black")}
+# Hex colours, as in render.STATUS_STYLE: ANSI names are re-mapped through the theme (yellow can
+# come out red). They land on green / yellow / cyan / red / grey in 16 and 256 colours too.
+GREEN, YELLOW, CYAN, RED, GREY = "#5faf5f", "#ffd75f", "#5fd7ff", "#d75f5f", "#8a8a8a"
+PROJECT_STATUS = {"active": ("●", GREEN), "archived": ("▪", GREY)}
 SPLIT_STATUS = {
-    "pending": ("…", "bold yellow"),
-    "approved": ("✓", "green"),
-    "rejected": ("✗", "red"),
-    "superseded": ("⊘", "bright_black"),
+    "pending": ("…", f"bold {YELLOW}"),
+    "approved": ("✓", GREEN),
+    "rejected": ("✗", RED),
+    "superseded": ("⊘", GREY),
 }
 PENDING = "…"  # the reservations' pending glyph
 
@@ -86,7 +89,7 @@ def compact_split(split: splits.SplitView | None) -> str:
 
 def split_cell(split: splits.SplitView | None) -> Text:
     if split is None:
-        return Text(f"⚠ {UNALLOCATED}", style="yellow", no_wrap=True, overflow="ellipsis")
+        return Text(f"⚠ {UNALLOCATED}", style=YELLOW, no_wrap=True, overflow="ellipsis")
     return Text(one_line(compact_split(split)), no_wrap=True, overflow="ellipsis")
 
 
@@ -109,7 +112,7 @@ def split_status(v: splits.SplitView) -> Text:
 def pending_cell(pending: splits.SplitView | None) -> Text:
     if pending is None:
         return Text("")
-    return Text(f"#{pending.id}", style="bold yellow", no_wrap=True)  # the header says "Pending"
+    return Text(f"#{pending.id}", style=f"bold {YELLOW}", no_wrap=True)  # the header says "Pending"
 
 
 def split_summary(v: splits.SplitView) -> str:

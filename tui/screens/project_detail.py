@@ -22,6 +22,9 @@ from ..widgets.list_table import ListTable
 from ..widgets.paged_table import Col, Row
 from .base import NodedeskScreen
 from .project_actions import (
+    CYAN,
+    GREEN,
+    GREY,
     ProjectActionsMixin,
     action_bindings,
     compact_split,
@@ -31,7 +34,7 @@ from .project_actions import (
 )
 
 PANES = ("members", "splits", "subscriptions")
-SUB_STATUS = {"upcoming": ("◷", "cyan"), "active": ("●", "green"), "ended": ("▪", "bright_black")}
+SUB_STATUS = {"upcoming": ("◷", CYAN), "active": ("●", GREEN), "ended": ("▪", GREY)}
 
 
 def subscription_status(status: str) -> Text:
@@ -228,6 +231,20 @@ class ProjectDetailScreen(ProjectActionsMixin, NodedeskScreen):
                     ("Split today ", "bold"),
                     render.one_line(compact_split(o.split)),
                     (f"  (#{o.split.id}, from {o.split.effective_date.isoformat()})", "dim"),
+                )
+            )
+        planned = [
+            v
+            for v in o.history
+            if v.status == "approved" and not v.superseded_by and v.effective_date > o.today
+        ]
+        if planned:
+            v = min(planned, key=lambda v: (v.effective_date, v.id))
+            lines.append(
+                Content.assemble(
+                    ("Planned ", "bold"),
+                    f"from {v.effective_date.isoformat()}: {render.one_line(compact_split(v))}",
+                    (f"  (#{v.id}, approved)", "dim"),
                 )
             )
         if o.pending is not None:

@@ -59,6 +59,7 @@ class ProjectFormScreen(NodedeskScreen):
         self.usernames: list[str] = []
         self.touched: set[str] = set()
         self.saving = False
+        self.attempted = False  # after a save attempt every field's error stays visible
         self.initial = {
             "title": project.title if project else "",
             "owner": project.owner if project else "",
@@ -125,7 +126,9 @@ class ProjectFormScreen(NodedeskScreen):
         if not owner:
             errors["owner"] = "is required (the PI, a registered nodedesk user)"
         elif self.usernames and owner not in self.usernames:
-            errors["owner"] = f"no active user named {render.one_line(owner, max_len=40)!r}"
+            box = self.query_one("#owner", Input)
+            typing = box.has_focus and any(n.lower().startswith(owner.lower()) for n in self.usernames)
+            errors["owner"] = "" if typing else f"no active user named {render.one_line(owner, max_len=40)!r}"
         elif self.project is not None and owner != self.project.owner:
             hint = f"the owner role moves from {self.project.owner} to {owner}"
         self.query_one("#owner-hint", Static).update(Content(hint))
@@ -133,8 +136,9 @@ class ProjectFormScreen(NodedeskScreen):
 
     def validate_all(self, *, show_untouched: bool) -> dict[str, str]:
         errors = self.check()
+        show_all = show_untouched or self.attempted
         for field, message in errors.items():
-            set_error(self, field, message if (show_untouched or field in self.touched) else "")
+            set_error(self, field, message if (show_all or field in self.touched) else "")
         return errors
 
     @on(Input.Changed)
@@ -187,6 +191,8 @@ class ProjectFormScreen(NodedeskScreen):
     def action_save(self) -> None:
         if self.saving:
             return
+        self.attempted = True
+        self.query_one("#save", Button).focus()  # judge a name still being typed, too
         errors = self.validate_all(show_untouched=True)
         bad = [f for f in FIELDS if errors[f]]
         if bad:

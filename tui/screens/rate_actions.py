@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from ..render import LOCK
+from .project_actions import CYAN, GREEN, GREY, YELLOW
 from .window_actions import not_allowed
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ RATE_BINDINGS = [
 
 def rate_cell(sku: rates.SkuView) -> Text:
     if sku.rate is None:
-        return Text("⚠ no rate", style="yellow", no_wrap=True, justify="right")
+        return Text("⚠ no rate", style=YELLOW, no_wrap=True, justify="right")
     return Text(
         f"{rates.format_amount(sku.rate.amount)} {SHORT_UNIT[sku.kind]}", no_wrap=True, justify="right"
     )
@@ -42,12 +43,12 @@ def rate_cell(sku: rates.SkuView) -> Text:
 def rate_state(r: rates.RateView, in_force: rates.RateView | None, today: date) -> Text:
     """``✓ in force``, ``◷ from 2026-03-01`` (planned), ``⊘ corrected by #7`` or ``past``."""
     if r.superseded_by is not None:
-        return Text(f"⊘ corrected by #{r.superseded_by}", style="bright_black", no_wrap=True)
+        return Text(f"⊘ corrected by #{r.superseded_by}", style=GREY, no_wrap=True)
     if in_force is not None and r.id == in_force.id:
-        return Text("✓ in force", style="bold green", no_wrap=True)
+        return Text("✓ in force", style=f"bold {GREEN}", no_wrap=True)
     if r.effective_date > today:
-        return Text("◷ upcoming", style="cyan", no_wrap=True)
-    return Text("· past", style="bright_black", no_wrap=True)
+        return Text("◷ upcoming", style=CYAN, no_wrap=True)
+    return Text("· past", style=GREY, no_wrap=True)
 
 
 class RateActionsMixin:

@@ -58,6 +58,7 @@ class RateFormScreen(NodedeskScreen):
         self.timeline: list[rates.RateView] | None = None
         self.touched: set[str] = set()
         self.saving = False
+        self.attempted = False  # after a save attempt every field's error stays visible
 
     def crumbs(self) -> tuple[str, ...]:
         return (self.sku.code, "set rate")
@@ -184,8 +185,9 @@ class RateFormScreen(NodedeskScreen):
 
     def validate_all(self, *, show_untouched: bool) -> dict[str, str]:
         errors = self.check()[0]
+        show_all = show_untouched or self.attempted
         for field, message in errors.items():
-            set_error(self, field, message if (show_untouched or field in self.touched) else "")
+            set_error(self, field, message if (show_all or field in self.touched) else "")
         return errors
 
     @on(Input.Changed)
@@ -230,6 +232,7 @@ class RateFormScreen(NodedeskScreen):
     def action_save(self) -> None:
         if self.saving:
             return
+        self.attempted = True
         errors = self.validate_all(show_untouched=True)
         bad = [f for f in FIELDS if errors[f]]
         if bad:

@@ -130,6 +130,7 @@ class SplitFormScreen(NodedeskScreen):
         self.timeline: list[splits.SplitView] | None = None
         self.touched: set[str] = set()
         self.saving = False
+        self.attempted = False  # after a save attempt every field's error stays visible
 
     def crumbs(self) -> tuple[str, ...]:
         return (f"#{self.project.id}", "propose split")
@@ -250,8 +251,9 @@ class SplitFormScreen(NodedeskScreen):
 
     def validate_all(self, *, show_untouched: bool) -> dict[str, str]:
         errors, _, _ = self.check()
+        show_all = show_untouched or self.attempted
         for field, message in errors.items():
-            set_error(self, field, message if (show_untouched or field in self.touched) else "")
+            set_error(self, field, message if (show_all or field in self.touched) else "")
         return errors
 
     @on(Input.Changed)
@@ -303,6 +305,7 @@ class SplitFormScreen(NodedeskScreen):
         """Propose the split; ``approve`` (billing managers: the second button) approves it too."""
         if self.saving:
             return
+        self.attempted = True
         errors = self.validate_all(show_untouched=True)
         bad = [f for f in FIELDS if errors[f]]
         if bad:
