@@ -30,6 +30,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from .. import calendar_render as cr
+from ..render import one_line
 from ..widgets.calendar_grid import CalendarState, DayPanel, MonthGrid
 from .base import NodedeskScreen
 from .window_actions import not_allowed
@@ -99,13 +100,7 @@ def parse_filter(value: str, names: Names) -> svc.CalendarFilter:
     if kind in ("", "node") and name.lower() in lowered:
         return svc.CalendarFilter(node=lowered[name.lower()])
     what = {"node": "node", "type": "node type"}.get(kind, "node or node type")
-    raise NodedeskError(f"no {what} named {render_name(name)!r}")
-
-
-def render_name(name: str) -> str:
-    from ..render import one_line
-
-    return one_line(name, max_len=40)
+    raise NodedeskError(f"no {what} named {one_line(name, max_len=40)!r}")
 
 
 class NameSuggester(Suggester):
