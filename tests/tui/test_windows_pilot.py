@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from nodedesk.core.models import ActivityEntry, MaintenanceWindow
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import windows as svc
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static, TextArea
 
+from tests.conftest import BACKENDS
 from tests.helpers import local, runtime_as
 from tests.tui.conftest import Seeded, seed_reservation, settle
 
@@ -163,6 +165,7 @@ async def test_list_is_paged_from_sql(runtime: Runtime) -> None:
 # ---------------------------------------------------------------- create
 
 
+@pytest.mark.parametrize("backend", BACKENDS)  # the app's worker threads against both back ends
 async def test_create_window_through_the_form(app: NodedeskApp, runtime: Runtime, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -345,6 +348,7 @@ async def test_window_that_started_while_the_form_was_open_is_refused(
     assert w is not None and w.title == "Kernel patch" and w.version == 1
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_second_save_of_a_concurrently_edited_window_is_refused(
     app: NodedeskApp, runtime: Runtime, seeded: Seeded
 ) -> None:
