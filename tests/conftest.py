@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.db import migrate
@@ -25,6 +26,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.helpers import ADMIN, DEFAULT_NOW, SITE_TZ
+
+# Property tests must not flake on a loaded CI machine: no per-example deadline.
+settings.register_profile("nodedesk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("nodedesk")
 
 PG_URL = os.environ.get("NODEDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
