@@ -313,7 +313,8 @@ class _Decoder:
 # The activity-log chain
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# Keys are written below in sorted order already, so the encoder need not sort them.
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def _quick_entry_hash(seq: int, v: dict[str, Any]) -> str | None:
@@ -326,19 +327,19 @@ def _quick_entry_hash(seq: int, v: dict[str, Any]) -> str | None:
     """
     try:
         doc = {
-            "seq": seq,
-            "occurred_at": v["occurred_at"].isoformat(),
-            "actor": v["actor"],
-            "real_user": v["real_user"],
             "action": v["action"],
-            "target_type": v["target_type"],
+            "actor": v["actor"],
+            "after": v["after_json"],
+            "before": v["before_json"],
+            "clock_frozen": v["clock_frozen"],
+            "occurred_at": v["occurred_at"].isoformat(),
+            "prev_hash": v["prev_hash"],
+            "real_user": v["real_user"],
+            "reason": v["reason"],
+            "seq": seq,
             "target_id": v["target_id"],
             "target_label": v["target_label"],
-            "before": v["before_json"],
-            "after": v["after_json"],
-            "reason": v["reason"],
-            "clock_frozen": v["clock_frozen"],
-            "prev_hash": v["prev_hash"],
+            "target_type": v["target_type"],
         }
     except (KeyError, AttributeError):
         return None
