@@ -58,6 +58,12 @@ def _calendar() -> Screen:
     return CalendarScreen()
 
 
+def _invoices() -> Screen:
+    from .screens.invoices import InvoicesScreen
+
+    return InvoicesScreen()
+
+
 def _activity() -> Screen:
     from .screens.activity import ActivityScreen
 
@@ -81,15 +87,7 @@ SECTIONS: list[Section] = [
     Section("outages", "Outages", "2", "outages", _outages),
     Section("reservations", "Reservations", "3", "reservations", _reservations),
     Section("calendar", "Calendar", "4", "calendar", _calendar),
-    Section(
-        "invoices",
-        "Invoices",
-        "5",
-        "invoices",
-        coming="Monthly invoice review: gross, downtime, net hours, rates and amounts per "
-        "reservation, per project and per cost object; draft and finalized months.",
-        meanwhile="the command line: nodedesk invoice months | show | finalize | verify.",
-    ),
+    Section("invoices", "Invoices", "5", "invoices", _invoices),
     Section("activity", "Activity", "6", "activity", _activity),
     Section("projects", "Projects", "7", "projects", _projects),
     Section("rates", "Rates", "8", "rates", _rates),

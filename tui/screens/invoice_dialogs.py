@@ -1,0 +1,591 @@
+"""Dialogs of the Invoices section: finalize, unfinalize, set/clear an override, export, drift.
+
+Each dialog says what the action means before anything is written, takes the reason where the
+rules require one, and calls the service in a worker; a refusal is shown inside the dialog,
+which stays open (nothing was changed). On success it dismisses with the service's result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodedesk.core import timeutil
+from nodedesk.core.errors import ConflictError, NodedeskError
+from nodedesk.core.safetext import one_line
+from nodedesk.core.services import invoice_export
+from nodedesk.core.services import invoices as svc
+from nodedesk.core.services import overrides as ovr
+from nodedesk.core.services.splits import parse_assignment
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+
+from .. import invoice_render as ir
+from ..workers import run_db
+from .form_parts import set_text
+
+Doc = dict[str, Any]
+
+FINALIZE_MEANING = (
+    "Finalizing stores an immutable snapshot of this whole invoice with its SHA-256, and who "
+    "finalized it when. From then on the month is shown from the snapshot, whatever happens to "
+    "the live data. Changes that would alter it are refused, except admin corrections, which "
+    "flag the month as drifted. Unfinalizing (with a reason) makes it a live draft again; the "
+    "snapshot stays in the history."
+)
+
+
+class _Dialog(ModalScreen[Any]):
+    """Shared plumbing: an error line, a busy flag, ctrl+s to confirm and escape to cancel."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "confirm", "Confirm"),
+    ]
+    ERROR = "#dialog-error"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = False
+
+    @property
+    def session(self) -> Any:
+        return self.app.session  # type: ignore[attr-defined]
+
+    def show_error(self, message: str) -> None:
+        set_text(self, self.ERROR, message)
+
+    def refused(self, exc: NodedeskError) -> None:
+        self.busy = False
+        self.query_one("#confirm", Button).disabled = False
+        self.show_error(f"Refused, nothing changed: {exc}")
+
+    def start(self, work: Any, on_done: Any, *, write: bool = True) -> None:
+        self.show_error("")
+        self.busy = True
+        self.query_one("#confirm", Button).disabled = True
+        run_db(self, work, on_done=on_done, on_error=self.refused, write=write, group="dialog")
+
+    def buttons(self, confirm: str, variant: str = "primary") -> Horizontal:
+        return Horizontal(
+            Button(f"{confirm} (ctrl+s)", id="confirm", variant=variant, compact=True),  # type: ignore[arg-type]
+            Button("Cancel (esc)", id="cancel", compact=True),
+            classes="dialog-buttons",
+        )
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm_pressed(self) -> None:
+        self.action_confirm()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if not self.busy:
+            self.dismiss(None)
+
+    def action_confirm(self) -> None:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------- finalize / unfinalize
+
+
+class FinalizeScreen(_Dialog):
+    """Confirm finalizing a month: what it means, and what is being frozen."""
+
+    def __init__(self, inv: svc.Invoice) -> None:
+        super().__init__()
+        self.inv = inv
+
+    def compose(self) -> ComposeResult:
+        inv = self.inv
+        lines = sum(len(p["lines"]) for p in inv.projects)
+        summary = (
+            f"{len(inv.projects)} project(s) · {lines} line(s) · {ir.totals_text(inv.totals, inv.currency)}"
+        )
+        with Vertical(classes="dialog", id="finalize-dialog"):
+            yield Static(
+                Content.styled(f"Finalize the invoice of {inv.period}?", "bold"), classes="dialog-title"
+            )
+            yield Static(Content(summary), classes="dialog-text")
+            yield Static(Content(FINALIZE_MEANING), classes="dialog-text")
+            if inv.warnings:
+                shown = "\n".join(f"  {ir.WARNING_MARK} {one_line(w, max_len=200)}" for w in inv.warnings[:3])
+                more = f"\n  … and {len(inv.warnings) - 3} more" if len(inv.warnings) > 3 else ""
+                yield Static(
+                    Content(f"It has {len(inv.warnings)} warning(s):\n{shown}{more}"),
+                    classes="dialog-text warning",
+                )
+            yield Static(id="dialog-error", classes="field-error")
+            yield self.buttons("Finalize", "warning")
+
+    def on_mount(self) -> None:
+        self.show_error("")
+        self.query_one("#cancel", Button).focus()
+
+    def action_confirm(self) -> None:
+        if self.busy:
+            return
+        period = self.inv.period
+        self.start(lambda ctx: svc.finalize(ctx, period), self._done)
+
+    def _done(self, inv: svc.Invoice) -> None:
+        self.notify(
+            f"Finalized {inv.period}: {ir.money(inv.totals['amount'])} {inv.currency}; "
+            f"sha256 {(inv.sha256 or '')[:16]}…",
+            title="Finalized",
+            markup=False,
+            timeout=8,
+        )
+        self.dismiss(inv)
+
+
+class UnfinalizeScreen(_Dialog):
+    """Confirm returning a finalized month to draft; a reason is required."""
+
+    def __init__(self, inv: svc.Invoice) -> None:
+        super().__init__()
+        self.inv = inv
+
+    def compose(self) -> ComposeResult:
+        inv = self.inv
+        tz = self.session.tz
+        when = timeutil.format_local(inv.finalized_at, tz) if inv.finalized_at else "?"
+        meaning = (
+            f"The month becomes a live draft again: it is recomputed from the live data and may "
+            f"change. The snapshot finalized by {one_line(inv.finalized_by)} at {when} "
+            f"(sha256 {(inv.sha256 or '')[:12]}…) stays in the history, with your reason. "
+            "Finalize again to bill the corrected figures."
+        )
+        with Vertical(classes="dialog", id="unfinalize-dialog"):
+            yield Static(Content.styled(f"Unfinalize {inv.period}?", "bold"), classes="dialog-title")
+            yield Static(Content(meaning), classes="dialog-text")
+            yield Input(placeholder="reason (required)", id="reason", max_length=2000, compact=True)
+            yield Static(id="dialog-error", classes="field-error")
+            yield self.buttons("Unfinalize", "warning")
+
+    def on_mount(self) -> None:
+        self.show_error("")
+        self.query_one("#reason", Input).focus()
+
+    @on(Input.Submitted, "#reason")
+    def _submitted(self) -> None:
+        self.action_confirm()
+
+    def action_confirm(self) -> None:
+        if self.busy:
+            return
+        reason = self.query_one("#reason", Input).value
+        if not reason.strip():
+            self.show_error("Not unfinalized: a reason is required (it is kept in the activity log).")
+            self.query_one("#reason", Input).focus()
+            return
+        period = self.inv.period
+        self.start(lambda ctx: svc.unfinalize(ctx, period, reason), self._done)
+
+    def _done(self, result: svc.UnfinalizeResult) -> None:
+        self.notify(
+            f"{result.period} is a live draft again; the old snapshot stays in the history.",
+            title="Unfinalized",
+            markup=False,
+            timeout=8,
+        )
+        self.dismiss(result)
+
+
+# ---------------------------------------------------------------- overrides
+
+KIND_HELP = {
+    "exclude": "Exclude: the line stays on the invoice, amount 0",
+    "hours": "Hours: bill these hours instead of the net hours (the split scales)",
+    "split": "Split: explicit cost objects for this line, CODE=PCT … summing to 100",
+    "charge_to": "Charge to another project (billed with that project's split)",
+}
+VALUE_PLACEHOLDER = {
+    "exclude": "(no value)",
+    "hours": "hours, e.g. 20 or 12.5",
+    "split": "e.g. NIH-1=70 NSF-2=30",
+    "charge_to": "project title",
+}
+
+
+def _line_heading(period: str, project: Doc, line: Doc) -> Content:
+    return Content.assemble(
+        (f"#{line['reservation_id']} ", "bold"),
+        (one_line(line["node"]), "bold"),
+        " for ",
+        (one_line(project["project"], max_len=50), "bold $accent"),
+        f" in {period}",
+    )
+
+
+def _line_figures(line: Doc, currency: str) -> str:
+    figures = (
+        f"gross {line['gross_hours']} h · downtime {ir.minus(line['downtime_hours'])} h · "
+        f"net {line.get('computed_net_hours', line['net_hours'])} h · "
+        f"{ir.money(line['amount'])} {currency}"
+    )
+    return figures
+
+
+def _initial_value(o: Doc | None) -> tuple[str, str]:
+    if not o:
+        return "exclude", ""
+    kind, value = o["kind"], o.get("value")
+    if kind == "hours":
+        return kind, str(value)
+    if kind == "split":
+        return kind, " ".join(f"{c}={p}" for c, p in (value or {}).items())
+    if kind == "charge_to":
+        return kind, str(value or "")
+    return kind, ""
+
+
+def load_project_titles(ctx: Any) -> list[str]:
+    from nodedesk.core.services import projects
+
+    return [p.title for p in projects.list_projects(ctx, status="active")]
+
+
+class OverrideFormScreen(_Dialog):
+    """Set (or replace) the override of one reservation line in one month."""
+
+    def __init__(self, period: str, project: Doc, line: Doc, currency: str) -> None:
+        super().__init__()
+        self.period, self.project, self.line, self.currency = period, project, line, currency
+        self.kind, self.initial = _initial_value(line.get("override"))
+
+    def compose(self) -> ComposeResult:
+        line = self.line
+        current = ir.override_text(line.get("override"))
+        with Vertical(classes="dialog", id="override-dialog"):
+            yield Static(Content.styled("Override a line", "bold"), classes="dialog-title")
+            yield Static(_line_heading(self.period, self.project, line), id="override-line")
+            yield Static(Content(_line_figures(line, self.currency)), classes="dialog-text")
+            if current:
+                yield Static(
+                    Content(f"Now: {current}\nSaving replaces it (one override per line and month)."),
+                    classes="dialog-text",
+                )
+            with RadioSet(id="kind"):
+                for kind, text in KIND_HELP.items():
+                    yield RadioButton(text, value=kind == self.kind, name=kind, id=f"kind-{kind}")
+            yield Input(self.initial, id="value", compact=True, max_length=500)
+            yield Static(id="value-error", classes="field-error")
+            yield Input(placeholder="reason (required)", id="reason", max_length=2000, compact=True)
+            yield Static(id="reason-error", classes="field-error")
+            yield Static(id="dialog-error", classes="field-error")
+            yield self.buttons("Save override")
+
+    def on_mount(self) -> None:
+        for box in ("#value-error", "#reason-error"):
+            set_text(self, box, "")
+        self.show_error("")
+        self._kind_changed()
+        self.query_one("#kind", RadioSet).focus()
+        run_db(self, load_project_titles, on_done=self._titles, on_error=lambda exc: None)
+
+    def _titles(self, titles: list[str]) -> None:
+        own = self.project["project"]
+        self.query_one("#value", Input).suggester = SuggestFromList(
+            [t for t in titles if t != own], case_sensitive=False
+        )
+
+    def chosen(self) -> str:
+        button = self.query_one("#kind", RadioSet).pressed_button
+        return (button.name if button is not None else None) or "exclude"
+
+    @on(RadioSet.Changed)
+    def _kind_changed(self) -> None:
+        kind = self.chosen()
+        box = self.query_one("#value", Input)
+        box.placeholder = VALUE_PLACEHOLDER[kind]
+        box.disabled = kind == "exclude"
+        if kind == "exclude":
+            box.value = ""
+        set_text(self, "#value-error", "")
+
+    @on(Input.Submitted, "#value")
+    def _value_submitted(self) -> None:
+        self.query_one("#reason", Input).focus()
+
+    @on(Input.Submitted, "#reason")
+    def _reason_submitted(self) -> None:
+        self.action_confirm()
+
+    def _arguments(self) -> dict[str, Any] | None:
+        """The service's keyword arguments, or None after showing what is missing."""
+        kind = self.chosen()
+        value = self.query_one("#value", Input).value.strip()
+        reason = self.query_one("#reason", Input).value
+        problems = {"value": "", "reason": ""}
+        args: dict[str, Any] = {"kind": kind, "reason": reason}
+        if kind != "exclude" and not value:
+            problems["value"] = {
+                "hours": "the hours to bill are required",
+                "split": "the split is required (CODE=PCT …)",
+                "charge_to": "the project to charge is required",
+            }[kind]
+        elif kind == "hours":
+            args["hours"] = value
+        elif kind == "split":
+            try:
+                args["split"] = [parse_assignment(item) for item in value.replace(",", " ").split()]
+            except NodedeskError as exc:
+                problems["value"] = exc.message
+        elif kind == "charge_to":
+            args["charge_to"] = value
+        if not reason.strip():
+            problems["reason"] = "a reason is required (kept in the activity log)"
+        set_text(self, "#value-error", problems["value"])
+        set_text(self, "#reason-error", problems["reason"])
+        if problems["value"] or problems["reason"]:
+            self.show_error("Not saved: fix the marked field.")
+            self.query_one("#value" if problems["value"] else "#reason", Input).focus()
+            return None
+        return args
+
+    def action_confirm(self) -> None:
+        if self.busy:
+            return
+        args = self._arguments()
+        if args is None:
+            return
+        period, rid = self.period, self.line["reservation_id"]
+        self.start(lambda ctx: ovr.set_override(ctx, period, rid, **args), self._done)
+
+    def refused(self, exc: NodedeskError) -> None:
+        super().refused(exc)
+        if exc.field in ("hours", "split", "charge_to"):
+            set_text(self, "#value-error", exc.message)
+            self.query_one("#value", Input).focus()
+        elif exc.field == "reason":
+            set_text(self, "#reason-error", exc.message)
+            self.query_one("#reason", Input).focus()
+
+    def _done(self, result: ovr.OverrideView) -> None:
+        self.notify(
+            f"Override on #{result.reservation_id} for {result.period}: {one_line(result.describe())}",
+            title="Override saved",
+            markup=False,
+            timeout=8,
+        )
+        self.dismiss(result)
+
+
+class ClearOverrideScreen(_Dialog):
+    """Remove a line's override (reason required): the ordinary rules apply again."""
+
+    def __init__(self, period: str, project: Doc, line: Doc) -> None:
+        super().__init__()
+        self.period, self.project, self.line = period, project, line
+
+    def compose(self) -> ComposeResult:
+        line = self.line
+        with Vertical(classes="dialog", id="clear-override-dialog"):
+            yield Static(Content.styled("Clear the override?", "bold"), classes="dialog-title")
+            yield Static(_line_heading(self.period, self.project, line), classes="dialog-text")
+            yield Static(
+                Content(
+                    f"{ir.override_text(line.get('override'))}\n"
+                    f"Without it the line is billed by the ordinary rules: "
+                    f"{line.get('computed_net_hours', line['net_hours'])} net hours."
+                ),
+                classes="dialog-text",
+            )
+            yield Input(placeholder="reason (required)", id="reason", max_length=2000, compact=True)
+            yield Static(id="dialog-error", classes="field-error")
+            yield self.buttons("Clear override", "warning")
+
+    def on_mount(self) -> None:
+        self.show_error("")
+        self.query_one("#reason", Input).focus()
+
+    @on(Input.Submitted, "#reason")
+    def _submitted(self) -> None:
+        self.action_confirm()
+
+    def action_confirm(self) -> None:
+        if self.busy:
+            return
+        reason = self.query_one("#reason", Input).value
+        if not reason.strip():
+            self.show_error("Not cleared: a reason is required (it is kept in the activity log).")
+            self.query_one("#reason", Input).focus()
+            return
+        period, rid = self.period, self.line["reservation_id"]
+        self.start(lambda ctx: ovr.clear_override(ctx, period, rid, reason), self._done)
+
+    def _done(self, result: ovr.OverrideView) -> None:
+        self.notify(
+            f"Cleared the override on #{result.reservation_id} for {result.period} "
+            f"(was {one_line(result.describe())}).",
+            title="Override cleared",
+            markup=False,
+            timeout=8,
+        )
+        self.dismiss(result)
+
+
+# ---------------------------------------------------------------- export
+
+
+class ExportScreen(_Dialog):
+    """Write the month's invoice as CSV or JSON to a file the user names."""
+
+    def __init__(self, inv: svc.Invoice) -> None:
+        super().__init__()
+        self.inv = inv
+        self.fmt = "csv"
+        self.overwrite_armed: str | None = None  # the path the user agreed to overwrite
+
+    def compose(self) -> ComposeResult:
+        inv = self.inv
+        state = ir.state_word(inv.status, inv.drifted)
+        source = "its finalized snapshot" if inv.status == "finalized" else "the live draft"
+        with Vertical(classes="dialog", id="export-dialog"):
+            yield Static(
+                Content.styled(f"Export the invoice of {inv.period}", "bold"), classes="dialog-title"
+            )
+            yield Static(
+                Content(
+                    f"The whole month ({state}), from {source}. CSV: one row per line and cost "
+                    "object, as 'nodedesk invoice show --csv'. JSON: the documented invoice "
+                    "document, as '--json'."
+                ),
+                classes="dialog-text",
+            )
+            with RadioSet(id="format"):
+                yield RadioButton("CSV (spreadsheets, accounting)", value=True, name="csv", id="format-csv")
+                yield RadioButton("JSON (automation)", name="json", id="format-json")
+            yield Input(invoice_export.default_path(inv.period, "csv"), id="path", compact=True)
+            yield Static(id="dialog-error", classes="field-error")
+            yield self.buttons("Export")
+
+    def on_mount(self) -> None:
+        self.show_error("")
+        self.query_one("#path", Input).focus()
+
+    @on(RadioSet.Changed, "#format")
+    def _format_changed(self) -> None:
+        button = self.query_one("#format", RadioSet).pressed_button
+        new = (button.name if button is not None else None) or "csv"
+        box = self.query_one("#path", Input)
+        if box.value.endswith(f".{self.fmt}"):  # keep the name, follow the format
+            box.value = box.value[: -len(self.fmt)] + new
+        self.fmt = new
+        self._reset_overwrite()
+
+    @on(Input.Changed, "#path")
+    def _path_changed(self) -> None:
+        self._reset_overwrite()
+
+    def _reset_overwrite(self) -> None:
+        if self.overwrite_armed is not None:
+            self.overwrite_armed = None
+            self.query_one("#confirm", Button).label = "Export (ctrl+s)"
+            self.show_error("")
+
+    @on(Input.Submitted, "#path")
+    def _submitted(self) -> None:
+        self.action_confirm()
+
+    def action_confirm(self) -> None:
+        if self.busy:
+            return
+        inv, fmt = self.inv, self.fmt
+        raw = self.query_one("#path", Input).value
+        overwrite = self.overwrite_armed == raw
+        self.start(
+            lambda ctx: invoice_export.export_to_file(inv, raw, fmt, overwrite=overwrite),
+            self._done,
+            write=False,
+        )
+
+    def refused(self, exc: NodedeskError) -> None:
+        if isinstance(exc, ConflictError) and exc.field == "path":
+            self.busy = False
+            self.query_one("#confirm", Button).disabled = False
+            self.overwrite_armed = self.query_one("#path", Input).value
+            self.query_one("#confirm", Button).label = "Overwrite (ctrl+s)"
+            self.show_error(f"{exc.message}. Press ctrl+s again to overwrite it, or type another name.")
+            return
+        self.busy = False
+        self.query_one("#confirm", Button).disabled = False
+        self.show_error(f"Not written: {exc}")
+
+    def _done(self, path: Any) -> None:
+        self.notify(
+            f"Wrote the {self.inv.period} invoice ({self.fmt.upper()}) to {path}",
+            title="Exported",
+            markup=False,
+            timeout=10,
+        )
+        self.dismiss(path)
+
+
+# ---------------------------------------------------------------- drift
+
+
+class DriftScreen(ModalScreen[None]):
+    """The line-by-line differences between a finalized month's snapshot and live data."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("j", "scroll('down')", "Down", show=False),
+        Binding("k", "scroll('up')", "Up", show=False),
+    ]
+
+    def __init__(self, result: svc.VerifyResult, currency: str) -> None:
+        super().__init__()
+        self.result = result
+        self.currency = currency
+
+    def compose(self) -> ComposeResult:
+        r = self.result
+        snap, live = r.snapshot_totals.get("amount"), r.live_totals.get("amount")
+        if r.drifted:
+            head = (
+                f"{ir.WARNING_MARK} {r.period} drifted: live data differs from the finalized snapshot "
+                f"in {len(r.items)} place(s). Snapshot {ir.money(snap)} {self.currency}, "
+                f"live {ir.money(live)} {self.currency}."
+            )
+        else:
+            head = (
+                f"✓ {r.period}: live data matches the finalized snapshot ({ir.money(snap)} {self.currency})."
+            )
+        lines = [f"• {one_line(i.text, max_len=400)}" for i in r.items]
+        tail = []
+        if r.drift_note:
+            tail.append(f"Flagged by: {one_line(r.drift_note, max_len=400)}")
+        tail.append(
+            f"Snapshot sha256 {r.sha256}" + ("" if r.integrity_ok else " — DOES NOT MATCH its content")
+        )
+        if r.drifted:
+            tail.append(
+                "The invoice is still shown and exported from the snapshot. To bill the live "
+                "figures: unfinalize (u, with a reason), then finalize (f) again."
+            )
+        with Vertical(classes="dialog wide", id="drift-dialog"):
+            yield Static(Content.styled(head, "bold"), classes="dialog-title")
+            with VerticalScroll(id="drift-body"):
+                yield Static(Content("\n".join(lines) or "No differences."), id="drift-items")
+                yield Static(Content("\n".join(tail)), classes="dialog-text muted", id="drift-tail")
+            yield Static(Content("escape close · j/k scroll"), classes="muted")
+
+    def on_mount(self) -> None:
+        self.query_one("#drift-body").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll(self, direction: str) -> None:
+        body = self.query_one("#drift-body", VerticalScroll)
+        body.scroll_down() if direction == "down" else body.scroll_up()
