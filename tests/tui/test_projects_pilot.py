@@ -18,7 +18,7 @@ from nodedesk.tui.screens.split_decision import SplitDecisionScreen
 from nodedesk.tui.screens.split_form import SplitFormScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
-from textual.widgets import Input, RadioButton, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from tests.helpers import runtime_as
 from tests.tui.conftest import settle
@@ -225,7 +225,7 @@ async def test_add_member_checks_as_you_type(app: NodedeskApp, ledger: Ledger, r
         assert text_of(app, "#user-error") == "no active user named 'nobody'"
         await type_into(pilot, "#user", "ann")  # already a member
         assert text_of(app, "#user-error") == "ann already has role member here"
-        app.screen.query_one("#role").query(RadioButton)[1].value = True  # technical_admin
+        await pilot.press("enter", "down", "enter")  # to the roles; member → technical_admin
         await settle(pilot)
         assert text_of(app, "#user-error") == ""
         assert "already holds member" in text_of(app, "#member-note")
@@ -477,7 +477,7 @@ async def test_help_shows_the_projects_topic_and_live_keys(app: NodedeskApp, led
         assert app.screen.topic == "projects"
         keys = str(app.screen.query_one("#help-keys", Static).render())
         assert "Propose a cost split" in keys and "Approve the pending split" in keys
-        assert "Filter by title, description, owner, member or cost object" in keys
+        assert "Filter: title, description, owner, member, cost object" in keys
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("enter", "question_mark")

@@ -40,3 +40,13 @@ def set_text(node: DOMNode, selector: str, message: str | Content) -> None:
     box = node.query_one(selector, Static)
     box.update(message if isinstance(message, Content) else Content(message))
     box.display = bool(message.plain if isinstance(message, Content) else message)
+
+
+FIX_FIELDS = "Not saved: fix the marked field"
+
+
+def fields_fixed(node: DOMNode) -> None:
+    """Every field is fine again: drop a "fix the marked fields" line (other messages stay)."""
+    box = node.query_one("#form-error", Static)
+    if str(box.render()).startswith(FIX_FIELDS):
+        set_text(node, "#form-error", "")

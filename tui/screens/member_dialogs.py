@@ -57,7 +57,7 @@ class AddMemberScreen(ModalScreen[projects.ProjectView | None]):
             yield Input(placeholder="user (a registered nodedesk user)", id="user", compact=True)
             yield Static(id="user-error", classes="field-error")
             with RadioSet(id="role"):
-                for role in PROJECT_ROLES[1:]:
+                for role in reversed(PROJECT_ROLES[1:]):  # member first: the default, highlighted
                     yield Choice(f"{role}: {ROLE_HELP[role]}", value=role == "member", name=role)
             yield Static(id="member-note", classes="dialog-text")
             yield Static(id="member-error", classes="field-error")

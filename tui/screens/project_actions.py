@@ -39,10 +39,10 @@ PENDING = "…"  # the reservations' pending glyph
 # action → (capability, footer label, what it does for the help modal)
 ACTIONS: dict[str, tuple[str, str, str]] = {
     "new_project": ("manage_projects", "New", "New project"),
-    "edit_project": ("manage_projects", "Edit", "Edit the project (title, owner, description)"),
-    "propose_split": ("request_splits", "Propose", "Propose a cost split (effective date, CODE=PCT)"),
+    "edit_project": ("manage_projects", "Edit", "Edit the project: title, owner, description"),
+    "propose_split": ("request_splits", "Propose", "Propose a cost split"),
     "approve_split": ("approve_splits", "Approve", "Approve the pending split (confirmed first)"),
-    "reject_split": ("approve_splits", "Reject", "Reject the pending split (a reason is required)"),
+    "reject_split": ("approve_splits", "Reject", "Reject the pending split (with a reason)"),
     "add_member": ("manage_projects", "Add member", "Give a user a project role"),
     "remove_member": ("manage_projects", "Remove", "Take project roles from the selected member"),
 }
@@ -66,7 +66,11 @@ def action_bindings(*names: str) -> list[Binding]:
         result.append(Binding(key, name, label, tooltip=tip))
         result.append(
             Binding(
-                key, f"why('{name}')", f"{label} {LOCK}", show=False, tooltip=f"{tip}: not now (says why)"
+                key,
+                f"why('{name}')",
+                f"{label} {LOCK}",
+                show=False,
+                tooltip=f"{label}: not available now (says why)",
             )
         )
     return result

@@ -21,7 +21,7 @@ from textual.widgets import Button, Input, Static, TextArea
 from .. import render
 from .base import NodedeskScreen
 from .confirm import ConfirmScreen
-from .form_parts import field_row, set_error, set_text
+from .form_parts import FIX_FIELDS, field_row, fields_fixed, set_error, set_text
 
 FIELDS = ("title", "owner", "description")
 
@@ -139,6 +139,8 @@ class ProjectFormScreen(NodedeskScreen):
         show_all = show_untouched or self.attempted
         for field, message in errors.items():
             set_error(self, field, message if (show_all or field in self.touched) else "")
+        if not any(errors.values()):
+            fields_fixed(self)
         return errors
 
     @on(Input.Changed)
@@ -196,7 +198,7 @@ class ProjectFormScreen(NodedeskScreen):
         errors = self.validate_all(show_untouched=True)
         bad = [f for f in FIELDS if errors[f]]
         if bad:
-            set_text(self, "#form-error", f"Not saved: fix the marked field{'s' if len(bad) > 1 else ''}.")
+            set_text(self, "#form-error", f"{FIX_FIELDS}{'s' if len(bad) > 1 else ''}.")
             self.query_one(f"#{bad[0]}").focus()
             return
         title, owner, desc = (

@@ -44,7 +44,7 @@ class ProjectsScreen(ProjectActionsMixin, NodedeskScreen):
             "filter",
             "Filter",
             key_display="/",
-            tooltip="Filter by title, description, owner, member or cost object",
+            tooltip="Filter: title, description, owner, member, cost object",
         ),
         Binding("f", "cycle_show", "Show", show=False, tooltip="Show: all, active, archived, pending split"),
         Binding("r", "reload", "Reload", show=False, tooltip="Reload (also every 30 s)"),

@@ -23,7 +23,7 @@ from textual.widgets import Button, Input, Static
 
 from .base import NodedeskScreen
 from .confirm import ConfirmScreen
-from .form_parts import field_row, set_error, set_text
+from .form_parts import FIX_FIELDS, field_row, fields_fixed, set_error, set_text
 from .rate_actions import UNIT
 from .split_form import first_of_next_month
 
@@ -188,6 +188,8 @@ class RateFormScreen(NodedeskScreen):
         show_all = show_untouched or self.attempted
         for field, message in errors.items():
             set_error(self, field, message if (show_all or field in self.touched) else "")
+        if not any(errors.values()):
+            fields_fixed(self)
         return errors
 
     @on(Input.Changed)
@@ -236,7 +238,7 @@ class RateFormScreen(NodedeskScreen):
         errors = self.validate_all(show_untouched=True)
         bad = [f for f in FIELDS if errors[f]]
         if bad:
-            set_text(self, "#form-error", f"Not saved: fix the marked field{'s' if len(bad) > 1 else ''}.")
+            set_text(self, "#form-error", f"{FIX_FIELDS}{'s' if len(bad) > 1 else ''}.")
             self.query_one(f"#{bad[0]}").focus()
             return
         _, amount, day, correcting = self.check()
@@ -248,6 +250,8 @@ class RateFormScreen(NodedeskScreen):
             f"{what} {s.code} to {rates.format_amount(amount)} {UNIT[s.kind]} from {day.isoformat()}?\n\n"
             "The row is added to the rate history for good (rates are never edited or deleted)."
         )
+        if day <= timeutil.local_day(self.session.now(), self.session.tz):
+            question += " The date is not in the future: charges from that day on are priced anew."
         notes = self.value("notes")
 
         def answer(yes: bool | None) -> None:

@@ -71,9 +71,8 @@ class SplitDecisionScreen(ModalScreen[splits.SplitView | None]):
                     classes="dialog-text",
                 )
             else:
-                yield Input(
-                    placeholder="reason (required, kept in the activity log)", id="reason", compact=True
-                )
+                yield Static(Content.styled("Reason (required, kept in the activity log):", "bold"))
+                yield Input(placeholder="e.g. the award number is wrong", id="reason", compact=True)
             yield Static(id="decision-error", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
                 label = "Approve (y)" if approve else "Reject (enter)"

@@ -26,7 +26,7 @@ from textual.widgets import Button, Input, Static, TextArea
 from .. import render
 from .base import NodedeskScreen
 from .confirm import ConfirmScreen
-from .form_parts import field_row, set_error, set_text
+from .form_parts import FIX_FIELDS, field_row, fields_fixed, set_error, set_text
 from .project_actions import compact_split
 from .window_actions import not_allowed
 
@@ -254,6 +254,8 @@ class SplitFormScreen(NodedeskScreen):
         show_all = show_untouched or self.attempted
         for field, message in errors.items():
             set_error(self, field, message if (show_all or field in self.touched) else "")
+        if not any(errors.values()):
+            fields_fixed(self)
         return errors
 
     @on(Input.Changed)
@@ -309,7 +311,7 @@ class SplitFormScreen(NodedeskScreen):
         errors = self.validate_all(show_untouched=True)
         bad = [f for f in FIELDS if errors[f]]
         if bad:
-            set_text(self, "#form-error", "Not saved: " + errors[bad[0]].splitlines()[0])
+            set_text(self, "#form-error", f"{FIX_FIELDS} ({errors[bad[0]].splitlines()[0]})")
             self.query_one(f"#{bad[0]}").focus()
             return
         _, parsed, day = self.check()
