@@ -152,7 +152,7 @@ class ExportScreen(NodedeskScreen):
             self.query_one("#back", Button).focus()
         else:
             self.query_one("#directory", Input).focus()
-        self._check_target()
+            self._check_target()
 
     # ------------------------------------------------------------------ the directory
 
@@ -270,6 +270,7 @@ class ExportScreen(NodedeskScreen):
     def _failed(self, exc: NodedeskError) -> None:
         self._set_running(False)
         self.query_one(KindProgress).display = False
+        self.query_one("#directory", Input).focus()
         if isinstance(exc, StoppedByUser):
             set_text(self, "#form-error", f"Export {exc}")
             return

@@ -155,6 +155,7 @@ class ImportScreen(NodedeskScreen):
         if why:
             for widget in self._controls():
                 widget.disabled = True
+            self.query_one("#report", Static).update("")
             self.query_one("#back", Button).focus()
         else:
             self.query_one("#directory", Input).focus()
@@ -397,6 +398,7 @@ class ImportScreen(NodedeskScreen):
     def _failed(self, exc: NodedeskError) -> None:
         self.query_one(KindProgress).display = False
         self._set_running(False)
+        self.query_one("#directory", Input).focus()
         if isinstance(exc, StoppedByUser):
             set_text(self, "#form-error", f"Import {exc}")
             return
