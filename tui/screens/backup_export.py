@@ -242,7 +242,12 @@ class ExportScreen(NodedeskScreen):
         run_job(
             self,
             lambda rt, report: export_backup(
-                rt, directory, source_name=source, timestamp=timestamp, dry_run=dry_run, progress=report
+                rt,
+                Path(directory).expanduser().absolute(),  # the result says where, wherever we run
+                source_name=source,
+                timestamp=timestamp,
+                dry_run=dry_run,
+                progress=report,
             ),
             on_done=self._exported,
             on_error=self._failed,
