@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from nodedesk.core import timeutil
 from nodedesk.core.safetext import one_line
 from rich.text import Text
 
@@ -44,10 +45,6 @@ def money(value: str | Decimal | None) -> str:
         return f"{Decimal(value):,.2f}"
     except InvalidOperation:
         return one_line(str(value))
-
-
-def hours(value: str | None) -> str:
-    return "" if value is None else str(value)
 
 
 def is_zero(value: str | None) -> bool:
@@ -91,13 +88,6 @@ def downtime_cell(line: Doc) -> Text:
         style="dim",
         no_wrap=True,
     )
-
-
-def source_text(d: Doc) -> str:
-    """``maintenance #3 'Firmware' 12.00 h`` (plus ``still open`` for an open outage)."""
-    title = one_line(d.get("title"), max_len=60)
-    still = ", still open" if d.get("open") else ""
-    return f"{d['source']} #{d['id']} {title!r} {d['hours']} h{still}"
 
 
 def overlaps(line: Doc) -> bool:
@@ -198,15 +188,8 @@ def searchable(project: Doc, line: Doc) -> str:
     return " ".join(parts).lower()
 
 
-def finalized_text(doc: Doc, sha256: str | None, tz_time: str) -> str:
-    fin = doc.get("finalized") or {}
-    sha = f" · sha256 {sha256[:12]}…" if sha256 else ""
-    return f"by {one_line(fin.get('by'))} at {tz_time}{sha}"
-
-
 def local_hm(instant: datetime | None, tz: str) -> str:
-    from nodedesk.core import timeutil
-
+    """``2026-02-15 10:00`` in site time (``?`` when unknown)."""
     return timeutil.format_short(instant, tz) if instant is not None else "?"
 
 

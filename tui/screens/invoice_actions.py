@@ -14,12 +14,13 @@ refusal. The services check everything again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pendulum
 from nodedesk.core import timeutil
-from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
+from nodedesk.core.safetext import one_line
 from nodedesk.core.services import invoices as svc
 from textual.binding import Binding
 
@@ -44,7 +45,7 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
     ),
     "unfinalize": ("manage_billing", "Unfinalize", "Return the month to draft (a reason is required)"),
     "set_override": ("manage_billing", "Override", "Set or replace the line's override (reason required)"),
-    "clear_override": ("manage_billing", "Clear override", "Remove the line's override (reason required)"),
+    "clear_override": ("manage_billing", "Clear", "Remove the line's override (reason required)"),
 }
 KEYS = {"finalize": "f", "unfinalize": "u", "set_override": "o", "clear_override": "c"}
 
@@ -55,10 +56,11 @@ def action_bindings(*names: str) -> list[Binding]:
     for name in names:
         _, label, tip = ACTIONS[name]
         key = KEYS[name]
+        why = f"{tip} — not now; press to see why"
         out += [
             Binding(key, name, label, tooltip=tip),
-            Binding(key, f"why('{name}')", f"{label} {LOCK}", tooltip=f"{tip}: not now (says why)"),
-            Binding(key, f"why_not('{name}')", f"{label} {LOCK}", show=False, tooltip=f"{tip}: says why not"),
+            Binding(key, f"why('{name}')", f"{label} {LOCK}", tooltip=why),
+            Binding(key, f"why_not('{name}')", f"{label} {LOCK}", show=False, tooltip=why),
         ]
     return out
 
@@ -74,7 +76,6 @@ class MonthState:
     verify_failed: str = ""
     verifying: int = -1  # the generation being compared with live data
     changed: bool = False  # something was written: the month list refreshes this month's row
-    listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def finalized(self) -> bool:
@@ -150,22 +151,19 @@ def load_verify(node: DOMNode, state: MonthState, on_done: Callable[[], None]) -
     run_db(node, lambda ctx: svc.verify(ctx, period), on_done=done, on_error=failed, group="verify")
 
 
-def month_end_text(ctx_tz: str, period: str) -> str:
-    """``2026-03-01 00:00 -05:00``: when a month ends in the site timezone."""
-    import pendulum
+def month_end(tz: str, period: str) -> pendulum.DateTime:
+    """The instant a ``YYYY-MM`` month ends in the site timezone (the next 1st, 00:00)."""
+    return pendulum.datetime(int(period[:4]), int(period[5:7]), 1, tz=tz).add(months=1)
 
-    year, month = int(period[:4]), int(period[5:7])
-    start = pendulum.datetime(year, month, 1, tz=ctx_tz)
-    return timeutil.format_local(start.add(months=1), ctx_tz)
+
+def month_end_text(tz: str, period: str) -> str:
+    """``2026-03-01 00:00 -05:00``."""
+    return timeutil.format_local(month_end(tz, period), tz)
 
 
 def month_over(session: AppSession, period: str) -> bool:
     """Whether the month has ended (site time) by the session clock: it may be finalized."""
-    import pendulum
-
-    year, month = int(period[:4]), int(period[5:7])
-    end = pendulum.datetime(year, month, 1, tz=session.tz).add(months=1)
-    return session.now() >= end
+    return session.now() >= month_end(session.tz, period)
 
 
 def refusal(session: AppSession, action: str, state: MonthState, line: Doc | None = None) -> str:
@@ -181,7 +179,7 @@ def refusal(session: AppSession, action: str, state: MonthState, line: Doc | Non
         if inv.status == "finalized":
             fin = inv.doc.get("finalized") or {}
             return (
-                f"{period} is already finalized (by {ir.one_line(fin.get('by'))}); "
+                f"{period} is already finalized (by {one_line(fin.get('by'))}); "
                 "to change it, unfinalize it first (u, with a reason)"
             )
         if not month_over(session, period):
@@ -263,7 +261,3 @@ class InvoiceActionsMixin:
             self.action_why(action)
         else:
             getattr(self, f"action_{action}")()
-
-
-def period_work(period: str) -> Callable[[ServiceContext], svc.Invoice]:
-    return lambda ctx: svc.compute_invoice(ctx, period)

@@ -27,7 +27,7 @@ from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from .. import invoice_render as ir
 from ..workers import run_db
-from .form_parts import set_text
+from .form_parts import field_row, set_error, set_text
 
 Doc = dict[str, Any]
 
@@ -203,13 +203,13 @@ class UnfinalizeScreen(_Dialog):
 # ---------------------------------------------------------------- overrides
 
 KIND_HELP = {
-    "exclude": "Exclude: the line stays on the invoice, amount 0",
-    "hours": "Hours: bill these hours instead of the net hours (the split scales)",
-    "split": "Split: explicit cost objects for this line, CODE=PCT … summing to 100",
-    "charge_to": "Charge to another project (billed with that project's split)",
+    "exclude": "Exclude: keep the line, bill nothing",
+    "hours": "Hours: bill these hours (the split scales)",
+    "split": "Split: this line's own CODE=PCT (sums to 100)",
+    "charge_to": "Charge to: another project (with its split)",
 }
 VALUE_PLACEHOLDER = {
-    "exclude": "(no value)",
+    "exclude": "(none for exclude)",
     "hours": "hours, e.g. 20 or 12.5",
     "split": "e.g. NIH-1=70 NSF-2=30",
     "charge_to": "project title",
@@ -277,16 +277,23 @@ class OverrideFormScreen(_Dialog):
             with RadioSet(id="kind"):
                 for kind, text in KIND_HELP.items():
                     yield RadioButton(text, value=kind == self.kind, name=kind, id=f"kind-{kind}")
-            yield Input(self.initial, id="value", compact=True, max_length=500)
-            yield Static(id="value-error", classes="field-error")
-            yield Input(placeholder="reason (required)", id="reason", max_length=2000, compact=True)
-            yield Static(id="reason-error", classes="field-error")
+            yield field_row("Value", "value", Input(self.initial, id="value", compact=True, max_length=500))
+            yield field_row(
+                "Reason",
+                "reason",
+                Input(
+                    placeholder="required (kept in the activity log)",
+                    id="reason",
+                    max_length=2000,
+                    compact=True,
+                ),
+            )
             yield Static(id="dialog-error", classes="field-error")
             yield self.buttons("Save override")
 
     def on_mount(self) -> None:
-        for box in ("#value-error", "#reason-error"):
-            set_text(self, box, "")
+        for field in ("value", "reason"):
+            set_error(self, field, "")
         self.show_error("")
         self._kind_changed()
         self.query_one("#kind", RadioSet).focus()
@@ -310,7 +317,7 @@ class OverrideFormScreen(_Dialog):
         box.disabled = kind == "exclude"
         if kind == "exclude":
             box.value = ""
-        set_text(self, "#value-error", "")
+        set_error(self, "value", "")
 
     @on(Input.Submitted, "#value")
     def _value_submitted(self) -> None:
@@ -344,8 +351,8 @@ class OverrideFormScreen(_Dialog):
             args["charge_to"] = value
         if not reason.strip():
             problems["reason"] = "a reason is required (kept in the activity log)"
-        set_text(self, "#value-error", problems["value"])
-        set_text(self, "#reason-error", problems["reason"])
+        set_error(self, "value", problems["value"])
+        set_error(self, "reason", problems["reason"])
         if problems["value"] or problems["reason"]:
             self.show_error("Not saved: fix the marked field.")
             self.query_one("#value" if problems["value"] else "#reason", Input).focus()
@@ -364,10 +371,10 @@ class OverrideFormScreen(_Dialog):
     def refused(self, exc: NodedeskError) -> None:
         super().refused(exc)
         if exc.field in ("hours", "split", "charge_to"):
-            set_text(self, "#value-error", exc.message)
+            set_error(self, "value", exc.message)
             self.query_one("#value", Input).focus()
         elif exc.field == "reason":
-            set_text(self, "#reason-error", exc.message)
+            set_error(self, "reason", exc.message)
             self.query_one("#reason", Input).focus()
 
     def _done(self, result: ovr.OverrideView) -> None:
@@ -448,15 +455,17 @@ class ExportScreen(_Dialog):
 
     def compose(self) -> ComposeResult:
         inv = self.inv
-        state = ir.state_word(inv.status, inv.drifted)
-        source = "its finalized snapshot" if inv.status == "finalized" else "the live draft"
+        if inv.status == "finalized":
+            source = f"from its finalized snapshot (sha256 {(inv.sha256 or '')[:12]}…)"
+        else:
+            source = "as computed now (a live draft)"
         with Vertical(classes="dialog", id="export-dialog"):
             yield Static(
                 Content.styled(f"Export the invoice of {inv.period}", "bold"), classes="dialog-title"
             )
             yield Static(
                 Content(
-                    f"The whole month ({state}), from {source}. CSV: one row per line and cost "
+                    f"The whole month, {source}. CSV: one row per line and cost "
                     "object, as 'nodedesk invoice show --csv'. JSON: the documented invoice "
                     "document, as '--json'."
                 ),
@@ -465,12 +474,15 @@ class ExportScreen(_Dialog):
             with RadioSet(id="format"):
                 yield RadioButton("CSV (spreadsheets, accounting)", value=True, name="csv", id="format-csv")
                 yield RadioButton("JSON (automation)", name="json", id="format-json")
-            yield Input(invoice_export.default_path(inv.period, "csv"), id="path", compact=True)
+            yield field_row(
+                "File", "path", Input(invoice_export.default_path(inv.period, "csv"), id="path", compact=True)
+            )
             yield Static(id="dialog-error", classes="field-error")
             yield self.buttons("Export")
 
     def on_mount(self) -> None:
         self.show_error("")
+        set_error(self, "path", "")
         self.query_one("#path", Input).focus()
 
     @on(RadioSet.Changed, "#format")

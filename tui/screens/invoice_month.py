@@ -46,6 +46,7 @@ INVOICE_CSS = """
 }
 .inv-totals {
     height: auto;
+    max-height: 3;
     padding: 0 1;
     color: $text-muted;
 }

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import pendulum
 from nodedesk.core.errors import NodedeskError
+from nodedesk.core.safetext import one_line
 from nodedesk.core.services import invoices as svc
 from rich.text import Text
 from textual import on
@@ -83,6 +84,8 @@ class InvoicesScreen(NodedeskScreen):
             ]
         )
         self.table.focus()
+        self._update_status()
+        self._update_preview()
         self.reload()
 
     def on_screen_resume(self) -> None:
@@ -232,7 +235,7 @@ class InvoicesScreen(NodedeskScreen):
         elif waiting:
             parts += ["  ·  ", (f"computing totals… {waiting} to go", "dim")]
         if self.text:
-            parts += ["  ·  filter: ", (ir.one_line(self.text, max_len=30), "bold $accent")]
+            parts += ["  ·  filter: ", (one_line(self.text, max_len=30), "bold $accent")]
         self.query_one("#list-status", Static).update(Content.assemble(*parts))
 
     def current_period(self) -> str | None:
@@ -268,7 +271,7 @@ class InvoicesScreen(NodedeskScreen):
         )
         if s.status == "finalized":
             when = ir.local_hm(s.finalized_at, self.session.tz)
-            second = f"Finalized by {ir.one_line(s.finalized_by)} at {when}: shown from its snapshot."
+            second = f"Finalized by {one_line(s.finalized_by)} at {when}: shown from its snapshot."
             if s.drifted:
                 second += " ⚠ Flagged as drifted after an admin correction."
         elif month_over(self.session, period):
