@@ -13,6 +13,7 @@ import pytest
 from nodedesk.core.models import ActivityEntry, BillingOverride, InvoicePeriod
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import invoice_export, invoices
+from nodedesk.core.services import windows as window_svc
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.help import HelpScreen
 from nodedesk.tui.screens.invoice_dialogs import (
@@ -34,7 +35,7 @@ from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import Input, RadioButton, Static
 
-from tests.helpers import runtime_as
+from tests.helpers import local, runtime_as
 from tests.tui.conftest import settle
 from tests.tui.invoice_seed import InvoiceSeed, finalize_and_correct, seed_invoices
 
@@ -188,7 +189,7 @@ async def test_follow_a_line_from_its_amount_to_the_window(app: NodedeskApp, see
         assert column(app, "rate")[2] == "8.00" and column(app, "amount")[2] == "232.00"
         await select_line(pilot, seed.r[2])
         preview = text(app, "#inv-preview")
-        assert f"−12.00 h maintenance: maintenance #{seed.firmware} 'Firmware'" in preview
+        assert f"−12.00 h maintenance (enter shows it): maintenance #{seed.firmware} 'Firmware'" in preview
         assert "Split: GRANT-A 17.40 h 139.20 · GRANT-B 11.60 h 92.80" in preview
         await pilot.press("enter")
         await settle(pilot)
@@ -570,3 +571,33 @@ async def test_help_shows_the_invoice_topic_and_live_keys(app: NodedeskApp, seed
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, InvoiceMonthScreen)
+
+
+async def test_coming_back_from_a_window_recomputes_the_month(
+    app: NodedeskApp, runtime: Runtime, seed: InvoiceSeed
+) -> None:
+    with runtime.write() as ctx:
+        invoices.finalize(ctx, "2026-01")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await open_project(pilot, "2026-01", "Genomics")
+        await select_line(pilot, seed.r[6])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert column(app, "when", "#sources-table") == ["01-31 00:00 → 02-01 00:00"]
+        assert text(app, "#drift-banner") == ""
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, WindowDetailScreen) and app.screen.window_id == seed.jan31
+        with runtime.write() as ctx:  # an admin corrects the window meanwhile (C on this screen)
+            changes = window_svc.WindowChanges(end=local("2026-01-31 12:00"))
+            window_svc.update_window(ctx, seed.jan31, changes, correction=True, reason="ended at noon")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, InvoiceLineScreen)
+        assert text(app, "#drift-banner").startswith("⚠ DRIFTED: live data differs from this snapshot")
+        assert "Downtime  −24.00 h maintenance" in text(app, "#line-fields")  # the snapshot's figure
+        assert column(app, "when", "#sources-table") == ["01-31 00:00 → 01-31 12:00"]  # today's window
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, InvoiceMonthScreen)
+        assert "⚠ drifted" in text(app, "#inv-head")

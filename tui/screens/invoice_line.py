@@ -151,6 +151,7 @@ class InvoiceLineScreen(InvoiceActionsMixin, NodedeskScreen):
     # ------------------------------------------------------------------ rendering
 
     def reload(self) -> None:
+        self.sources_now = {}  # the windows and outages may have changed too
         self.table.loading = True
         load_invoice(self, self.state, self.show_state, on_error=self._failed)
 
@@ -280,6 +281,8 @@ class InvoiceLineScreen(InvoiceActionsMixin, NodedeskScreen):
         sources = line.get("downtime", []) if line["type"] == "reservation" else []
         title.display = self.table.display = bool(sources)
         if not sources:
+            if self.table.has_focus:
+                self.set_focus(None)  # nothing to open: no "enter Open" in the footer
             return
         title.update(
             Content.assemble(
@@ -339,7 +342,7 @@ class InvoiceLineScreen(InvoiceActionsMixin, NodedeskScreen):
         parts = []
         if line["type"] == "reservation" and line.get("downtime"):
             parts.append("enter opens the selected window or outage")
-        if self.state.finalized:
+        if self.state.finalized and line.get("downtime"):
             parts.append("hours are the snapshot's; 'now in the data' is today's")
         return " · ".join([*parts, "escape back"])
 

@@ -93,7 +93,7 @@ def line_preview(line: Doc, currency: str) -> list[Content]:
             f"{d['source']} #{d['id']} {one_line(d.get('title'), max_len=40)!r}" for d in line["downtime"][:2]
         )
         more = f" +{len(line['downtime']) - 2}" if len(line["downtime"]) > 2 else ""
-        out.append(Content.styled(f"{ir.downtime_label(line)}: {sources}{more} · enter shows them", "dim"))
+        out.append(Content.styled(f"{ir.downtime_label(line)} (enter shows it): {sources}{more}", "dim"))
     o = line.get("override")
     if o:
         out.append(Content.styled(ir.override_text(o), "$warning"))
