@@ -68,9 +68,10 @@ def test_export_to_file_writes_csv_and_json_and_refuses_bad_paths(
 def test_default_path_and_home_expansion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert invoice_export.default_path("2026-02", "csv") == "~/nodedesk-invoice-2026-02.csv"
-    assert invoice_export.resolve_path("~/nodedesk-invoice-2026-02.json") == (
-        tmp_path / "nodedesk-invoice-2026-02.json"
-    ).resolve()
+    assert (
+        invoice_export.resolve_path("~/nodedesk-invoice-2026-02.json")
+        == (tmp_path / "nodedesk-invoice-2026-02.json").resolve()
+    )
 
 
 def test_month_summary_matches_the_month_list(runtime: Runtime, reference: dict) -> None:
