@@ -26,10 +26,16 @@ class SiteSettings:
     reservation_lead_days: int = 7
     reservation_horizon_days: int = 105
     reminder_hours: int = 24
+    notice_roles: str = "owner,technical_admin"  # project roles that receive notices
+    schedule_horizon_months: int = 3  # how far ahead recurring schedules materialise windows
 
     @property
     def tz(self) -> str:
         return self.site_timezone
+
+    @property
+    def notice_role_list(self) -> tuple[str, ...]:
+        return tuple(r for r in self.notice_roles.split(",") if r)
 
     @property
     def start_time(self) -> time:
@@ -55,6 +61,16 @@ def validate_setting(key: str, value: str) -> str:
         if not (len(code) == 3 and code.isalpha() and code.isascii()):
             raise ValidationError("must be a 3-letter ISO 4217 code such as USD", field=key)
         return code
+    if key == "notice_roles":
+        from .models import PROJECT_ROLES
+
+        roles = [r.strip() for r in value.split(",") if r.strip()]
+        unknown = [r for r in roles if r not in PROJECT_ROLES]
+        if not roles or unknown:
+            raise ValidationError(
+                f"must be a comma-separated list of project roles ({', '.join(PROJECT_ROLES)})", field=key
+            )
+        return ",".join(dict.fromkeys(roles))
     if key in _INT_FIELDS:
         try:
             number = int(value)

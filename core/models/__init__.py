@@ -10,6 +10,7 @@ from .billing import (
 )
 from .identity import SYSTEM_ROLES, ActivityEntry, Setting, User, UserRole
 from .inventory import NODE_CATEGORIES, Node, NodeType
+from .notices import NOTICE_STATUSES, Notice
 from .rentals import (
     ACTIVE_RESERVATION_STATUSES,
     OUTAGE_STATUSES,
@@ -31,17 +32,26 @@ from .rentals import (
     Sku,
     outage_nodes,
 )
+from .schedules import (
+    SCHEDULE_EXCEPTION_KINDS,
+    MaintenanceSchedule,
+    ScheduleException,
+    schedule_scope_node_types,
+    schedule_scope_nodes,
+)
 from .windows import MaintenanceWindow, window_scope_node_types, window_scope_nodes
 
 __all__ = [
     "ACTIVE_RESERVATION_STATUSES",
     "INVOICE_STATUSES",
     "NODE_CATEGORIES",
+    "NOTICE_STATUSES",
     "OUTAGE_STATUSES",
     "OVERRIDE_KINDS",
     "PROJECT_ROLES",
     "PROJECT_STATUSES",
     "RESERVATION_STATUSES",
+    "SCHEDULE_EXCEPTION_KINDS",
     "SKU_KINDS",
     "SPLIT_STATUSES",
     "SYSTEM_ROLES",
@@ -55,19 +65,24 @@ __all__ = [
     "FeeSubscriptionPeriod",
     "InvoicePeriod",
     "InvoiceSnapshot",
+    "MaintenanceSchedule",
     "MaintenanceWindow",
     "Node",
     "NodeType",
+    "Notice",
     "Outage",
     "Project",
     "ProjectMember",
     "Rate",
     "Reservation",
+    "ScheduleException",
     "Setting",
     "Sku",
     "User",
     "UserRole",
     "outage_nodes",
+    "schedule_scope_node_types",
+    "schedule_scope_nodes",
     "window_scope_node_types",
     "window_scope_nodes",
 ]

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db.base import Base, IdMixin, TrackedMixin
@@ -31,6 +41,7 @@ class MaintenanceWindow(IdMixin, TrackedMixin, Base):
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="end_after_start"),
         Index("ix_maintenance_windows_span", "start_at", "end_at"),
+        UniqueConstraint("schedule_id", "occurrence_start"),
     )
 
     title: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -39,6 +50,12 @@ class MaintenanceWindow(IdMixin, TrackedMixin, Base):
     end: Mapped[datetime] = mapped_column("end_at", UTCDateTime, nullable=False)
     all_nodes: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     backdated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Set on windows a recurring schedule materialised: the schedule and the UTC start its rule
+    # gave this occurrence (kept when the occurrence is moved, so it is still recognised).
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("maintenance_schedules.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    occurrence_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     nodes: Mapped[list[Node]] = relationship(
         secondary=window_scope_nodes, order_by="Node.name", lazy="selectin"

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from nodedesk.core.backup import COMPATIBLE, INCOMPATIBLE, WARNINGS, check_import, compat, import_backup
 from nodedesk.core.backup.manifest import FORMAT_VERSION, read_manifest
+from nodedesk.core.db import migrate
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.runtime import Runtime
 from sqlalchemy import text
 
-HEAD = "0001"
+HEAD = migrate.head_revision()
 
 
 def _instance(**kw) -> compat.InstanceInfo:  # type: ignore[no-untyped-def]

@@ -91,12 +91,15 @@ def test_unknown_revision_is_newer_schema(empty_engine: Engine) -> None:
     assert "9999future" in str(err.value)
 
 
-def test_older_known_revision_asks_for_upgrade(empty_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """There is only one migration so far: pretend this nodedesk's head is a later one."""
-    migrate.upgrade(empty_engine)
-    current = migrate.head_revision()
-    monkeypatch.setattr(migrate, "head_revision", lambda: "0002")
+def test_older_known_revision_asks_for_upgrade(empty_engine: Engine) -> None:
+    """A database at the first release's schema (0001) is older than head and asks for an upgrade."""
+    from alembic import command
+
+    command.upgrade(migrate.alembic_config(empty_engine), "0001")
+    assert migrate.head_revision() != "0001"
     with pytest.raises(SchemaOutdatedError) as err:
         migrate.check_schema(empty_engine)
     message = str(err.value)
-    assert "older" in message and current in message and "nodedesk db upgrade" in message
+    assert "older" in message and "0001" in message and "nodedesk db upgrade" in message
+    migrate.upgrade(empty_engine)
+    migrate.check_schema(empty_engine)
