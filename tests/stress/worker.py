@@ -1,0 +1,248 @@
+"""One admin of the concurrency stress run (importable, so spawned processes can run it).
+
+Each process acts as its own registered user (``ops0``, ``ops1``, ...; even ones are rental and
+billing managers, odd ones admins) against the same database, and loops over random operations
+until its deadline: create, edit and delete maintenance windows; book, approve and cancel
+reservations (also backdated approved ones inside January, which a finalized January must refuse);
+finalize and unfinalize January 2026. Every refused save is classified and counted: a
+``ConflictError`` is a conflict, a ``ValidationError``/``LockedError``/``NotFoundError`` a
+refusal, anything else an error (the test fails on any error). Successful edits report the version
+they produced, so the test can prove that no update was lost.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from nodedesk.core.clock import FrozenClock
+from nodedesk.core.config import Config
+from nodedesk.core.errors import ConflictError, LockedError, NotFoundError, ValidationError
+from nodedesk.core.models import MaintenanceWindow, Reservation
+from nodedesk.core.runtime import Runtime
+from nodedesk.core.services import invoices, inventory, projects, rates, splits, users
+from nodedesk.core.services import reservations as rsv
+from nodedesk.core.services import windows as win
+from sqlalchemy import select
+
+from tests.helpers import DEFAULT_NOW, local
+
+NODES = ("n1", "n2", "n3")
+PROJECT = "Climate"
+MONTH = "2026-01"  # over at the frozen clock (2026-02-15), so it can be finalized
+REFUSALS = (ValidationError, LockedError, NotFoundError)
+
+
+def login(index: int) -> str:
+    return f"ops{index}"
+
+
+def seed(runtime: Runtime, processes: int) -> None:
+    """Users, nodes, a project with a split, and an hourly rate (as ``admin``, through services)."""
+    with runtime.write() as ctx:
+        for i in range(processes):
+            users.add_user(ctx, login(i), "admin" if i % 2 else "rental_manager,billing_manager")
+        users.add_user(ctx, "pi", "viewer")
+        inventory.add_node_type(ctx, "A100", "GPU")
+        for name in NODES:
+            inventory.add_node(ctx, name, "A100")
+        projects.add_project(ctx, PROJECT, "pi")
+        rates.set_rate(ctx, rates.node_sku_code("A100"), "8.00", date(2025, 1, 1))
+        splits.propose_split(
+            ctx, PROJECT, [("CC-100", "60"), ("CC-200", "40")], date(2025, 1, 1), approve=True
+        )
+
+
+@dataclass
+class Tally:
+    ops: Counter[str] = field(default_factory=Counter)
+    conflicts: Counter[str] = field(default_factory=Counter)
+    refusals: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)  # nothing to act on yet
+    errors: list[str] = field(default_factory=list)
+    # (window id, version after the edit, title written) for every successful window edit
+    edits: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ops": dict(self.ops),
+            "conflicts": dict(self.conflicts),
+            "refusals": dict(self.refusals),
+            "skipped": dict(self.skipped),
+            "errors": self.errors,
+            "edits": self.edits,
+        }
+
+
+class Admin:
+    def __init__(self, runtime: Runtime, index: int, seed_: int) -> None:
+        self.rt = runtime
+        self.index = index
+        self.rng = random.Random(seed_)
+        self.tally = Tally()
+        self.counter = 0
+
+    # ---------------------------------------------------------------- helpers
+
+    def _pick(self, model: Any, *where: Any) -> tuple[int, int] | None:
+        """(id, version) of a random row, read in its own unit of work ("opening the form")."""
+        with self.rt.read() as ctx:
+            rows = ctx.session.execute(select(model.id, model.version).where(*where)).all()
+        return tuple(self.rng.choice(rows)) if rows else None  # type: ignore[return-value]
+
+    def _upcoming(self) -> tuple[Any, Any]:
+        start = local("2026-03-01 08:00") + timedelta(hours=self.rng.randrange(0, 24 * 90))
+        return start, start + timedelta(hours=self.rng.randrange(1, 48))
+
+    def _scope(self) -> win.Scope:
+        if self.rng.random() < 0.3:
+            return win.Scope()
+        return win.Scope(nodes=tuple(sorted(self.rng.sample(NODES, self.rng.randint(1, 2)))))
+
+    def _linger(self) -> None:
+        """The time an admin spends in a form: makes stale saves (conflicts) actually happen."""
+        time.sleep(self.rng.uniform(0, 0.02))
+
+    # ---------------------------------------------------------------- operations
+
+    def create_window(self) -> bool:
+        start, end = self._upcoming()
+        self.counter += 1
+        with self.rt.write() as ctx:
+            win.create_window(
+                ctx, win.WindowDraft(f"{login(self.index)} w{self.counter}", start, end, scope=self._scope())
+            )
+        return True
+
+    def edit_window(self) -> bool:
+        picked = self._pick(MaintenanceWindow, MaintenanceWindow.start > DEFAULT_NOW)
+        if picked is None:
+            return False
+        wid, version = picked
+        self._linger()
+        self.counter += 1
+        title = f"{login(self.index)} edit {self.counter}"
+        start, end = self._upcoming()
+        with self.rt.write() as ctx:
+            result = win.update_window(
+                ctx, wid, win.WindowChanges(title=title, start=start, end=end), expected_version=version
+            )
+        self.tally.edits.append((wid, result.window.version, title))
+        return True
+
+    def delete_window(self) -> bool:
+        picked = self._pick(MaintenanceWindow, MaintenanceWindow.start > DEFAULT_NOW)
+        if picked is None:
+            return False
+        wid, version = picked
+        self._linger()
+        with self.rt.write() as ctx:
+            win.delete_window(ctx, wid, expected_version=version)
+        return True
+
+    def book(self) -> bool:
+        day = date(2026, 3, 1) + timedelta(days=self.rng.randrange(0, 60))
+        node = self.rng.choice(NODES)
+        with self.rt.write() as ctx:
+            rsv.record_reservation(
+                ctx, rsv.ReservationDraft(node, PROJECT, day, self.rng.randint(1, 14)), waive_policy=True
+            )
+        return True
+
+    def approve(self) -> bool:
+        picked = self._pick(Reservation, Reservation.status == "pending")
+        if picked is None:
+            return False
+        rid, version = picked
+        self._linger()
+        with self.rt.write() as ctx:
+            rsv.approve_reservation(ctx, rid, expected_version=version)
+        return True
+
+    def cancel(self) -> bool:
+        picked = self._pick(Reservation, Reservation.status.in_(rsv.ACTIVE), Reservation.start > DEFAULT_NOW)
+        if picked is None:
+            return False
+        rid, version = picked
+        self._linger()
+        with self.rt.write() as ctx:
+            rsv.cancel_reservation(ctx, rid, reason="stress: freeing the slot", expected_version=version)
+        return True
+
+    def book_january(self) -> bool:
+        """A backdated approved booking in January: refused while January is finalized."""
+        day = date(2026, 1, 1) + timedelta(days=self.rng.randrange(0, 29))
+        with self.rt.write() as ctx:
+            rsv.record_reservation(
+                ctx,
+                rsv.ReservationDraft(self.rng.choice(NODES), PROJECT, day, self.rng.randint(1, 4)),
+                approve=True,
+                waive_policy=True,
+            )
+        return True
+
+    def finalize(self) -> bool:
+        with self.rt.write() as ctx:
+            invoices.finalize(ctx, MONTH)
+        return True
+
+    def unfinalize(self) -> bool:
+        with self.rt.write() as ctx:
+            invoices.unfinalize(ctx, MONTH, f"stress: reopened by {login(self.index)}")
+        return True
+
+    OPERATIONS = (
+        ("window.create", "create_window", 5),
+        ("window.edit", "edit_window", 6),
+        ("window.delete", "delete_window", 2),
+        ("reservation.book", "book", 5),
+        ("reservation.approve", "approve", 4),
+        ("reservation.cancel", "cancel", 1),
+        ("reservation.book_january", "book_january", 2),
+        ("invoice.finalize", "finalize", 2),
+        ("invoice.unfinalize", "unfinalize", 1),
+    )
+
+    def step(self) -> None:
+        names = [o[0] for o in self.OPERATIONS]
+        weights = [o[2] for o in self.OPERATIONS]
+        name = self.rng.choices(names, weights)[0]
+        method = next(o[1] for o in self.OPERATIONS if o[0] == name)
+        try:
+            done = getattr(self, method)()
+        except ConflictError:
+            self.tally.conflicts[name] += 1
+        except REFUSALS:
+            self.tally.refusals[name] += 1
+        except Exception as exc:  # counted and reported; the test fails on any
+            self.tally.errors.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        else:
+            if done:
+                self.tally.ops[name] += 1
+            else:
+                self.tally.skipped[name] += 1
+
+    def run(self, seconds: float) -> Tally:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.step()
+        return self.tally
+
+
+def process_main(url: str, index: int, seconds: float, barrier: Any, results: Any) -> None:
+    """Entry point of one spawned admin process: its own engine, the shared frozen clock."""
+    runtime = Runtime(Config(database_url=url), clock=FrozenClock(DEFAULT_NOW), login=login(index))
+    try:
+        with runtime.read():
+            pass  # connect and load the site before the start signal
+        barrier.wait(timeout=120)
+        tally = Admin(runtime, index, seed_=1000 + index).run(seconds)
+        results.put((index, tally.as_dict()))
+    except Exception as exc:  # the parent reports it
+        results.put((index, {"crash": f"{type(exc).__name__}: {exc}"}))
+    finally:
+        runtime.close()
