@@ -85,12 +85,8 @@ def _report(backend: str, processes: int, seconds: float, elapsed: float, tallie
             errors=len(t["errors"]),
         )
         total.update(row)
-        print(
-            f"  {worker.login(i):<8} {row['ops']:>6} {row['conflicts']:>9} {row['refusals']:>8} {row['errors']:>6}"
-        )
-    print(
-        f"  {'total':<8} {total['ops']:>6} {total['conflicts']:>9} {total['refusals']:>8} {total['errors']:>6}"
-    )
+        print(_row(worker.login(i), row))
+    print(_row("total", total))
     by_op: dict[str, Counter[str]] = defaultdict(Counter)
     for t in tallies.values():
         for kind in ("ops", "conflicts", "refusals", "skipped"):
@@ -105,6 +101,10 @@ def _report(backend: str, processes: int, seconds: float, elapsed: float, tallie
     for i, t in sorted(tallies.items()):
         for err in t["errors"][:5]:
             print(f"  ERROR {worker.login(i)}: {err}")
+
+
+def _row(who: str, c: Counter[str]) -> str:
+    return f"  {who:<8} {c['ops']:>6} {c['conflicts']:>9} {c['refusals']:>8} {c['errors']:>6}"
 
 
 def _check(runtime: Runtime, tallies: dict[int, Any], seeded: int) -> None:

@@ -24,7 +24,7 @@ from nodedesk.core.config import Config
 from nodedesk.core.errors import ConflictError, LockedError, NotFoundError, ValidationError
 from nodedesk.core.models import MaintenanceWindow, Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices, inventory, projects, rates, splits, users
+from nodedesk.core.services import inventory, invoices, projects, rates, splits, users
 from nodedesk.core.services import reservations as rsv
 from nodedesk.core.services import windows as win
 from sqlalchemy import select
