@@ -203,6 +203,9 @@ class WindowDraft:
     end: datetime
     description: str = ""
     scope: Scope = field(default_factory=Scope)
+    # Set by recurring schedules: the schedule and the UTC start its rule gave this occurrence.
+    schedule_id: int | None = None
+    occurrence_start: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,8 @@ def create_window(ctx: ServiceContext, draft: WindowDraft, *, reason: str = "") 
         backdated=backdated,
         nodes=nodes,
         node_types=types,
+        schedule_id=draft.schedule_id,
+        occurrence_start=draft.occurrence_start,
         created_at=now,
         created_by=by,
         modified_at=now,
