@@ -37,7 +37,7 @@ from ..context import ServiceContext
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..intervals import Interval
 from ..models import OUTAGE_STATUSES, ActivityEntry, Node, Outage
-from . import drift
+from . import drift, notices
 
 STATUSES = OUTAGE_STATUSES
 OPEN_STATUSES = tuple(s for s in STATUSES if s != "resolved")
@@ -278,6 +278,7 @@ def create_outage(
         drifted = drift.flag_drift(ctx, [span], f"outage #{o.id} recorded by {by}: {reason}")
     result = view(o, now)
     ctx.record("outage.created", "outage", o.id, o.title, after=_audit_doc(result, ctx.tz), reason=reason)
+    notices.outage_changed(ctx, None, o)
     return OutageResult(result, drifted)
 
 
@@ -385,6 +386,7 @@ def update_outage(
         after=_audit_doc(after, ctx.tz),
         reason=reason,
     )
+    notices.outage_changed(ctx, before.status, o)
     return OutageResult(after, drifted)
 
 

@@ -23,7 +23,7 @@ from ..context import ServiceContext
 from ..errors import ConflictError, LockedError, NotFoundError, ValidationError
 from ..intervals import Interval
 from ..models import MaintenanceWindow, Node, NodeType
-from . import drift
+from . import drift, notices
 from .impact import ImpactLine, impact_of_change
 
 STATUSES = ("upcoming", "in_progress", "completed")
@@ -266,6 +266,7 @@ def create_window(ctx: ServiceContext, draft: WindowDraft, *, reason: str = "") 
         after=_audit_doc(result, ctx.tz),
         reason=reason,
     )
+    notices.window_created(ctx, window, impact)
     return SaveResult(result, impact)
 
 
@@ -390,6 +391,7 @@ def update_window(
         after=_audit_doc(after, ctx.tz),
         reason=reason,
     )
+    notices.window_updated(ctx, before, window, impact)
     return SaveResult(after, impact, drifted)
 
 
@@ -451,6 +453,7 @@ def delete_window(
     elif before.status != "upcoming":
         raise LockedError(f"window #{window.id} is {before.lock_reason(ctx.tz)}", field="window")
     impact = impact_of_change(ctx, old=(Interval(window.start, window.end), before.scope, window.id))
+    notices.window_deleted(ctx, before, window, impact)
     ctx.session.delete(window)
     ctx.session.flush()
     drifted: list[str] = []
