@@ -1,4 +1,4 @@
-"""``nodedesk window add|list|show|edit|delete``."""
+"""``nodedesk window add|list|show|edit|delete|impact``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
+from nodedesk.core.services import impact as impact_svc
 from nodedesk.core.services import windows as svc
-from nodedesk.core.services.impact import ImpactLine
+from nodedesk.core.services.impact import ImpactLine, WindowImpact
 
 from .. import output
 from .common import add_json, confirm
@@ -62,8 +63,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--reason", default="")
     e.add_argument("--expected-version", type=int, help="refuse if the window changed since this version")
+    e.add_argument("--dry-run", action="store_true", help="check and show the impact; save nothing")
     add_json(e)
     e.set_defaults(handler=cmd_edit)
+
+    im = s.add_parser(
+        "impact",
+        help="who a proposed window hits: reservations, hours and amount not billed, conflicts",
+    )
+    im.add_argument("--start", required=True, help='"YYYY-MM-DD HH:MM"')
+    im.add_argument("--end", required=True, help='"YYYY-MM-DD HH:MM"')
+    _scope_args(im)
+    im.add_argument(
+        "--window",
+        type=int,
+        metavar="ID",
+        help="the proposal moves/extends this window: its current version is not counted",
+    )
+    add_json(im)
+    im.set_defaults(handler=cmd_impact)
 
     d = s.add_parser("delete", help="delete an upcoming window (asks for confirmation)")
     d.add_argument("id", type=int)
@@ -130,6 +148,72 @@ def _print_impact(impact: list[ImpactLine], tz: str) -> None:
         print("  " + output.one_line(line.describe(tz)))
 
 
+def print_assessment(a: WindowImpact, tz: str) -> None:
+    """The full impact of a proposed window: one row per reservation hit, totals, conflicts."""
+    print(
+        f"Impact of {timeutil.format_local(a.start, tz)} → {timeutil.format_local(a.end, tz)} "
+        f"on {output.one_line(a.scope_label)} ({a.node_count} node(s)):"
+    )
+    if a.lines:
+        output.table(
+            [
+                "RES",
+                "NODE",
+                "PROJECT",
+                "OWNER",
+                "STATUS",
+                "RESERVATION",
+                "HOURS",
+                f"NOT BILLED ({a.currency})",
+            ],
+            [
+                [
+                    f"#{line.reservation_id}",
+                    line.node,
+                    line.project,
+                    line.owner,
+                    line.status,
+                    f"{timeutil.format_short(line.start, tz)} → {timeutil.format_short(line.end, tz)}",
+                    f"{line.hours:.2f}",
+                    f"{line.not_billed:.2f}" + (" *" if line.missing_rate else ""),
+                ]
+                for line in a.lines
+            ],
+        )
+        if any(line.missing_rate for line in a.lines):
+            print("* part of the hours has no rate in force: not priced")
+    print(f"Total: {a.summary()}")
+    pending = [line for line in a.lines if line.status == "pending"]
+    if pending:
+        print(f"({len(pending)} pending reservation(s) priced as if approved)")
+    warnings = a.warning_texts(tz)
+    if warnings:
+        print(f"Warnings ({len(warnings)}):")
+        for text in warnings:
+            print("  ! " + output.one_line(text))
+    else:
+        print("No other window or outage overlaps on these nodes.")
+
+
+def cmd_impact(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        tz = ctx.tz
+        if args.window is not None:
+            svc.get_window(ctx, args.window)  # a clear error for an unknown id
+        assessment = impact_svc.assess(
+            ctx,
+            _time(ctx, args.start, "start"),
+            _time(ctx, args.end, "end"),
+            svc.Scope(tuple(args.node), tuple(args.node_type)),
+            exclude_window_id=args.window,
+        )
+    if args.json:
+        output.print_json(assessment.to_json(tz))
+    else:
+        print_assessment(assessment, tz)
+    return 0
+
+
 def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().write(dry_run=args.dry_run) as ctx:
         draft = svc.WindowDraft(
@@ -141,9 +225,17 @@ def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
         )
         result = svc.create_window(ctx, draft, reason=args.reason)
         tz = ctx.tz
+        assessment = impact_svc.assess(
+            ctx,
+            result.window.start,
+            result.window.end,
+            result.window.scope,
+            exclude_window_id=result.window.id,
+        )
     if args.json:
         doc = result.window.to_json(tz) | {
             "impact": [i.to_json(tz) for i in result.impact],
+            "assessment": assessment.to_json(tz),
             "dry_run": args.dry_run,
         }
         output.print_json(doc)
@@ -155,7 +247,7 @@ def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
         f"{timeutil.format_local(w.start, tz)} → {timeutil.format_local(w.end, tz)} "
         f"({svc.STATUS_LABELS[w.status]}{', backdated' if w.backdated else ''}), scope {w.scope.label()}"
     )
-    _print_impact(result.impact, tz)
+    print_assessment(assessment, tz)
     return 0
 
 
@@ -217,7 +309,7 @@ def cmd_edit(args: argparse.Namespace, env: CliEnv) -> int:
         raise ValidationError("a correction needs a reason (--reason)", field="reason")
     if args.all_nodes and (args.node or args.node_type):
         raise ValidationError("use either --all-nodes or --node/--node-type", field="scope")
-    with env.runtime().write() as ctx:
+    with env.runtime().write(dry_run=args.dry_run) as ctx:
         changes = svc.WindowChanges(
             title=args.title if args.title is not None else svc.UNSET,
             description=args.description if args.description is not None else svc.UNSET,
@@ -240,15 +332,26 @@ def cmd_edit(args: argparse.Namespace, env: CliEnv) -> int:
             reason=args.reason,
         )
         tz = ctx.tz
+        w = result.window
+        assessment = impact_svc.assess(ctx, w.start, w.end, w.scope, exclude_window_id=w.id)
     if args.json:
         output.print_json(
             result.window.to_json(tz)
-            | {"impact": [i.to_json(tz) for i in result.impact], "drifted_months": result.drifted_months}
+            | {
+                "impact": [i.to_json(tz) for i in result.impact],
+                "assessment": assessment.to_json(tz),
+                "drifted_months": result.drifted_months,
+                "dry_run": args.dry_run,
+            }
         )
         return 0
-    print(f"Updated window #{result.window.id}" + (" (correction)" if args.correct else ""))
+    prefix = "Dry run, nothing saved: would update" if args.dry_run else "Updated"
+    print(f"{prefix} window #{result.window.id}" + (" (correction)" if args.correct else ""))
     _print_window(result.window, tz)
-    _print_impact(result.impact, tz)
+    if result.impact:
+        print("Compared with the window as it is now:")
+        _print_impact(result.impact, tz)
+    print_assessment(assessment, tz)
     if result.drifted_months:
         print("Finalized invoices now drifted: " + ", ".join(result.drifted_months))
     return 0
