@@ -42,6 +42,14 @@ def escape_text(text: str | None, *, multiline: bool = True) -> str:
     return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
+def utc(instant: datetime) -> datetime:
+    """A plain ``datetime`` in UTC (pendulum instances with a stdlib tz lose it in arithmetic)."""
+    if instant.tzinfo is None:
+        raise ValueError("expected an aware instant")
+    moved = instant.astimezone(UTC)
+    return datetime.combine(moved.date(), moved.time(), tzinfo=UTC)
+
+
 def format_utc(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("iCalendar times must be aware instants")

@@ -93,19 +93,20 @@ def window_event(
 
 
 def outage_event(outage: Outage, stamp: datetime, now: datetime) -> ics.Event:
+    start = ics.utc(outage.start)
     if outage.end is not None:
-        until = outage.end
+        until = ics.utc(outage.end)
     else:  # an open outage: up to now, or up to its ETR when that is later (as the calendar)
-        until = max(now, outage.etr or now)
-        if until <= outage.start:
-            until = outage.start + timedelta(minutes=1)
+        until = max(ics.utc(now), ics.utc(outage.etr) if outage.etr else ics.utc(now))
+        if until <= start:
+            until = start + timedelta(minutes=1)
     state = "resolved" if outage.status == "resolved" else f"open, {outage.status}"
     desc = outage.description or ""
     if outage.end is None and outage.etr is not None:
         desc = (desc + "\n" if desc else "") + f"Estimated time to repair: {ics.format_utc(outage.etr)}"
     return ics.Event(
         uid=outage_uid(outage.uuid),
-        start=outage.start,
+        start=start,
         end=until,
         summary=f"Outage ({state}): {outage.title}",
         stamp=stamp,
@@ -231,7 +232,7 @@ def _skips(
     ).all()
     out = []
     for exc, schedule in rows:
-        if exc.occurrence_start + timedelta(minutes=schedule.duration_minutes) > start:
+        if ics.utc(exc.occurrence_start) + timedelta(minutes=schedule.duration_minutes) > start:
             out.append((exc, schedule))
     return out
 
@@ -252,7 +253,7 @@ def _skipped_event(schedule: MaintenanceSchedule, exc: ScheduleException, stamp:
     return ics.Event(
         uid=occurrence_uid(schedule.uuid, exc.occurrence_start),
         start=exc.occurrence_start,
-        end=exc.occurrence_start + timedelta(minutes=schedule.duration_minutes),
+        end=ics.utc(exc.occurrence_start) + timedelta(minutes=schedule.duration_minutes),
         summary=f"Maintenance: {schedule.title}",
         stamp=stamp,
         sequence=schedule.version,

@@ -9,7 +9,8 @@ Events (each generated in the same transaction as the change, by one call from t
 - ``window.reminder`` — it starts within ``reminder_hours`` (queued by :func:`queue_reminders`,
   which ``nodedesk notices send`` runs first);
 - ``outage.opened`` / ``outage.resolved``.
-A window that is over (end ≤ now, e.g. backdated or corrected history) is not notified.
+A window that is over (end ≤ now, e.g. backdated or corrected history) is not notified, nor an
+outage recorded already resolved.
 
 Recipients: the members of the projects whose pending/approved reservations the event's span
 touches on the affected nodes, holding a project role listed in the site setting
@@ -98,14 +99,25 @@ def _window_subject(ctx: ServiceContext, w: MaintenanceWindow) -> _Subject:
         frozenset(t.id for t in w.node_types),
     )
     where = scope_label(w.all_nodes, [n.name for n in w.nodes], [t.name for t in w.node_types])
-    return _Subject("window", w.id, w.uuid, w.title, w.description, w.start, w.end, where, scope)
+    return _Subject(
+        "window", w.id, w.uuid, w.title, w.description, ics.utc(w.start), ics.utc(w.end), where, scope
+    )
 
 
 def _outage_subject(o: Outage) -> _Subject:
     names = sorted(n.name for n in o.nodes)
     scope = WindowScope(False, frozenset(n.id for n in o.nodes))
     return _Subject(
-        "outage", o.id, o.uuid, o.title, o.description, o.start, o.end, ", ".join(names), scope, o.credit
+        "outage",
+        o.id,
+        o.uuid,
+        o.title,
+        o.description,
+        ics.utc(o.start),
+        ics.utc(o.end) if o.end else None,
+        ", ".join(names),
+        scope,
+        o.credit,
     )
 
 
@@ -199,7 +211,10 @@ def window_deleted(
 
 def outage_changed(ctx: ServiceContext, before_status: str | None, outage: Outage) -> GenerationResult:
     """Called by ``outages.create_outage`` (``before_status`` None) and ``update_outage``: an
-    outage that opens (created open, or reopened) or becomes resolved is notified."""
+    outage that opens (created open, or reopened) or becomes resolved is notified; one recorded
+    already resolved is history and is not."""
+    if outage.status == "resolved" and before_status is None:
+        return NOTHING  # recorded after the fact: history, like a backdated window
     if outage.status == "resolved" and before_status != "resolved":
         event = "outage.resolved"
     elif outage.status != "resolved" and before_status in (None, "resolved"):
@@ -211,11 +226,12 @@ def outage_changed(ctx: ServiceContext, before_status: str | None, outage: Outag
 
 
 def _outage_span(ctx: ServiceContext, o: Outage) -> Interval[datetime]:
+    start = ics.utc(o.start)
     if o.end is not None:
-        return Interval(o.start, o.end)
-    now = ctx.now()
-    end = max(o.etr or now, now + timedelta(hours=ctx.site.reminder_hours))
-    return Interval(o.start, max(end, o.start + timedelta(minutes=1)))
+        return Interval(start, ics.utc(o.end))
+    now = ics.utc(ctx.now())
+    end = max(ics.utc(o.etr) if o.etr else now, now + timedelta(hours=ctx.site.reminder_hours))
+    return Interval(start, max(end, start + timedelta(minutes=1)))
 
 
 # ---------------------------------------------------------------- reminders
@@ -441,10 +457,10 @@ def _compose(
             "Reminder: a maintenance window starts soon.",
             f"Reminder: maintenance {title} starts {start_text}",
         ),
-        "outage.opened": ("An outage affects nodes you have reserved.", f"Outage: {title} on {s.where}"),
+        "outage.opened": ("An outage affects nodes you have reserved.", f"Outage: {title} ({s.where})"),
         "outage.resolved": (
             "An outage on nodes you have reserved is resolved.",
-            f"Outage resolved: {title} on {s.where}",
+            f"Outage resolved: {title} ({s.where})",
         ),
     }[event]
     name = _line(entry.user.full_name) or entry.user.username
@@ -492,8 +508,8 @@ def _reservation_line(
         if delta < 0:
             return f"{base}: {-delta:.2f} h billable again"
         return f"{base}: billed hours unchanged (already downtime)"
-    stop = s.end if s.end is not None else ctx.now()
-    overlap = max(min(res.end, stop) - max(res.start, s.start), timedelta(0))
+    stop = s.end if s.end is not None else ics.utc(ctx.now())
+    overlap = max(min(ics.utc(res.end), stop) - max(ics.utc(res.start), s.start), timedelta(0))
     h = hours(overlap)
     if s.kind == "outage" and not s.credit:
         return f"{base}: {h:.2f} h overlap (billed)"

@@ -144,10 +144,10 @@ def test_outage_opened_and_resolved(centre: Runtime, clock: FrozenClock) -> None
         ("outage.resolved", "pi"),
         ("outage.resolved", "tech"),
     ]
-    assert rows[0].subject == "Outage: PSU failure on n2" and rows[0].ics == ""
+    assert rows[0].subject == "Outage: PSU failure (n2)" and rows[0].ics == ""
     assert "since Sat 2026-02-21 01:00 EST (still open)" in rows[0].body
     assert "1.00 h so far not billed" in rows[0].body  # 01:00 → now 02:00
-    assert rows[2].subject == "Outage resolved: PSU failure on n2"
+    assert rows[2].subject == "Outage resolved: PSU failure (n2)"
     assert (
         "n2, project Climate (approved), 2026-02-20 16:00 → 2026-02-21 09:00: 3.00 h not billed"
         in rows[2].body
