@@ -90,3 +90,20 @@ def test_add_and_edit_dry_run_show_the_full_impact_and_save_nothing(cli: Cli) ->
     assert text.startswith("Dry run, nothing saved: would update window #1")
     assert "Total: 1 reservation(s) affected: 10.00 h, 80.00 USD not billed" in text
     assert cli.json("window", "show", "1")["end"] == "2026-02-21T12:00:00-05:00"
+
+
+def test_node_list_shows_status_since_and_next_change(cli: Cli) -> None:
+    later = cli.at("2026-02-21 10:00")
+    text = later.ok("node", "list")
+    header = text.splitlines()[0].split()
+    assert header[-5:] == ["STATUS", "SINCE", "DETAIL", "NEXT", "CHANGE"]
+    rows = {line.split()[0]: line for line in text.splitlines()[2:]}
+    assert "⚒ maintenance  2026-02-21 06:00  window #1 'Cooling'" in rows["n1"]
+    assert rows["n1"].rstrip().endswith("2026-02-21 12:00 → rented by Genomics")
+    assert "○ free" in rows["n2"] and rows["n2"].rstrip().endswith("2026-02-21 18:00 → outage #1")
+    doc = {n["name"]: n for n in later.json("node", "list")}
+    assert doc["n1"]["status"] == "maintenance" and doc["n1"]["subject"] == {"type": "window", "id": 1}
+    assert doc["n1"]["since"] == "2026-02-21T06:00:00-05:00"
+    assert doc["n1"]["next_change"]["state"] == "rented" and doc["n1"]["next_change"]["project"] == "Genomics"
+    assert doc["n2"]["status"] == "free" and doc["n2"]["next_change"]["at"] == "2026-02-21T18:00:00-05:00"
+    assert {"id", "type", "rentable"} <= set(doc["n1"])  # the inventory fields stay
