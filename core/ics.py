@@ -108,10 +108,12 @@ class Event:
             content_line("DTEND", format_utc(self.end)),
             content_line("SUMMARY", escape_text(self.summary, multiline=False)),
         ]
-        if self.description:
-            out.append(content_line("DESCRIPTION", escape_text(self.description)))
-        if self.location:
-            out.append(content_line("LOCATION", escape_text(self.location, multiline=False)))
+        description = escape_text(self.description)
+        if description:
+            out.append(content_line("DESCRIPTION", description))
+        location = escape_text(self.location, multiline=False)
+        if location:
+            out.append(content_line("LOCATION", location))
         if self.categories:
             out.append(
                 content_line("CATEGORIES", ",".join(escape_text(c, multiline=False) for c in self.categories))
