@@ -6,12 +6,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from nodedesk.core.models import InvoicePeriod, ProjectMember
+from nodedesk.core.models import InvoicePeriod, MaintenanceSchedule, ProjectMember, ScheduleException
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import invoices
 from nodedesk.core.services.demo import load_demo
 
 from tests.billing.factory import Builder
+from tests.helpers import local
 
 AWKWARD = 'line one\nline two "quoted" \\ back-slash, ünïcødé 🚀 \u2028 tab\tend \x1b[31m'
 
@@ -53,6 +54,37 @@ def load_rich(runtime: Runtime) -> dict[str, Any]:
         b.window("bk Jan 31", "2026-01-31 00:00", "2026-02-01 00:00", nodes=(n[1],))
         b.outage("bk PSU", "2026-01-20 10:00", "2026-01-21 10:00", nodes=(n[0], n[1]))
         b.outage("bk open", "2026-02-14 12:00", None, nodes=(n[2],), credit=False)
+        # A recurring schedule on one node, one skipped occurrence and one materialised window.
+        sched = MaintenanceSchedule(
+            title="bk 3rd Tuesday " + AWKWARD,
+            description=AWKWARD,
+            rrule="FREQ=MONTHLY;BYDAY=+3TU",
+            timezone=ctx.tz,
+            first_date=date(2026, 2, 1),
+            start_time="06:00",
+            duration_minutes=720,
+            until_date=date(2026, 12, 31),
+            all_nodes=False,
+            nodes=[n[3]],
+            created_at=ctx.now(),
+            created_by="admin",
+            modified_at=ctx.now(),
+            modified_by="admin",
+        )
+        ctx.session.add(sched)
+        ctx.session.flush()
+        linked = b.window("bk 3rd Tuesday", "2026-02-17 06:00", "2026-02-17 18:00", nodes=(n[3],))
+        linked.schedule_id, linked.occurrence_start = sched.id, linked.start
+        ctx.session.add(
+            ScheduleException(
+                schedule_id=sched.id,
+                occurrence_start=local("2026-03-17 06:00"),
+                kind="skip",
+                reason="bk freeze",
+                created_at=ctx.now(),
+                created_by="admin",
+            )
+        )
         first = b.fee("bk-alice", "MAINT_STANDARD", proj, date(2026, 1, 1), date(2026, 1, 20))
         first.closed_at, first.closed_by = ctx.now(), "admin"
         b.override("2026-02", r1, "hours", hours="20.5")
