@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import pendulum
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ..context import ServiceContext
 from ..errors import LockedError
@@ -26,10 +26,34 @@ def months_touched(intervals: Iterable[Interval[datetime]], tz: str) -> list[str
     return sorted(months)
 
 
+# PostgreSQL advisory locks (two-int form: its own key space, apart from the audit chain's lock).
+_PG_MONTH_LOCK_CLASS = 0x6E64  # "nd"
+
+
+def lock_months(ctx: ServiceContext, months: Iterable[str], *, exclusive: bool = False) -> None:
+    """Serialize "is this month finalized?" checks with finalizing it (PostgreSQL).
+
+    A change checks that its months are open, then commits later; a finalize computes the month
+    from the data committed so far. Without a lock a change could pass its check just before a
+    finalize and commit just after it has taken its snapshot: the finalized invoice would then
+    silently differ from the live data. Changes take the month's lock shared, finalize takes it
+    exclusively, each until its transaction ends. SQLite needs nothing: a write transaction holds
+    the database's write lock from its start (BEGIN IMMEDIATE).
+    """
+    if ctx.session.get_bind().dialect.name != "postgresql":
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    for period in sorted(set(months)):  # one order everywhere: no deadlock between two changes
+        ctx.session.execute(
+            text(f"SELECT {fn}(:c, :k)"), {"c": _PG_MONTH_LOCK_CLASS, "k": int(period.replace("-", ""))}
+        )
+
+
 def finalized_months(ctx: ServiceContext, months: Iterable[str]) -> list[InvoicePeriod]:
     wanted = list(months)
     if not wanted:
         return []
+    lock_months(ctx, wanted)
     return list(
         ctx.session.scalars(
             select(InvoicePeriod)

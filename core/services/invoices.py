@@ -301,6 +301,7 @@ def month_summary(ctx: ServiceContext, period: str) -> MonthSummary:
 
 def ensure_month_open(ctx: ServiceContext, period: str, what: str) -> None:
     """Refuse a change to ``period`` while it is finalized."""
+    drift.lock_months(ctx, [period])
     row = _period_row(ctx, period)
     if row is not None and row.status == "finalized":
         raise LockedError(
@@ -322,6 +323,7 @@ def finalize(ctx: ServiceContext, period: str) -> Invoice:
             "a month can be finalized once it has ended",
             field="period",
         )
+    drift.lock_months(ctx, [period], exclusive=True)  # changes in flight commit first (or wait)
     row = _period_row(ctx, period, for_update=True)
     if row is not None and row.status == "finalized":
         raise ConflictError(
