@@ -46,10 +46,31 @@ def parse_roles(roles: list[str] | tuple[str, ...] | str, field: str = "role") -
     return cleaned
 
 
+_EMAIL_FORBIDDEN = set('<>()[]\\,;:"')
+
+
 def validate_email(value: str | None) -> str:
+    """Empty (no email) or a plain ``name@domain.tld`` address: one ``@``, a local part of at
+    most 64 characters, a domain with a dot and no empty label, no spaces, controls or the
+    characters ``<>()[]\\,;:"`` (display names and lists are not accepted), at most 254 characters."""
     email = (value or "").strip()
-    if email and ("@" not in email or " " in email or len(email) > 254):
-        raise ValidationError(f"{email!r} is not an email address", field="email")
+    if not email:
+        return ""
+    local, _, domain = email.rpartition("@")
+    labels = domain.split(".")
+    if (
+        len(email) > 254
+        or email.count("@") != 1
+        or not local
+        or len(local) > 64
+        or len(labels) < 2
+        or any(not label or label.startswith("-") or label.endswith("-") for label in labels)
+        or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch in _EMAIL_FORBIDDEN for ch in email)
+        or local.startswith(".")
+        or local.endswith(".")
+        or ".." in local
+    ):
+        raise ValidationError(f"{email!r} is not an email address (expected name@domain.tld)", field="email")
     return email
 
 
