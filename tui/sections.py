@@ -82,6 +82,12 @@ def _rates() -> Screen:
     return RatesScreen()
 
 
+def _schedules() -> Screen:
+    from .screens.schedules import SchedulesScreen
+
+    return SchedulesScreen()
+
+
 SECTIONS: list[Section] = [
     Section("windows", "Windows", "1", "windows", _windows),
     Section("outages", "Outages", "2", "outages", _outages),
@@ -91,6 +97,7 @@ SECTIONS: list[Section] = [
     Section("activity", "Activity", "6", "activity", _activity),
     Section("projects", "Projects", "7", "projects", _projects),
     Section("rates", "Rates", "8", "rates", _rates),
+    Section("schedules", "Schedules", "9", "schedules", _schedules, short="Sched"),
 ]
 
 

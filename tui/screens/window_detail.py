@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError, NotFoundError
+from nodedesk.core.services import schedules
 from nodedesk.core.services import windows as svc
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,6 +35,7 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
         super().__init__()
         self.window_id = window_id
         self.window: svc.WindowView | None = None
+        self.link: schedules.WindowLink | None = None  # the recurring schedule it belongs to
 
     def crumbs(self) -> tuple[str, ...]:
         return (f"#{self.window_id}",)
@@ -52,7 +54,16 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
 
     def reload(self) -> None:
         window_id = self.window_id
-        self.db(lambda ctx: svc.get_window(ctx, window_id), self._show, on_error=self._failed, group="detail")
+        self.db(
+            lambda ctx: (svc.get_window(ctx, window_id), schedules.link_of_window(ctx, window_id)),
+            self._loaded,
+            on_error=self._failed,
+            group="detail",
+        )
+
+    def _loaded(self, loaded: tuple[svc.WindowView, schedules.WindowLink | None]) -> None:
+        self.window, self.link = loaded
+        self._show(loaded[0])
 
     def _failed(self, exc: NodedeskError) -> None:
         if isinstance(exc, NotFoundError):
@@ -85,6 +96,16 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
             row("Version", str(w.version)),
             row("UUID", w.uuid),
         ]
+        if self.link is not None:
+            ln = self.link
+            rows.append(
+                row(
+                    "Schedule",
+                    f"Part of schedule #{ln.schedule_id} {render.one_line(ln.title, max_len=40)!r} "
+                    f"({ln.rule_text}), the {ln.occurrence_date.isoformat()} occurrence"
+                    + (" (moved)" if ln.moved else ""),
+                )
+            )
         self.query_one("#detail-fields", Static).update(Content("\n").join(rows))
         desc = self.query_one("#detail-description", Static)
         if w.description:
