@@ -6,14 +6,19 @@ frozen clock); ``run_app`` is what ``nodedesk`` with no command runs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from nodedesk.core.runtime import Runtime
+from nodedesk.core.safetext import one_line
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import DataTable
 
+from . import appearance
 from .screens.help import HelpScreen, KeyHelp
 from .sections import SECTIONS, Section
 from .session import AppSession
@@ -49,15 +54,26 @@ class NodedeskApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("f1", "help", "Help", show=False),
+        Binding("y", "copy('cell')", "Copy cell", show=False, tooltip="Copy the cell (a list row: its #)"),
+        Binding("Y", "copy('row')", "Copy row", show=False, tooltip="Copy the whole row, tab-separated"),
         *[
             Binding(s.key, f"section('{s.id}')", f"Go to {s.title}", show=False, id=f"section.{s.id}")
             for s in SECTIONS
         ],
     ]
 
-    def __init__(self, session: AppSession) -> None:
+    def __init__(self, session: AppSession, *, theme: str | None = None, animations: bool = False) -> None:
         super().__init__()
         self.session = session
+        self._start_theme = appearance.pick_theme(theme, os.environ)
+        level = appearance.animation_level(animations, os.environ)
+        if level is not None:
+            self.animation_level = level  # type: ignore[assignment]
+
+    def on_mount(self) -> None:
+        self.theme = self._start_theme
+        if self.no_color:  # Textual strips the colours; reverse video and bold need none
+            self.add_class("-no-color")
 
     # ------------------------------------------------------------------ actions
 
@@ -107,6 +123,26 @@ class NodedeskApp(App[int]):
             HelpScreen(topic, f"{title}{' · ' + detail if detail else ''}", self.live_keys(screen))
         )
 
+    def action_copy(self, what: str) -> None:
+        """Copy the focused table's cell or row to the terminal's clipboard (OSC 52)."""
+        table = self.focused
+        if not isinstance(table, DataTable) or table.row_count == 0:
+            self.notify("Nothing to copy here: move to a row of a list first", title="Copy")
+            return
+        coord = table.cursor_coordinate
+        cells = [_plain(c) for c in table.get_row_at(coord.row)]
+        if what == "row":
+            text = "\t".join(cells)
+            label = f"row ({len(cells)} cells, tab-separated)"
+        else:
+            # A row cursor has no column of its own: the first cell (the record's #) is the one.
+            column = coord.column if table.cursor_type in ("cell", "column") else 0
+            text = cells[column] if column < len(cells) else ""
+            label = "cell"
+        self.copy_to_clipboard(text)
+        preview = one_line(text, max_len=40)
+        self.notify(f"Copied {label}: {preview}", title="Copied to clipboard", markup=False)
+
     def open_url(self, url: str, *, new_tab: bool = True) -> None:
         """Never start a browser on the server; show the address instead."""
         self.notify(f"Not opened (no browser on the server): {url}", title="Link", markup=False)
@@ -127,12 +163,27 @@ class NodedeskApp(App[int]):
         yield from super().get_system_commands(screen)
 
 
-def create_app(runtime: Runtime, *, readonly: bool = False) -> NodedeskApp:
+def _plain(cell: object) -> str:
+    """A table cell as the plain text it shows (Rich Text or str), on one line."""
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return " ".join(text.split())
+
+
+def create_app(
+    runtime: Runtime, *, readonly: bool = False, theme: str | None = None, animations: bool = False
+) -> NodedeskApp:
     """The app factory: resolves the acting user (refusing unregistered ones) and site settings."""
-    return NodedeskApp(AppSession.load(runtime, readonly=readonly))
+    return NodedeskApp(AppSession.load(runtime, readonly=readonly), theme=theme, animations=animations)
 
 
-def run_app(env: CliEnv, *, readonly: bool = False, mouse: bool = True) -> int:
-    app = create_app(env.runtime(), readonly=readonly)
+def run_app(
+    env: CliEnv,
+    *,
+    readonly: bool = False,
+    mouse: bool = True,
+    theme: str | None = None,
+    animations: bool = False,
+) -> int:
+    app = create_app(env.runtime(), readonly=readonly, theme=theme, animations=animations)
     app.run(mouse=mouse)
     return app.return_code or 0

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from nodedesk import __version__
 
+from . import appearance
 from .commands import COMMAND_MODULES
 
 Handler = Callable[[argparse.Namespace, "CliEnv"], int]
@@ -66,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--readonly", action="store_true", help="start the app with every write action disabled"
     )
     parser.add_argument("--no-mouse", action="store_true", help="start the app without mouse support")
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="the app's colour theme: ansi-dark/ansi-light use the terminal's 16 colours, "
+        "textual-light is light (default textual-dark; see 'nodedesk help troubleshooting')",
+    )
+    parser.add_argument(
+        "--animations", action="store_true", help="turn the app's animations on (off by default, for SSH)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMAND_MODULES:
         module.register(sub)
@@ -81,7 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             from .app import run_app
 
-            return run_app(env, readonly=args.readonly, mouse=not args.no_mouse)
+            try:
+                theme = appearance.pick_theme(args.theme, os.environ)
+            except appearance.ThemeError as exc:
+                raise UsageError(str(exc)) from None
+            return run_app(
+                env, readonly=args.readonly, mouse=not args.no_mouse, theme=theme, animations=args.animations
+            )
         return handler(args, env)
     except NodedeskError as exc:
         sys.stderr.write(f"nodedesk: error: {one_line(str(exc))}\n")
