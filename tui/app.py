@@ -160,6 +160,9 @@ class NodedeskApp(App[int]):
         from .screens.backup import backup_commands  # loads the backup core only when asked
 
         yield from backup_commands(self, screen)
+        from .screens.notices import notices_commands
+
+        yield from notices_commands(self, screen)
         yield from super().get_system_commands(screen)
 
 
