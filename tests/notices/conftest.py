@@ -26,6 +26,11 @@ PEOPLE = {
 
 @pytest.fixture
 def centre(runtime: Runtime) -> Runtime:
+    seed(runtime)
+    return runtime
+
+
+def seed(runtime: Runtime) -> None:
     with runtime.write() as ctx:
         for name, (full, email) in PEOPLE.items():
             users.add_user(ctx, name, "viewer", full_name=full, email=email)
@@ -55,4 +60,3 @@ def centre(runtime: Runtime) -> Runtime:
                 approve=True,
                 waive_policy=True,
             )
-    return runtime
