@@ -21,7 +21,7 @@ import pendulum
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm.attributes import flag_modified
 
-from .. import recurrence, timeutil, validate
+from .. import recurrence, testpoints, timeutil, validate
 from ..context import ServiceContext
 from ..errors import ConflictError, LockedError, NotFoundError, ValidationError
 from ..models import MaintenanceSchedule, MaintenanceWindow, ScheduleException
@@ -914,6 +914,7 @@ def extend_schedules(ctx: ServiceContext, *, months: int | None = None) -> Exten
         made = _materialise(ctx, s, horizon)
         if made:
             created[s.id] = made
+        testpoints.reached("schedule.extend")  # crash tests kill the extension here (not committed)
     if created:
         ctx.record(
             "schedule.extended",

@@ -8,6 +8,10 @@ be exactly as before (a digest of every row of every table), the schema status m
 locks are gone, so the same command run again completes), and running the command again must
 change the database fully (all of it, never part).
 
+Scenarios: (a) a backup restore killed after half of its kinds were written, (b) an invoice
+finalize killed after its snapshot rows and audit entry were written, (c) ``schedule extend``
+killed after the first schedule's new windows were written.
+
 Run: ``.venv/bin/python -m pytest -q -p no:cacheprovider tests/crash``.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -33,7 +38,8 @@ from nodedesk.core.db.engine import make_engine
 from nodedesk.core.models import Base
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import reservations as rsv
-from nodedesk.core.services import users
+from nodedesk.core.services import schedules, users
+from nodedesk.core.services import windows as win
 from sqlalchemy import create_engine, select, text
 
 from tests.conftest import PG_URL, pg_schema_url
@@ -220,3 +226,35 @@ def test_kill_during_finalize_leaves_the_month_open(runtime: Runtime, tmp_path: 
     verify = run(url, home, "invoice", "verify", "2026-01")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "audit chain OK" in run(url, home, "audit", "verify").stdout
+
+
+# ---------------------------------------------------------------- (c) recurring-window extension
+
+
+def test_kill_during_schedule_extension_creates_no_window(runtime: Runtime, tmp_path: Path) -> None:
+    worker.seed(runtime, 1)
+    with runtime.write() as ctx:
+        users.add_user(ctx, OS_USER, "admin")
+        for title, rule in (
+            ("Patch Tuesday", "2nd Tuesday of every month"),
+            ("Friday checks", "every Friday"),
+        ):
+            draft = schedules.ScheduleDraft(title, rule, "06:00", duration="4h", scope=win.Scope(("n1",)))
+            schedules.create_schedule(ctx, draft)  # windows up to the default horizon (3 months)
+    url, home = runtime.config.database_url, tmp_path / "home"
+    before = digest(url)
+
+    # After the first schedule's new windows are written, before the second one's and the commit.
+    kill_at(url, home, "schedule.extend@1", "schedule", "extend", "--months", "12")
+    assert digest(url) == before, "a killed extension left some of its windows behind"
+    check_recovered(url, home)
+
+    done = run(url, home, "schedule", "extend", "--months", "12", "--json")
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout)["created"]
+    assert len(created) == 2 and all(created.values()), created  # both schedules gained windows
+    after = digest(url)
+    assert {"maintenance_windows", "activity_log"} <= changed_tables(before, after)
+    again = run(url, home, "schedule", "extend", "--months", "12", "--json")
+    assert json.loads(again.stdout)["total"] == 0  # complete: nothing left to do
+    assert digest(url) == after
