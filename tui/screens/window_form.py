@@ -31,6 +31,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from .. import render
+from ..widgets.impact_panel import ImpactPanel, Proposal
 from .base import NodedeskScreen
 from .confirm import ConfirmScreen
 
@@ -223,6 +224,7 @@ class WindowFormScreen(NodedeskScreen):
             with Horizontal(id="form-buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True)
+        yield ImpactPanel(id="impact-panel")
 
     def on_mount(self) -> None:
         self.initial = self._initial()
@@ -353,7 +355,28 @@ class WindowFormScreen(NodedeskScreen):
         for field, message in errors.items():
             show = show_untouched or self.submitted or field in self.touched
             self._set_error(field, message if show else "")
+        self._propose_impact(errors)
         return errors
+
+    def _propose_impact(self, errors: dict[str, str]) -> None:
+        """Hand the window as it would be saved to the live impact panel (it debounces)."""
+        panel = self.query_one(ImpactPanel)
+        if errors["start"] or errors["end"]:
+            panel.propose(None, "waiting for a valid start and end")
+            return
+        types, nodes = split_names(self.value("node_types")), split_names(self.value("nodes"))
+        inv = self.inventory
+        if (inv.nodes and any(n not in inv.nodes for n in nodes)) or (
+            inv.node_types and any(t not in inv.node_types for t in types)
+        ):
+            panel.propose(None, "waiting for known node and node type names")
+            return
+        try:
+            start, end = self._time("start"), self._time("end")
+        except ValidationError:
+            return
+        exclude = self.window.id if self.window is not None else None
+        panel.propose(Proposal(start, end, svc.Scope(nodes, types), exclude))
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
