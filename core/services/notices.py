@@ -721,7 +721,7 @@ def send_pending(
             n.attempts += 1
             n.last_attempt_at = now
             if error:
-                n.status, n.last_error = "failed", error[:2000]
+                n.status, n.last_error = "failed", ics.clean(error)[:2000]  # server text: no controls
                 failed += 1
                 errors.append((item.id, error))
             else:

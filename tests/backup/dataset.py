@@ -6,7 +6,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from nodedesk.core.models import InvoicePeriod, MaintenanceSchedule, ProjectMember, ScheduleException
+from nodedesk.core.models import (
+    InvoicePeriod,
+    MaintenanceSchedule,
+    Notice,
+    ProjectMember,
+    ScheduleException,
+)
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import invoices
 from nodedesk.core.services.demo import load_demo
@@ -83,6 +89,26 @@ def load_rich(runtime: Runtime) -> dict[str, Any]:
                 reason="bk freeze",
                 created_at=ctx.now(),
                 created_by="admin",
+            )
+        )
+        # An outbox notice that failed twice (awkward text in every text column).
+        ctx.session.flush()
+        ctx.session.add(
+            Notice(
+                created_at=ctx.now(),
+                event_key="window:bk:window.created:0123456789abcdef",
+                event="window.created",
+                subject_type="window",
+                subject_id=linked.id,
+                recipient="bk-alice",
+                email="bk-alice@example.org",
+                subject="bk notice ünïcødé 🚀",
+                body=AWKWARD.replace("\x1b", ""),  # stored text never holds controls
+                ics="BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",
+                status="failed",
+                attempts=2,
+                last_error="bk 550 " + AWKWARD.replace("\x1b", ""),
+                last_attempt_at=ctx.now(),
             )
         )
         first = b.fee("bk-alice", "MAINT_STANDARD", proj, date(2026, 1, 1), date(2026, 1, 20))
