@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from ..cli import CliEnv
 
 
+def shown_url(url: str) -> str:
+    """The database URL without its password (terminals are shared, scrollback is kept)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
 def _default_timezone() -> str:
     import pendulum
 
@@ -58,7 +68,7 @@ def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
         demo=args.demo,
         environ=env.config.environ,
     )
-    print(f"Initialized nodedesk at {env.config.database_url}")
+    print(f"Initialized nodedesk at {shown_url(env.config.database_url)}")
     print(f"  site timezone {result.timezone}, currency {result.currency}, schema {result.revision}")
     print(f"  {result.admin} is an admin")
     if result.demo:
@@ -72,7 +82,11 @@ def cmd_db_status(args: argparse.Namespace, env: CliEnv) -> int:
     current = migrate.current_revision(runtime.database.engine)
     head = migrate.head_revision()
     output.fields(
-        [("database", env.config.database_url), ("schema", current or "(none)"), ("this nodedesk", head)]
+        [
+            ("database", shown_url(env.config.database_url)),
+            ("schema", current or "(none)"),
+            ("this nodedesk", head),
+        ]
     )
     if current is None:
         raise NotInitializedError("nodedesk is not initialized here; run 'nodedesk init' first")
