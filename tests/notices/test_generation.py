@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.models import Notice
@@ -191,3 +193,40 @@ def test_list_notices_pages_and_filters(centre: Runtime) -> None:
         assert notices.counts(ctx) == {"pending": 2, "sent": 0, "failed": 0}
         doc = page.items[0].to_json(ctx.tz)
         assert doc["status"] == "pending" and doc["has_ics"] is True
+
+
+def test_schedule_window_notices_carry_the_occurrence_uid(centre: Runtime) -> None:
+    from datetime import date
+
+    from nodedesk.core.models import MaintenanceSchedule
+
+    occ = local("2026-02-21 06:00")
+    with centre.write() as ctx:
+        now = ctx.now()
+        s = MaintenanceSchedule(
+            title="Patch day",
+            rrule="FREQ=MONTHLY;BYDAY=3SA",
+            timezone=ctx.tz,
+            first_date=date(2026, 2, 21),
+            start_time="06:00",
+            duration_minutes=60,
+            all_nodes=True,
+            created_at=now,
+            created_by="admin",
+            modified_at=now,
+            modified_by="admin",
+        )
+        ctx.session.add(s)
+        ctx.session.flush()
+        schedule_uuid = s.uuid
+        wid = windows.create_window(
+            ctx,
+            WindowDraft("Patch day", occ, occ + timedelta(hours=1), schedule_id=s.id, occurrence_start=occ),
+        ).window.id
+    with centre.write() as ctx:
+        windows.delete_window(ctx, wid)  # what skipping a materialised occurrence does
+    uid = f"UID:schedule-{schedule_uuid}-20260221T110000Z@nodedesk"
+    rows = _outbox(centre)
+    assert [n.event for n in rows] == ["window.created"] * 2 + ["window.cancelled"] * 2
+    assert all(uid in n.ics for n in rows)
+    assert "STATUS:CANCELLED" in rows[-1].ics
