@@ -14,6 +14,9 @@ it deletes its upcoming windows and keeps the past ones (they lose the link).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -671,7 +674,8 @@ def edit_schedule(
         occ = new.get(timeutil.local_day(w.occurrence_start, s.timezone))
         e = exc.get(occ.start) if occ else None
         if occ is None or (e is not None and e.kind == "skip"):
-            deleted.append(win.delete_window(ctx, w.id).window.id)
+            with _own_changes():
+                deleted.append(win.delete_window(ctx, w.id).window.id)
             continue
         start, end = (
             (e.new_start, e.new_end) if e is not None and e.new_start and e.new_end else (occ.start, occ.end)
@@ -707,6 +711,43 @@ def edit_schedule(
 
 
 # ---------------------------------------------------------------- exceptions
+
+# Set while this module deletes its own windows (skip, edit, delete): those deletions record
+# their exceptions themselves, so the windows service's hook must not add one.
+_managing: ContextVar[bool] = ContextVar("schedules_managing", default=False)
+
+
+@contextmanager
+def _own_changes() -> Iterator[None]:
+    token = _managing.set(True)
+    try:
+        yield
+    finally:
+        _managing.reset(token)
+
+
+def remember_deleted_occurrence(ctx: ServiceContext, window: MaintenanceWindow) -> None:
+    """Called by the windows service when a schedule's window is deleted by hand: record the
+    occurrence as skipped so that extending the schedule does not create it again."""
+    if _managing.get() or window.schedule_id is None or window.occurrence_start is None:
+        return
+    existing = ctx.session.scalar(
+        select(ScheduleException).where(
+            ScheduleException.schedule_id == window.schedule_id,
+            ScheduleException.occurrence_start == window.occurrence_start,
+        )
+    )
+    if existing is None:
+        existing = ScheduleException(
+            schedule_id=window.schedule_id,
+            occurrence_start=window.occurrence_start,
+            created_at=ctx.now(),
+            created_by=ctx.actor.username,
+        )
+        ctx.session.add(existing)
+    existing.kind, existing.new_start, existing.new_end = "skip", None, None
+    existing.reason = f"window #{window.id} deleted"
+    ctx.session.flush()
 
 
 def _occurrence(ctx: ServiceContext, s: MaintenanceSchedule, day: date) -> recurrence.Occurrence:
@@ -762,7 +803,8 @@ def skip_occurrence(
         raise ValidationError(f"the {day.isoformat()} occurrence is already skipped", field="date")
     w = _window_of(ctx, s, occ.start)
     _ensure_not_started(ctx, occ, e, w)
-    window_id = win.delete_window(ctx, w.id).window.id if w is not None else None
+    with _own_changes():
+        window_id = win.delete_window(ctx, w.id).window.id if w is not None else None
     now = ctx.now()
     if e is None:
         e = ScheduleException(
@@ -872,7 +914,8 @@ def delete_schedule(
     deleted, kept = [], []
     for w in _linked(ctx, s.id):
         if w.start > now:
-            deleted.append(win.delete_window(ctx, w.id).window.id)
+            with _own_changes():
+                deleted.append(win.delete_window(ctx, w.id).window.id)
         else:
             kept.append(w.id)
             w.schedule_id = None  # also done by ON DELETE SET NULL; explicit for the ORM's copy

@@ -454,6 +454,12 @@ def delete_window(
         raise LockedError(f"window #{window.id} is {before.lock_reason(ctx.tz)}", field="window")
     impact = impact_of_change(ctx, old=(Interval(window.start, window.end), before.scope, window.id))
     notices.window_deleted(ctx, before, window, impact)
+    if window.schedule_id is not None:
+        # A recurring schedule's window deleted by hand: that occurrence is skipped from now on
+        # (extending the schedule must not bring it back). Imported here: schedules imports us.
+        from .schedules import remember_deleted_occurrence
+
+        remember_deleted_occurrence(ctx, window)
     ctx.session.delete(window)
     ctx.session.flush()
     drifted: list[str] = []

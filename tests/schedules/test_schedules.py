@@ -312,3 +312,18 @@ def test_node_scope_and_permissions(runtime: Runtime) -> None:
         page = svc.list_schedules(ctx)
     assert [(x.title, x.materialised_ahead) for x in page.items] == [("Patch Tuesday", 3)]
     assert page.items[0].next_start == local("2026-02-17 06:00") - timedelta(0)
+
+
+def test_a_window_deleted_by_hand_is_not_recreated(runtime: Runtime) -> None:
+    s = create(runtime).schedule
+    with runtime.read() as ctx:
+        march = svc.occurrences(ctx, s.id, count=3)[1]
+    assert march.window_id is not None
+    with runtime.write() as ctx:
+        win.delete_window(ctx, march.window_id)
+    with runtime.write() as ctx:
+        assert svc.extend_schedules(ctx).total == 0
+    with runtime.read() as ctx:
+        again = svc.occurrences(ctx, s.id, count=3)[1]
+    assert (again.status, again.window_id) == ("skipped", None)
+    assert again.reason == f"window #{march.window_id} deleted"
