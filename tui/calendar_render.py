@@ -14,6 +14,7 @@ from nodedesk.core import timeutil
 from nodedesk.core.services import outages as outage_svc
 from nodedesk.core.services import reservations as reservation_svc
 from nodedesk.core.services.calendar import KIND_GLYPH, CalendarDay, CalendarEvent
+from nodedesk.core.services.node_status import STATE_GLYPHS, STATES
 from rich.cells import cell_len
 from textual.content import Content
 
@@ -167,3 +168,25 @@ def fit(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return text + " " * (width - cell_len(text))
     return Content(text).truncate(width, ellipsis=True).plain
+
+
+# ---------------------------------------------------------------- node status (the 's' screen)
+
+# A node's state now: glyph + word always, colour only as a hint (same kinds' colours as events).
+NODE_STATE_STYLE = {
+    "outage": "bold ansi_red",
+    "maintenance": "bold ansi_magenta",
+    "rented": "ansi_blue",
+    "free": "ansi_green",
+}
+NODE_STATE_WIDTH = 13  # "⚒ maintenance"
+
+
+def node_state_parts(state: str) -> tuple[str, str]:
+    """(``⚒ maintenance``, style) for a node state."""
+    return f"{STATE_GLYPHS[state]} {state}", NODE_STATE_STYLE[state]
+
+
+def node_state_counts(states: list[str]) -> str:
+    """``1 outage · 2 maintenance · 5 rented · 12 free`` (states that occur, in precedence order)."""
+    return " · ".join(f"{states.count(s)} {s}" for s in STATES if s in states)

@@ -161,6 +161,13 @@ class CalendarScreen(NodedeskScreen):
     BINDINGS = [
         Binding("enter", "open_day", "Day", tooltip="Open the selected day: its events with times"),
         Binding("n", "new_window", "New", tooltip="New maintenance window on the selected day"),
+        Binding(
+            "s",
+            "node_status",
+            "Nodes now",
+            show=False,  # the 80-column footer is full; help (?) and the palette list it
+            tooltip="Every node now: outage > maintenance > rented > free, since when, next change",
+        ),
         Binding("left_square_bracket", "period(-1)", "Prev", key_display="[", tooltip="Previous month/week"),
         Binding("right_square_bracket", "period(1)", "Next", key_display="]", tooltip="Next month/week"),
         Binding("t", "today", "Today", tooltip="Go to today"),
@@ -418,6 +425,17 @@ class CalendarScreen(NodedeskScreen):
     def action_new_window(self) -> None:
         open_new_window(self, self.selected, self._window_saved)
 
+    def action_node_status(self) -> None:
+        from .node_status import NodeStatusScreen
+
+        self.app.push_screen(NodeStatusScreen(self.flt), self._node_chosen)
+
+    def _node_chosen(self, node: str | None) -> None:
+        if node is not None:
+            self.query_one("#cal-filter", Input).display = False
+            self.grid.focus()
+            self.set_filter(svc.CalendarFilter(node=node))
+
     def _window_saved(self, result: window_svc.SaveResult | None) -> None:
         if result is not None:
             self.reload()
@@ -466,6 +484,9 @@ class CalendarScreen(NodedeskScreen):
         yield SystemCommand("Calendar: week view", "w", lambda: self.action_view("week"))
         yield SystemCommand("Calendar: open the selected day", "enter", self.action_open_day)
         yield SystemCommand("Calendar: new window on the selected day", "n", self.action_new_window)
+        yield SystemCommand(
+            "Calendar: nodes now", "Each node's status, since when, next change (s)", self.action_node_status
+        )
         yield SystemCommand("Calendar: all nodes", "Clear the filter (escape)", self.action_clear_filter)
         for name in self.names.node_types:
             yield SystemCommand(
