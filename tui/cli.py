@@ -45,6 +45,10 @@ class CliEnv:
             self._runtime.close()
 
 
+# An error is one readable line even when it quotes a 100 kB argument.
+ERROR_MAX = 400
+
+
 class UsageError(Exception):
     """Bad command-line usage detected after parsing (exit 2)."""
 
@@ -52,7 +56,7 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {one_line(message)}\n")
+        sys.stderr.write(f"{self.prog}: error: {one_line(message, max_len=ERROR_MAX)}\n")
         raise SystemExit(2)
 
 
@@ -82,8 +86,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unusable_argument(argv: Sequence[str]) -> str | None:
+    """Arguments no command can store: a NUL, or bytes that were not UTF-8 (Python hands those
+    over as lone surrogates, which no database or terminal accepts)."""
+    for position, arg in enumerate(argv, 1):
+        if "\x00" in arg:
+            return f"argument {position} contains a NUL character"
+        if arg.startswith("-") and arg.endswith("=--"):  # argparse would silently drop the value
+            return f"argument {position} ({one_line(arg, max_len=40)}): '--' cannot be an option's value"
+        if any("\ud800" <= ch <= "\udfff" for ch in arg):
+            return (
+                f"argument {position} ({one_line(arg, max_len=40)}) is not valid UTF-8; "
+                "check the terminal's locale (LANG, LC_ALL)"
+            )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    problem = _unusable_argument(argv)
+    if problem:
+        parser.error(problem)
     args = parser.parse_args(argv)
     env = CliEnv(Config.from_env())
     try:
@@ -100,10 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return handler(args, env)
     except NodedeskError as exc:
-        sys.stderr.write(f"nodedesk: error: {one_line(str(exc))}\n")
+        sys.stderr.write(f"nodedesk: error: {one_line(str(exc), max_len=ERROR_MAX)}\n")
         return 1
     except UsageError as exc:
-        sys.stderr.write(f"nodedesk: error: {one_line(str(exc))}\n")
+        sys.stderr.write(f"nodedesk: error: {one_line(str(exc), max_len=ERROR_MAX)}\n")
         return 2
     except (OperationalError, ProgrammingError) as exc:
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
@@ -118,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("NODEDESK_DEBUG"):
             raise
         sys.stderr.write(
-            f"nodedesk: internal error: {type(exc).__name__}: {one_line(str(exc))}"
+            f"nodedesk: internal error: {type(exc).__name__}: {one_line(str(exc), max_len=ERROR_MAX)}"
             " (set NODEDESK_DEBUG=1 for details)\n"
         )
         return 3

@@ -9,6 +9,7 @@ reason; the importer adds which record and field.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -52,7 +53,10 @@ def _dec_instant(value: Any) -> datetime:
         raise FieldError(f"{value!r} is not an ISO 8601 instant") from exc
     if parsed.tzinfo is None:
         raise FieldError(f"{value!r} has no UTC offset")
-    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+    try:
+        return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+05:00 lies before year 1 in UTC
+        raise FieldError(f"{value!r} is out of range") from exc
 
 
 def _dec_date(value: Any) -> date:
@@ -103,12 +107,20 @@ def _dec_int(value: Any) -> int:
     return value
 
 
+# Characters no stored text may hold: C0/C1 controls except tab, newline and carriage return (ICS
+# text uses CRLF), and lone surrogates (undecodable bytes). NUL cannot be stored by PostgreSQL at all.
+UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _string_codec(length: int | None) -> Codec:
     def decode(value: Any) -> str:
         if not isinstance(value, str):
             raise FieldError("must be a string")
         if length is not None and len(value) > length:
             raise FieldError(f"is longer than {length} characters")
+        bad = UNSAFE_TEXT.search(value)
+        if bad:
+            raise FieldError(f"must not contain control characters (found U+{ord(bad.group()):04X})")
         return value
 
     return Codec("string", str, decode, identity=True)

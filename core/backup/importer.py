@@ -43,7 +43,7 @@ from ..identity import resolve_actor
 from ..models import ActivityEntry
 from ..runtime import Runtime
 from .bulk import insert_rows
-from .codec import FieldError
+from .codec import UNSAFE_TEXT, FieldError
 from .compat import INCOMPATIBLE, WARNINGS, assess, instance_info, selected_kinds
 from .jsonstream import JsonShapeError, KindFileReader, dumps
 from .kinds import registry
@@ -231,7 +231,12 @@ class _Decoder:
                 if step is None:
                     raise FieldError(f"unknown field (kind {spec.name} has: {', '.join(spec.field_names())})")
                 what, column, decode, nullable, f = step
-                if what == _TEXT and type(value) is str and (decode is None or len(value) <= decode):
+                if (
+                    what == _TEXT
+                    and type(value) is str
+                    and (decode is None or len(value) <= decode)
+                    and not UNSAFE_TEXT.search(value)
+                ):
                     values[column] = value
                 elif what in (_PLAIN, _TEXT):
                     if value is None:

@@ -155,7 +155,7 @@ def read_manifest(directory: Path) -> Manifest:
             files=files,
             root_sha256=str(doc["root_sha256"]),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # e.g. a list where a map belongs
         raise _bad(f"is malformed (missing or bad entry {exc})") from exc
     names = [f.name for f in files]
     for f in files:
