@@ -953,7 +953,10 @@ def extend_schedules(ctx: ServiceContext, *, months: int | None = None) -> Exten
     horizon = _horizon_end(ctx, months)
     n = ctx.site.schedule_horizon_months if months is None else months
     created: dict[int, list[int]] = {}
-    for s in ctx.session.scalars(select(MaintenanceSchedule).order_by(MaintenanceSchedule.id)):
+    # Row locks (PostgreSQL) serialise concurrent extends: the second one waits, then sees the
+    # windows the first one made and creates nothing twice.
+    rows = select(MaintenanceSchedule).order_by(MaintenanceSchedule.id).with_for_update()
+    for s in ctx.session.scalars(rows):
         made = _materialise(ctx, s, horizon)
         if made:
             created[s.id] = made

@@ -139,3 +139,30 @@ async def test_skip_from_detail_and_window_link(app: NodedeskApp, runtime: Runti
         fields = str(app2.screen.query_one("#detail-fields", Static).render())
         assert f"Part of schedule #{sid} 'Patch Tuesday' (3rd Tuesday of every month)" in fields
         assert "the 2026-02-17 occurrence" in fields
+
+
+async def test_edit_from_detail_and_extend(app: NodedeskApp, runtime: Runtime) -> None:
+    sid = make_schedule(runtime)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, ScheduleFormScreen)
+        assert app.screen.query_one("#rule", Input).value == "3rd Tuesday of every month"
+        await type_into(pilot, "#start_time", "07:00")
+        assert "Tue 02-17 07:00–18:00" in text(app, "#schedule-preview")  # the end time is kept
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ScheduleDetailScreen)
+        table = app.screen.query_one("#occurrences", DataTable)
+        assert str(table.get_row_at(0)[1]).startswith("Tue 02-17 07:00–18:00")
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert any("0 window(s) created" in n.message for n in app._notifications)
+    with runtime.read() as ctx:
+        starts = [o.start for o in svc.occurrences(ctx, sid, count=3)]
+        assert [s.hour for s in starts] == [12, 11, 11]  # 07:00 EST, then 07:00 EDT (UTC hours)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from nodedesk.core import timeutil
@@ -9,7 +10,7 @@ from nodedesk.core.errors import NodedeskError, NotFoundError, ValidationError
 from nodedesk.core.services import schedules as svc
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -150,6 +151,20 @@ class ScheduleDetailScreen(NodedeskScreen):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Skip this occurrence", "The highlighted one; its window is deleted (s)", self.action_skip
+        )
+        yield SystemCommand(
+            "Move this occurrence", "The highlighted one, to another time (m)", self.action_move
+        )
+        yield SystemCommand(
+            "Edit this schedule", "Only future, not-yet-started occurrences change (e)", self.action_edit
+        )
+        yield SystemCommand(
+            "Delete this schedule", "Upcoming windows go, past ones stay (d)", self.action_delete
+        )
 
     def action_reload(self) -> None:
         self.reload()
