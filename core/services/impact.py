@@ -371,6 +371,7 @@ def assess_many(
     with the data loaded once. Each span is judged against the existing downtime only (not
     against the other spans); pass the ids of already-made windows in ``exclude_window_ids``
     so they are not counted twice."""
+    ctx.require("read")
     intervals = []
     for span in spans:
         start, end = (span.start, span.end) if isinstance(span, Interval) else span
