@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 from .. import render
 from .base import NodedeskScreen
@@ -262,8 +262,14 @@ class MoveOccurrenceScreen(ModalScreen[tuple[datetime, datetime] | None]):
                 Content(f"Move the {self.occ.local_date.isoformat()} occurrence to (site time):"),
                 classes="dialog-text",
             )
-            yield Input(timeutil.to_local(self.occ.start, self.tz).format(fmt), id="move-start", compact=True)
-            yield Input(timeutil.to_local(self.occ.end, self.tz).format(fmt), id="move-end", compact=True)
+            with Horizontal(classes="field-line"):
+                yield Label("New start ", classes="move-label")
+                yield Input(
+                    timeutil.to_local(self.occ.start, self.tz).format(fmt), id="move-start", compact=True
+                )
+            with Horizontal(classes="field-line"):
+                yield Label("New end   ", classes="move-label")
+                yield Input(timeutil.to_local(self.occ.end, self.tz).format(fmt), id="move-end", compact=True)
             yield Static(id="move-error", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Move", id="move", variant="primary", compact=True)
