@@ -641,6 +641,7 @@ def edit_schedule(
         draft = ScheduleDraft(**{**draft.__dict__, "first_date": s.first_date})
     checked = check_draft(ctx, draft)
     before = view(ctx, s)
+    old_pattern = _pattern(s)
     now = ctx.now()
     nodes, types = win._resolve_scope(ctx.session, checked.scope)
     p = checked.pattern
@@ -680,6 +681,9 @@ def edit_schedule(
         start, end = (
             (e.new_start, e.new_end) if e is not None and e.new_start and e.new_end else (occ.start, occ.end)
         )
+        was = old_pattern.on_date(occ.local_date)
+        if e is None and was is not None and (w.start, w.end) != (was.start, was.end):
+            start, end = w.start, w.end  # moved by hand in the windows screen: keep its times
         current = win.view(w, now)
         wanted = {"title": s.title, "description": s.description, "start": start, "end": end, "scope": scope}
         have = {

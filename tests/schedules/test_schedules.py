@@ -327,3 +327,22 @@ def test_a_window_deleted_by_hand_is_not_recreated(runtime: Runtime) -> None:
         again = svc.occurrences(ctx, s.id, count=3)[1]
     assert (again.status, again.window_id) == ("skipped", None)
     assert again.reason == f"window #{march.window_id} deleted"
+
+
+def test_a_window_moved_by_hand_keeps_its_times_when_the_schedule_is_edited(runtime: Runtime) -> None:
+    s = create(runtime).schedule
+    with runtime.read() as ctx:
+        march = svc.occurrences(ctx, s.id, count=3)[1]
+    with runtime.write() as ctx:
+        win.update_window(
+            ctx,
+            march.window_id,
+            win.WindowChanges(start=local("2026-03-18 06:00"), end=local("2026-03-18 10:00")),
+        )  # type: ignore[arg-type]
+    with runtime.write() as ctx:
+        svc.edit_schedule(ctx, s.id, svc.ScheduleDraft("Patched", "3rd Tuesday", "07:00", "11h"))
+    assert windows_of(runtime, s.id) == [
+        ("2026-02-17 07:00", "2026-02-17 18:00", "upcoming"),
+        ("2026-03-18 06:00", "2026-03-18 10:00", "upcoming"),
+        ("2026-04-21 07:00", "2026-04-21 18:00", "upcoming"),
+    ]
