@@ -1,0 +1,51 @@
+"""Who may do what, written from DESIGN.md §3 (NOT from core.identity.PERMISSIONS, or the
+permission tests would prove nothing).
+
+DESIGN.md §3: ``admin`` everything, including corrections; ``rental_manager`` nodes, windows,
+outages, reservations; ``billing_manager`` cost-split approval, invoices, overrides, finalize;
+``rate_manager`` SKUs and rates; ``viewer`` read only; unregistered users are refused.
+
+Where DESIGN.md is silent we decided (and say so here):
+- projects and members: rental and billing managers (projects are created at the rental desk
+  and are the unit billing works on);
+- proposing a cost split: rental and billing managers (approving stays with billing);
+- fee subscriptions: rental and billing managers (DESIGN §7 lists them with rentals, they feed billing);
+- recurring schedules and notice reminders are maintenance windows: rental managers;
+- users, site settings and backups (export/import): admins only.
+"""
+
+from __future__ import annotations
+
+ROLES = ("admin", "rental_manager", "billing_manager", "rate_manager", "viewer", "unregistered")
+
+# Demo users holding each role (data/demo); "ghost" is not registered at all.
+LOGIN_OF = {
+    "rental_manager": "rmgr",
+    "billing_manager": "bmgr",
+    "rate_manager": "ratemgr",
+    "viewer": "viewer",
+    "unregistered": "ghost",
+}
+
+_ADMIN = {"admin"}
+AREAS: dict[str, set[str]] = {
+    "read": {"admin", "rental_manager", "billing_manager", "rate_manager", "viewer"},
+    "inventory": {"admin", "rental_manager"},
+    "windows": {"admin", "rental_manager"},
+    "outages": {"admin", "rental_manager"},
+    "reservations": {"admin", "rental_manager"},
+    "correction": _ADMIN,
+    "projects": {"admin", "rental_manager", "billing_manager"},
+    "propose_split": {"admin", "rental_manager", "billing_manager"},
+    "approve_split": {"admin", "billing_manager"},
+    "rates": {"admin", "rate_manager"},
+    "subscriptions": {"admin", "rental_manager", "billing_manager"},
+    "billing": {"admin", "billing_manager"},
+    "users": _ADMIN,
+    "settings": _ADMIN,
+    "backup": _ADMIN,
+}
+
+
+def allowed(area: str, role: str) -> bool:
+    return role in AREAS[area]
