@@ -19,12 +19,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 from . import appearance
-from .screens.help import HelpScreen, KeyHelp
 from .sections import SECTIONS, Section
 from .session import AppSession
 
 if TYPE_CHECKING:
     from .cli import CliEnv
+    from .screens.help import KeyHelp
 
 
 # Textual's own screen bindings: listed with the movement keys, after the screen's actions.
@@ -49,7 +49,7 @@ class NodedeskApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
     MODES = {s.id: _section_factory(s) for s in SECTIONS}
-    DEFAULT_MODE = "windows"
+    DEFAULT_MODE = "dashboard"
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -87,6 +87,8 @@ class NodedeskApp(App[int]):
         Screen and app actions come first, then the focused widget's keys; keys bound to the same
         action share a line (``? f1  Help``).
         """
+        from .screens.help import KeyHelp  # (help and its Markdown load on first use)
+
         groups: list[dict[tuple[str, str], list[str]]] = [{}, {}]
         enabled: dict[tuple[str, str], bool] = {}
         text: dict[tuple[str, str], str] = {}
@@ -112,6 +114,8 @@ class NodedeskApp(App[int]):
         return keys[0] + ([KeyHelp("", ""), *keys[1]] if keys[1] else [])
 
     def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return

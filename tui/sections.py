@@ -34,6 +34,12 @@ class Section:
         return self.screen is not None
 
 
+def _dashboard() -> Screen:
+    from .screens.dashboard import DashboardScreen
+
+    return DashboardScreen()
+
+
 def _windows() -> Screen:
     from .screens.windows import WindowsScreen
 
@@ -89,6 +95,7 @@ def _schedules() -> Screen:
 
 
 SECTIONS: list[Section] = [
+    Section("dashboard", "Dashboard", "0", "dashboard", _dashboard, short="Dash"),
     Section("windows", "Windows", "1", "windows", _windows),
     Section("outages", "Outages", "2", "outages", _outages),
     Section("reservations", "Reservations", "3", "reservations", _reservations),

@@ -47,9 +47,17 @@ class DashWindow:
         return self.window.id
 
     def nodes_label(self) -> str:
-        if self.window.scope.all_nodes:
-            return f"all nodes ({len(self.nodes)})"
-        return ", ".join(self.nodes) if self.nodes else "no nodes (its node types are empty)"
+        """``all nodes (12)``, ``A100, node07 (5 nodes)`` or ``node01, node02``: short, for lists."""
+        scope, n = self.window.scope, len(self.nodes)
+        if scope.all_nodes:
+            return f"all nodes ({n})"
+        if not self.nodes:
+            return "no nodes (its node types are empty)"
+        if scope.node_types:
+            return f"{scope.label()} ({n} node{'s' if n != 1 else ''})"
+        if n > 3:
+            return f"{', '.join(self.nodes[:2])} +{n - 2}"
+        return ", ".join(self.nodes)
 
     def to_json(self, tz: str) -> dict[str, object]:
         return {**self.window.to_json(tz), "affected_nodes": list(self.nodes)}

@@ -32,6 +32,7 @@ def test_every_panel_at_the_frozen_clock(runtime: Runtime) -> None:
     assert d.windows_near.items[0].nodes_label() == "all nodes (3)"
     assert [w.id for w in d.windows_far.items] == [seed.power]
     assert d.windows_far.items[0].nodes == ("node01", "node02", "node03")  # by node type
+    assert d.windows_far.items[0].nodes_label() == "A100 (3 nodes)"
     # the approved folding reservation starts within 7 days and loses 2 h to Kernel patch
     assert [a.id for a in d.at_risk.items] == [r.folding]
     assert d.at_risk.items[0].hours_affected == Decimal(2)

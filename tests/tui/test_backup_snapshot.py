@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.runtime import Runtime
-from nodedesk.tui.app import create_app
+from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.backup import open_backup
 from nodedesk.tui.sections import Section
 from nodedesk.tui.widgets import topbar
@@ -37,6 +37,7 @@ PINNED = [
 @pytest.fixture(autouse=True)
 def pinned_sections(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(topbar, "SECTIONS", PINNED)
+    monkeypatch.setattr(NodedeskApp, "DEFAULT_MODE", "windows")  # the app opens on the Dashboard
 
 
 def test_compatibility_report_with_a_warning_80x24(  # type: ignore[no-untyped-def]

@@ -21,6 +21,12 @@ from tests.helpers import runtime_as
 from tests.tui.conftest import Seeded, settle
 
 
+@pytest.fixture(autouse=True)
+def windows_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests start in the Windows section (the app opens on the Dashboard since issue 6)."""
+    monkeypatch.setattr(NodedeskApp, "DEFAULT_MODE", "windows")
+
+
 def notifications(app: NodedeskApp) -> list[str]:
     return [n.message for n in app._notifications]
 
@@ -36,7 +42,7 @@ async def test_header_shows_site_time_frozen_clock_and_user(app: NodedeskApp, se
         first, sections = header.split("\n")
         assert "nodedesk › Windows" in first
         assert "Sun 2026-02-15 10:00 -05:00 frozen" in first and first.rstrip().endswith("admin")
-        assert "1 Windows" in sections and "6 Activity" in sections
+        assert "1 Windows" in sections and "6 Act" in sections  # ten tabs: short words at 80 columns
 
 
 def test_unregistered_user_is_refused_before_the_app_starts(runtime: Runtime) -> None:

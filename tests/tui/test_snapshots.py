@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.tui.app import create_app
+from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.sections import Section, section
 from nodedesk.tui.widgets import topbar
 from textual.pilot import Pilot
@@ -40,6 +40,7 @@ async def steady(pilot: Pilot) -> None:
 @pytest.fixture(autouse=True)
 def pinned_sections(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(topbar, "SECTIONS", PINNED)
+    monkeypatch.setattr(NodedeskApp, "DEFAULT_MODE", "windows")  # the app opens on the Dashboard
 
 
 def test_window_list_80x24(runtime: Runtime, seeded: Seeded, snap_compare) -> None:  # type: ignore[no-untyped-def]

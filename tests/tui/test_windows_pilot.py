@@ -24,6 +24,12 @@ from tests.helpers import local, runtime_as
 from tests.tui.conftest import Seeded, seed_reservation, settle
 
 
+@pytest.fixture(autouse=True)
+def windows_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests start in the Windows section (the app opens on the Dashboard since issue 6)."""
+    monkeypatch.setattr(NodedeskApp, "DEFAULT_MODE", "windows")
+
+
 def table(app: NodedeskApp) -> PagedTable:
     return app.screen.query_one(PagedTable)
 

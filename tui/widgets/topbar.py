@@ -10,6 +10,9 @@ from textual.widget import Widget
 from ..render import site_time
 from ..sections import SECTIONS, Section
 
+# The shortest words that still say what a tab is, for many sections on a narrow terminal.
+TINY_TITLES = {"Windows": "Win", "Outages": "Out", "Invoices": "Inv", "Activity": "Act"}
+
 
 class TopBar(Widget):
     """Row 1: ``nodedesk › Windows › #3`` … ``Sun 2026-02-15 10:00 -05:00 · admin``.
@@ -62,10 +65,10 @@ class TopBar(Widget):
 
     def _sections(self, width: int) -> Content:
         """The section tabs, shortened step by step until they fit the width."""
-        for level in range(4):
+        for level in range(5):
             labels = [self._label(sec, level) for sec in SECTIONS]
-            sep = " " if level == 0 else "  "
-            if sum(len(label) + len(sep) for label in labels) + 1 <= width or level == 3:
+            sep = " " if level in (0, 3) else "  "
+            if sum(len(label) + len(sep) for label in labels) + 1 <= width or level == 4:
                 break
         parts: list[Content | str] = [" "]
         for sec, label in zip(SECTIONS, labels, strict=True):
@@ -75,13 +78,18 @@ class TopBar(Widget):
         return Content.assemble(*parts)
 
     def _label(self, sec: Section, level: int) -> str:
-        """Level 0: `` 3 Reservations ``; 1: ``3 Reservations``; 2: ``3 Resv``; 3: ``3``.
+        """Level 0: `` 3 Reservations ``; 1: ``3 Reservations``; 2: ``3 Resv``; 3: ``5 Inv``
+        (three or four letters, single-spaced: ten sections fit 80 columns); 4: ``3``.
         The current section always shows its full title."""
         if level == 0:
             return f" {sec.key} {sec.title} "
         if level == 1 or sec.id == self.section_id:
             return f"{sec.key} {sec.title}"
-        return f"{sec.key} {sec.short_title}" if level == 2 else sec.key
+        if level == 2:
+            return f"{sec.key} {sec.short_title}"
+        if level == 3:
+            return f"{sec.key} {TINY_TITLES.get(sec.title, sec.short_title)}"
+        return sec.key
 
     def render(self) -> Content:
         width = self.size.width

@@ -1,0 +1,204 @@
+"""Pilot tests of the Dashboard: the first screen, its panels, jumps to each item's screen, refresh."""
+
+from __future__ import annotations
+
+import pytest
+from nodedesk.core.runtime import Runtime
+from nodedesk.core.services import reservations
+from nodedesk.tui.app import NodedeskApp, create_app
+from nodedesk.tui.screens.dashboard import DashboardScreen
+from nodedesk.tui.screens.help import HelpScreen
+from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
+from nodedesk.tui.screens.outage_detail import OutageDetailScreen
+from nodedesk.tui.screens.project_detail import ProjectDetailScreen
+from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
+from nodedesk.tui.screens.split_decision import SplitDecisionScreen
+from nodedesk.tui.screens.window_detail import WindowDetailScreen
+from nodedesk.tui.screens.windows import WindowsScreen
+from textual.pilot import Pilot
+from textual.widgets import Markdown, OptionList, Static
+
+from tests.helpers import runtime_as
+from tests.tui.conftest import settle
+from tests.tui.dashboard_seed import DashSeed, seed_dashboard
+
+
+@pytest.fixture
+def seed(runtime: Runtime) -> DashSeed:
+    return seed_dashboard(runtime)
+
+
+def items(app: NodedeskApp, panel: str) -> list[tuple[str | None, str]]:
+    options = app.screen.query_one(f"#{panel}", OptionList)
+    return [(o.id, str(getattr(o.prompt, "plain", o.prompt))) for o in options.options]
+
+
+def ids(app: NodedeskApp, panel: str) -> list[str]:
+    return [i for i, _ in items(app, panel) if i]
+
+
+async def select(pilot: Pilot, panel: str, item: str) -> None:
+    options = pilot.app.screen.query_one(f"#{panel}", OptionList)
+    options.focus()
+    options.highlighted = [o.id for o in options.options].index(item)
+    await pilot.pause()
+
+
+async def jump(pilot: Pilot, panel: str, item: str) -> None:
+    await select(pilot, panel, item)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_first_screen_is_the_dashboard_with_every_panel(app: NodedeskApp, seed: DashSeed) -> None:
+    r = seed.rentals
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen) and app.current_mode == "dashboard"
+        assert ids(app, "now") == [f"outage:{r.open}", f"window:{seed.cooling}"]
+        now = dict(items(app, "now"))
+        assert "node02" in now[f"outage:{r.open}"] and "ETR Mon 16 12:00" in now[f"outage:{r.open}"]
+        assert "node01" in now[f"window:{seed.cooling}"] and "until 14:00" in now[f"window:{seed.cooling}"]
+        assert ids(app, "near") == [f"window:{r.window}", f"window:{seed.network}"]
+        assert (
+            "Sat 21 06:00–08:00 Kernel patch · all nodes (3)"
+            in dict(items(app, "near"))[f"window:{r.window}"]
+        )
+        assert ids(app, "far") == [f"window:{seed.power}"]
+        risk = dict(items(app, "risk"))
+        assert (
+            list(risk) == [f"reservation:{r.folding}"] and "2.00 h down" in risk[f"reservation:{r.folding}"]
+        )
+        assert ids(app, "approvals") == [
+            f"reservation:{r.climate}",
+            f"reservation:{r.later}",
+            f"split:{app.screen.data.pending_splits.items[0].project_id}:{seed.split}",  # type: ignore[attr-defined]
+        ]
+        office = dict(items(app, "office"))
+        assert "2026-02 draft · 60.00 USD so far" in office["invoice:2026-02"]
+        assert "2026-01 draft · no charges" in office["invoice:2026-01"]
+        assert "3 notices waiting (2 pending, 1 failed)" in office["notices"]
+        assert app.screen.query_one("#approvals", OptionList).border_subtitle == "3"
+
+
+async def test_each_kind_of_item_jumps_to_its_screen(app: NodedeskApp, seed: DashSeed) -> None:
+    r = seed.rentals
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        cases = [
+            ("now", f"window:{seed.cooling}", WindowDetailScreen, "window_id", seed.cooling),
+            ("now", f"outage:{r.open}", OutageDetailScreen, "outage_id", r.open),
+            ("near", f"window:{r.window}", WindowDetailScreen, "window_id", r.window),
+            ("far", f"window:{seed.power}", WindowDetailScreen, "window_id", seed.power),
+            ("risk", f"reservation:{r.folding}", ReservationDetailScreen, "reservation_id", r.folding),
+            ("approvals", f"reservation:{r.climate}", ReservationDetailScreen, "reservation_id", r.climate),
+        ]
+        for panel, item, screen_type, attr, value in cases:
+            await jump(pilot, panel, item)
+            assert isinstance(app.screen, screen_type), item
+            assert getattr(app.screen, attr) == value
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, DashboardScreen)
+        await jump(pilot, "office", "invoice:2026-02")
+        assert isinstance(app.screen, InvoiceMonthScreen) and app.screen.state.period == "2026-02"
+        await pilot.press("escape")
+        await settle(pilot)
+        split_item = ids(app, "approvals")[-1]
+        await jump(pilot, "approvals", split_item)
+        assert isinstance(app.screen, ProjectDetailScreen)
+        assert app.screen.project_id == int(split_item.split(":")[1])
+
+
+async def test_a_opens_the_split_decision_and_approving_refreshes(
+    runtime: Runtime, app: NodedeskApp, seed: DashSeed
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await select(pilot, "approvals", ids(app, "approvals")[-1])
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, SplitDecisionScreen) and app.screen.pending.id == seed.split
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert not [i for i in ids(app, "approvals") if i.startswith("split:")]
+
+
+async def test_refresh_on_r_on_return_and_on_the_timer(
+    runtime: Runtime, app: NodedeskApp, seed: DashSeed
+) -> None:
+    r = seed.rentals
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        with runtime.write() as ctx:
+            reservations.approve_reservation(ctx, r.climate)
+        await pilot.press("r")
+        await settle(pilot)
+        assert f"reservation:{r.climate}" not in ids(app, "approvals")
+        # coming back from another screen reloads
+        await pilot.press("1")
+        await settle(pilot)
+        assert isinstance(app.screen, WindowsScreen)
+        with runtime.write() as ctx:
+            reservations.approve_reservation(ctx, r.later)
+        await pilot.press("0")
+        await settle(pilot)
+        assert app.screen is screen and ids(app, "approvals")[0].startswith("split:")
+        # the 60 s timer calls the same reload
+        loads = screen.loads
+        screen.reload()
+        await settle(pilot)
+        assert screen.loads == loads + 1
+
+
+async def test_cursor_stays_on_its_item_after_a_refresh(app: NodedeskApp, seed: DashSeed) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select(pilot, "near", f"window:{seed.network}")
+        await pilot.press("r")
+        await settle(pilot)
+        options = app.screen.query_one("#near", OptionList)
+        assert (
+            options.highlighted_option is not None
+            and options.highlighted_option.id == f"window:{seed.network}"
+        )
+        await pilot.press("tab")
+        assert app.screen.focused is app.screen.query_one("#approvals", OptionList)
+        await pilot.press("j")
+
+
+async def test_viewer_sees_the_dashboard_but_may_not_decide_splits(runtime: Runtime, seed: DashSeed) -> None:
+    app = create_app(runtime_as(runtime, "vic"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await select(pilot, "approvals", ids(app, "approvals")[-1])
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert any("vic may not" in n.message for n in app._notifications)
+
+
+async def test_notices_item_and_help(app: NodedeskApp, seed: DashSeed) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await jump(pilot, "office", "notices")
+        try:
+            from nodedesk.tui.screens.notices import NoticesScreen  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            assert isinstance(app.screen, DashboardScreen)
+            assert any("3 notice(s) waiting" in n.message for n in app._notifications)
+        else:
+            assert isinstance(app.screen, NoticesScreen)
+            await pilot.press("escape")
+            await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        topic = app.screen.query_one("#help-topic", Markdown).source
+        assert topic.startswith("# Dashboard") and "Reservations at risk" in topic
+        keys = str(app.screen.query_one("#help-keys", Static).render())
+        assert "Open the selected item's screen" in keys and "Reload the dashboard" in keys
+        assert "Approve the selected split" in keys
