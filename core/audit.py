@@ -64,9 +64,13 @@ def entry_hash(entry: ActivityEntry) -> str:
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
 
 
+CHAIN_LOCKED = "nodedesk_audit_chain_locked"  # session.info flag: this transaction holds the lock
+
+
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK_KEY})
+        session.info[CHAIN_LOCKED] = True
     # SQLite: write units of work already hold the database write lock (BEGIN IMMEDIATE).
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import datetime
 
 import pendulum
 from sqlalchemy import select, text
 
+from .. import audit
 from ..context import ServiceContext
-from ..errors import LockedError
+from ..errors import ConflictError, LockedError
 from ..intervals import Interval
 from ..models import InvoicePeriod
 
@@ -28,25 +30,60 @@ def months_touched(intervals: Iterable[Interval[datetime]], tz: str) -> list[str
 
 # PostgreSQL advisory locks (two-int form: its own key space, apart from the audit chain's lock).
 _PG_MONTH_LOCK_CLASS = 0x6E64  # "nd"
+FINALIZE_WAIT_SECONDS = 10.0
 
 
-def lock_months(ctx: ServiceContext, months: Iterable[str], *, exclusive: bool = False) -> None:
+def _month_key(period: str) -> dict[str, int]:
+    return {"c": _PG_MONTH_LOCK_CLASS, "k": int(period.replace("-", ""))}
+
+
+def lock_months(ctx: ServiceContext, months: Iterable[str]) -> None:
     """Serialize "is this month finalized?" checks with finalizing it (PostgreSQL).
 
     A change checks that its months are open, then commits later; a finalize computes the month
     from the data committed so far. Without a lock a change could pass its check just before a
     finalize and commit just after it has taken its snapshot: the finalized invoice would then
-    silently differ from the live data. Changes take the month's lock shared, finalize takes it
-    exclusively, each until its transaction ends. SQLite needs nothing: a write transaction holds
-    the database's write lock from its start (BEGIN IMMEDIATE).
+    silently differ from the live data. Changes hold the month's lock shared until they commit;
+    :func:`lock_month_for_finalize` takes it exclusively.
+
+    Deadlock-free by construction: a finalize never *waits* for the month lock (it retries), so
+    a change waiting here only ever waits for a finalize that holds it, and that finalize waits
+    only for the audit chain's lock. A change that already holds the chain's lock (it recorded an
+    earlier step) therefore must not wait: it is refused instead while the month is being
+    finalized. SQLite needs nothing: a write transaction holds the database's write lock from its
+    start (BEGIN IMMEDIATE).
     """
-    if ctx.session.get_bind().dialect.name != "postgresql":
+    session = ctx.session
+    if session.get_bind().dialect.name != "postgresql":
         return
-    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    for period in sorted(set(months)):  # one order everywhere: no deadlock between two changes
-        ctx.session.execute(
-            text(f"SELECT {fn}(:c, :k)"), {"c": _PG_MONTH_LOCK_CLASS, "k": int(period.replace("-", ""))}
-        )
+    holds_chain = session.info.get(audit.CHAIN_LOCKED, False)
+    for period in sorted(set(months)):
+        if not holds_chain:
+            session.execute(text("SELECT pg_advisory_xact_lock_shared(:c, :k)"), _month_key(period))
+        elif not session.scalar(text("SELECT pg_try_advisory_xact_lock_shared(:c, :k)"), _month_key(period)):
+            raise ConflictError(
+                f"{period} is being finalized right now; nothing was saved, try again", field="period"
+            )
+
+
+def lock_month_for_finalize(ctx: ServiceContext, period: str) -> None:
+    """Take the month's lock exclusively once no change that checked it is still in flight.
+
+    Retries instead of queueing (a queued exclusive request would make new shared requests wait
+    behind it, which could close a deadlock cycle through the audit chain's lock).
+    """
+    session = ctx.session
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + FINALIZE_WAIT_SECONDS
+    while not session.scalar(text("SELECT pg_try_advisory_xact_lock(:c, :k)"), _month_key(period)):
+        if time.monotonic() > deadline:
+            raise ConflictError(
+                f"changes touching {period} kept being saved for {FINALIZE_WAIT_SECONDS:g} s; "
+                "nothing was finalized, try again",
+                field="period",
+            )
+        time.sleep(0.02)
 
 
 def finalized_months(ctx: ServiceContext, months: Iterable[str]) -> list[InvoicePeriod]:

@@ -323,7 +323,7 @@ def finalize(ctx: ServiceContext, period: str) -> Invoice:
             "a month can be finalized once it has ended",
             field="period",
         )
-    drift.lock_months(ctx, [period], exclusive=True)  # changes in flight commit first (or wait)
+    drift.lock_month_for_finalize(ctx, period)  # changes in flight commit first; new ones wait
     row = _period_row(ctx, period, for_update=True)
     if row is not None and row.status == "finalized":
         raise ConflictError(

@@ -21,6 +21,7 @@ import getpass
 import hashlib
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -258,3 +259,39 @@ def test_kill_during_schedule_extension_creates_no_window(runtime: Runtime, tmp_
     again = run(url, home, "schedule", "extend", "--months", "12", "--json")
     assert json.loads(again.stdout)["total"] == 0  # complete: nothing left to do
     assert digest(url) == after
+
+
+# ---------------------------------------------------------------- random moments
+
+
+def test_kill_import_at_random_moments(runtime: Runtime, empty_target: str, tmp_path: Path) -> None:
+    """No test point: SIGKILL after random delays. Every outcome is all or nothing."""
+    _january(runtime)
+    export = exporter.export_backup(runtime, tmp_path / "export", timestamp=False)
+    home = tmp_path / "home"
+    before = digest(empty_target)
+    rng = random.Random(7)
+    seen = []
+    for _ in range(4):
+        proc = subprocess.Popen(
+            [str(NODEDESK), "import", str(export.directory)],
+            env=cli_env(empty_target, home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.5, 3.0))
+        finished = proc.poll() is not None
+        if not finished:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        seen.append((finished, digest(empty_target)))
+    done = run(empty_target, home, "import", str(export.directory))
+    assert done.returncode == 0, done.stderr
+    after = digest(empty_target)
+    outcomes = ["unchanged" if d == before else "complete" if d == after else "HALF" for _f, d in seen]
+    print(
+        f"\n[crash] random kills of an import: {outcomes} (finished before the kill: {[f for f, _ in seen]})"
+    )
+    assert "HALF" not in outcomes
+    check_recovered(empty_target, home)
