@@ -21,7 +21,6 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from nodedesk import __version__
 
 from . import appearance
-from .commands import COMMAND_MODULES
 
 Handler = Callable[[argparse.Namespace, "CliEnv"], int]
 
@@ -60,7 +59,14 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _may_name_a_command(argv: Sequence[str]) -> bool:
+    """Whether parsing ``argv`` needs the command modules: a word that is not an option (a command,
+    or an option's value) or a help request. Starting the app (``nodedesk``, ``nodedesk --readonly``)
+    does not, and then skips importing every command module and its services."""
+    return any(not arg.startswith("-") or arg in ("-h", "--help") for arg in argv)
+
+
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nodedesk",
         description="Run rented compute nodes: maintenance "
@@ -81,8 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--animations", action="store_true", help="turn the app's animations on (off by default, for SSH)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    if commands:
+        from .commands import COMMAND_MODULES
+
+        for module in COMMAND_MODULES:
+            module.register(sub)
     return parser
 
 
@@ -103,7 +112,7 @@ def _unusable_argument(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(commands=_may_name_a_command(sys.argv[1:] if argv is None else argv))
     argv = list(sys.argv[1:] if argv is None else argv)
     problem = _unusable_argument(argv)
     if problem:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select
 
 from .. import site as site_settings
@@ -49,6 +48,8 @@ INCOMPATIBLE = "INCOMPATIBLE"
 def _ancestors(revision: str) -> set[str]:
     if not migrate.is_known_revision(revision):
         return set()
+    from alembic.script import ScriptDirectory  # only here: alembic is slow to import
+
     script = ScriptDirectory.from_config(migrate.alembic_config())
     return {rev.revision for rev in script.iterate_revisions(revision, "base")}
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,8 @@ class Snapshot:
 
 
 def schema_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext  # only here: alembic is slow to import
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
