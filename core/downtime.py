@@ -103,14 +103,39 @@ def load_downtime(
     *,
     exclude_window_ids: Iterable[int] = (),
     credited_only: bool = True,
+    nodes: Iterable[tuple[int, int]] | None = None,
 ) -> DowntimeIndex:
     """All windows and outages overlapping ``[span_start, span_end)``, clipped to nothing.
 
     An open outage runs from its start up to ``now`` (capped at ``span_end`` by the caller's
     intersection); one that has not started by ``now`` contributes nothing.
+
+    ``nodes`` — (node id, node type id) pairs — keeps only the windows and outages that touch
+    one of them: a page of reservations spread over months (one node's, or sorted by project)
+    then loads that page's downtime, not every window of those months. The index is complete
+    for those nodes only.
     """
     index = DowntimeIndex()
     excluded = set(exclude_window_ids)
+    overlapping = (MaintenanceWindow.start < span_end) & (MaintenanceWindow.end > span_start)
+    outage_span = (Outage.start < span_end) & or_(Outage.end.is_(None), Outage.end > span_start)
+    if nodes is not None:
+        pairs = set(nodes)
+        node_ids, type_ids = sorted({n for n, _t in pairs}), sorted({t for _n, t in pairs})
+        overlapping = overlapping & or_(
+            MaintenanceWindow.all_nodes.is_(True),
+            MaintenanceWindow.id.in_(
+                select(window_scope_nodes.c.window_id).where(window_scope_nodes.c.node_id.in_(node_ids))
+            ),
+            MaintenanceWindow.id.in_(
+                select(window_scope_node_types.c.window_id).where(
+                    window_scope_node_types.c.node_type_id.in_(type_ids)
+                )
+            ),
+        )
+        outage_span = outage_span & Outage.id.in_(
+            select(outage_nodes.c.outage_id).where(outage_nodes.c.node_id.in_(node_ids))
+        )
 
     win_rows = session.execute(
         select(
@@ -119,11 +144,10 @@ def load_downtime(
             MaintenanceWindow.start,
             MaintenanceWindow.end,
             MaintenanceWindow.all_nodes,
-        ).where(MaintenanceWindow.start < span_end, MaintenanceWindow.end > span_start)
+        ).where(overlapping)
     ).all()
     # Scope rows of every window overlapping the span, fetched with the same span condition
     # (a join, not an IN list): the number of queries never depends on the number of windows.
-    overlapping = (MaintenanceWindow.start < span_end) & (MaintenanceWindow.end > span_start)
     scope_nodes: dict[int, set[int]] = defaultdict(set)
     scope_types: dict[int, set[int]] = defaultdict(set)
     if any(not r.all_nodes for r in win_rows):
@@ -147,9 +171,7 @@ def load_downtime(
             WindowScope(r.all_nodes, frozenset(scope_nodes[r.id]), frozenset(scope_types[r.id])),
         )
 
-    out_query = select(Outage.id, Outage.title, Outage.start, Outage.end).where(
-        Outage.start < span_end, or_(Outage.end.is_(None), Outage.end > span_start)
-    )
+    out_query = select(Outage.id, Outage.title, Outage.start, Outage.end).where(outage_span)
     if credited_only:
         out_query = out_query.where(Outage.credit.is_(True))
     out_rows = session.execute(out_query).all()
@@ -165,9 +187,7 @@ def load_downtime(
         affected = select(outage_nodes.c.outage_id, outage_nodes.c.node_id).join(
             Outage, Outage.id == outage_nodes.c.outage_id
         )
-        for oid, nid in session.execute(
-            affected.where(Outage.start < span_end, or_(Outage.end.is_(None), Outage.end > span_start))
-        ):
+        for oid, nid in session.execute(affected.where(outage_span)):
             if oid in sources:
                 by_node[nid].append(sources[oid])
     index.outages_by_node = dict(by_node)

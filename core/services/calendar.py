@@ -23,6 +23,7 @@ group by start time: what makes a node unusable is what an admin scans for.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -39,7 +40,11 @@ from ..models import (
     Node,
     NodeType,
     Outage,
+    Project,
     Reservation,
+    outage_nodes,
+    window_scope_node_types,
+    window_scope_nodes,
 )
 from .inventory import get_node, get_node_type
 from .windows import status_at
@@ -238,8 +243,32 @@ def _window_events(
             )
         )
     now = ctx.now()
-    # nodes and node_types load with "selectin": two more queries for all windows together.
-    rows = ctx.session.scalars(select(W).where(*conds).order_by(W.start, W.id)).all()
+    # Plain columns and one query per scope table (joined on the same conditions), not window
+    # objects: a busy month holds thousands of windows.
+    rows = ctx.session.execute(
+        select(W.id, W.title, W.start, W.end, W.all_nodes, W.description)
+        .where(*conds)
+        .order_by(W.start, W.id)
+    ).all()
+    node_names: dict[int, list[str]] = {}
+    type_names: dict[int, list[str]] = {}
+    if any(not r.all_nodes for r in rows):
+        for wid, name in ctx.session.execute(
+            select(window_scope_nodes.c.window_id, Node.name)
+            .join(Node, Node.id == window_scope_nodes.c.node_id)
+            .join(W, W.id == window_scope_nodes.c.window_id)
+            .where(*conds)
+            .order_by(Node.name)
+        ):
+            node_names.setdefault(wid, []).append(name)
+        for wid, name in ctx.session.execute(
+            select(window_scope_node_types.c.window_id, NodeType.name)
+            .join(NodeType, NodeType.id == window_scope_node_types.c.node_type_id)
+            .join(W, W.id == window_scope_node_types.c.window_id)
+            .where(*conds)
+            .order_by(NodeType.name)
+        ):
+            type_names.setdefault(wid, []).append(name)
     return [
         CalendarEvent(
             kind="window",
@@ -249,8 +278,8 @@ def _window_events(
             end=w.end,
             until=w.end,
             status=status_at(w.start, w.end, now),
-            nodes=tuple(n.name for n in w.nodes),
-            node_types=tuple(t.name for t in w.node_types),
+            nodes=tuple(node_names.get(w.id, ())),
+            node_types=tuple(type_names.get(w.id, ())),
             all_nodes=w.all_nodes,
             description=w.description,
         )
@@ -269,8 +298,19 @@ def _outage_events(
     elif node_type is not None:
         conds.append(Outage.nodes.any(Node.node_type_id == node_type.id))
     now = ctx.now()
+    # Plain columns (as for windows): a busy month holds hundreds of outages.
+    names: dict[int, list[str]] = {}
+    for oid, name in ctx.session.execute(
+        select(outage_nodes.c.outage_id, Node.name)
+        .join(Node, Node.id == outage_nodes.c.node_id)
+        .join(Outage, Outage.id == outage_nodes.c.outage_id)
+        .where(*conds)
+    ):
+        names.setdefault(oid, []).append(name)
+    columns = (Outage.id, Outage.title, Outage.start, Outage.end, Outage.etr, Outage.status)
+    columns += (Outage.description, Outage.credit)
     events = []
-    for o in ctx.session.scalars(select(Outage).where(*conds).order_by(Outage.start, Outage.id)):
+    for o in ctx.session.execute(select(*columns).where(*conds).order_by(Outage.start, Outage.id)):
         if o.end is not None:
             until = o.end
         else:
@@ -285,7 +325,7 @@ def _outage_events(
             end=o.end,
             until=until,
             status=o.status,
-            nodes=tuple(sorted(n.name for n in o.nodes)),
+            nodes=tuple(sorted(names.get(o.id, ()))),
             description=o.description,
             etr=o.etr,
             credit=o.credit,
@@ -304,30 +344,47 @@ def _reservation_events(
     include_inactive: bool,
 ) -> list[CalendarEvent]:
     R = Reservation
-    stmt = select(R).join(R.node).where(R.start < end, R.end > start)
+    # Plain columns, not Reservation objects: a busy month holds thousands of reservations and
+    # building ORM objects (with their node and project) cost most of the calendar's time.
+    stmt = (
+        select(
+            R.id,
+            R.start,
+            R.end,
+            R.status,
+            R.requested_for,
+            R.notes,
+            Project.title,
+            Node.name,
+            NodeType.name.label("type_name"),
+        )
+        .join(Node, Node.id == R.node_id)
+        .join(NodeType, NodeType.id == Node.node_type_id)
+        .join(Project, Project.id == R.project_id)
+        .where(R.start < end, R.end > start)
+    )
     if not include_inactive:
         stmt = stmt.where(R.status.in_(ACTIVE_RESERVATION_STATUSES))
     if node is not None:
         stmt = stmt.where(R.node_id == node.id)
     elif node_type is not None:
         stmt = stmt.where(Node.node_type_id == node_type.id)
-    rows = ctx.session.scalars(stmt.order_by(R.start, R.id)).unique().all()
     return [
         CalendarEvent(
             kind="reservation",
             id=r.id,
-            title=r.project.title,
+            title=r.title,
             start=r.start,
             end=r.end,
             until=r.end,
             status=r.status,
-            nodes=(r.node.name,),
-            node_types=(r.node.node_type.name,),
-            project=r.project.title,
+            nodes=(r.name,),
+            node_types=(r.type_name,),
+            project=r.title,
             requested_for=r.requested_for,
             description=r.notes,
         )
-        for r in rows
+        for r in ctx.session.execute(stmt.order_by(R.start, R.id))
     ]
 
 
@@ -337,13 +394,17 @@ def _sort_key(e: CalendarEvent) -> tuple[int, datetime, int]:
 
 def bucket(events: list[CalendarEvent], first: date, last: date, tz: str) -> tuple[CalendarDay, ...]:
     """Each site-local day from ``first`` to ``last`` with the events overlapping it."""
-    ordered = sorted(events, key=_sort_key)
-    days = []
-    for day in days_between(first, last):
-        start = timeutil.start_of_day(day, tz)
-        end = timeutil.start_of_day(day + timedelta(days=1), tz)
-        days.append(CalendarDay(day, start, end, tuple(e for e in ordered if e.overlaps(start, end))))
-    return tuple(days)
+    dates = days_between(first, last)
+    bounds = [timeutil.start_of_day(d, tz) for d in [*dates, last + timedelta(days=1)]]
+    found: list[list[CalendarEvent]] = [[] for _ in dates]
+    for e in sorted(events, key=_sort_key):
+        # the first day ending after the event starts, then on while the days start before it ends
+        i = max(bisect_right(bounds, e.start) - 1, 0)
+        while i < len(dates) and bounds[i] < e.until:
+            if e.overlaps(bounds[i], bounds[i + 1]):
+                found[i].append(e)
+            i += 1
+    return tuple(CalendarDay(d, bounds[i], bounds[i + 1], tuple(found[i])) for i, d in enumerate(dates))
 
 
 def calendar(

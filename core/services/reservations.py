@@ -31,7 +31,7 @@ core/downtime.py) is allowed; views carry it so front ends can say so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -237,11 +237,18 @@ def _view(r: Reservation, downtime: tuple[DowntimeOverlap, ...] = ()) -> Reserva
     )
 
 
+WIDE_PAGE = timedelta(days=7)
+
+
 def views(session: Session, rows: list[Reservation], now: datetime) -> list[ReservationView]:
     """Views with their overlapping downtime, loaded for all rows at once (fixed query count)."""
     if not rows:
         return []
-    index = load_downtime(session, min(r.start for r in rows), max(r.end for r in rows), now)
+    start, end = min(r.start for r in rows), max(r.end for r in rows)
+    # A page spread over months (one node's reservations, or sorted by project) loads only its
+    # nodes' downtime; a page of a few days loads the span's (cheaper than the node lookup).
+    nodes = {(r.node_id, r.node.node_type_id) for r in rows} if end - start > WIDE_PAGE else None
+    index = load_downtime(session, start, end, now, nodes=nodes)
     return [_view(r, _overlaps_for(index, r)) for r in rows]
 
 
