@@ -67,6 +67,10 @@ INVOICE_WORD = {"draft": "draft", "finalized": "finalized ✓", "drifted": "⚠ 
 REFRESH_SECONDS = 60.0
 
 
+def _node_list(nodes: tuple[str, ...]) -> str:
+    return ", ".join(nodes) if len(nodes) <= 3 else f"{', '.join(nodes[:2])} +{len(nodes) - 2}"
+
+
 class DashboardScreen(NodedeskScreen):
     DEFAULT_CSS = DASHBOARD_CSS
     SECTION = "dashboard"
@@ -196,16 +200,19 @@ class DashboardScreen(NodedeskScreen):
                 etr = f"ETR {self._until(o.etr, data.now, tz)}"
             prompt = Content.assemble(
                 (f"{GLYPH['outage']} ", "$warning"),
-                (one_line(o.title, max_len=40), "bold"),
-                f" · {', '.join(o.nodes)} · {etr}",
+                (one_line(o.title, max_len=60), "bold"),
+                "\n  ",
+                (etr, "$warning" if o.etr_overdue else ""),
+                (f" · {_node_list(o.nodes)}", "dim"),
             )
             items.append(Option(prompt, id=f"outage:{o.id}"))
         for w in data.windows_now.items:
             nodes = w.nodes_label()
             prompt = Content.assemble(
                 (f"{GLYPH['window']} ", "$accent"),
-                (one_line(w.window.title, max_len=40), "bold"),
-                f" · {nodes} · until {self._until(w.window.end, data.now, tz)}",
+                (one_line(w.window.title, max_len=60), "bold"),
+                f"\n  until {self._until(w.window.end, data.now, tz)}",
+                (f" · {nodes}", "dim"),
             )
             items.append(Option(prompt, id=f"window:{w.id}"))
         if data.windows_now.more or data.outages_now.more:
@@ -235,9 +242,10 @@ class DashboardScreen(NodedeskScreen):
             mark = "…" if r.status == "pending" else "✓"
             prompt = Content.assemble(
                 (timeutil.to_local(r.start, tz).format("ddd D HH:mm"), "bold"),
-                f" {r.node} {mark} ",
-                one_line(r.project, max_len=30),
-                (f" · {a.hours_affected:.2f} h down", "$warning"),
+                f" {r.node} ",
+                (f"{a.hours_affected:.2f} h down", "$warning"),
+                f" · {mark} ",
+                one_line(r.project, max_len=40),
             )
             items.append(Option(prompt, id=f"reservation:{r.id}"))
         return items
@@ -272,16 +280,20 @@ class DashboardScreen(NodedeskScreen):
         for label, inv in (("this month", data.invoice), ("last month", data.last_month)):
             style = "$warning" if inv.status == "drifted" else "bold"
             amount = f"{inv.amount:,.2f} {inv.currency}"
+            word = INVOICE_WORD.get(inv.status, inv.status)
+            if inv.status == "draft" and label == "last month" and inv.projects:
+                word = "draft, not finalized"
             if inv.status == "draft" and not inv.projects:
-                tail = " · no charges"
-            elif inv.status == "draft":
-                tail = f" · {amount} so far" if label == "this month" else f" · {amount} · not finalized"
+                tail = "no charges"
+            elif inv.status == "draft" and label == "this month":
+                tail = f"{amount} so far"
             else:
-                tail = f" · {amount}"
+                tail = amount
             prompt = Content.assemble(
                 (f"{GLYPH['invoice']} {inv.period} ", "bold"),
-                (INVOICE_WORD.get(inv.status, inv.status), style),
-                tail,
+                (word, style),
+                (f" ({label})", "dim"),
+                f"\n  {tail}",
             )
             items.append(Option(prompt, id=f"invoice:{inv.period}"))
         n = data.notices
