@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from nodedesk.core import helpdocs
+from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
+from nodedesk.core.services import users
 from nodedesk.tui import appearance
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.cli import main
@@ -149,3 +151,24 @@ def test_troubleshooting_topic_is_reachable() -> None:
     for needle in ("TERM", "COLORTERM", "TEXTUAL_COLOR_SYSTEM", "NO_COLOR", "set-clipboard", "escape-time"):
         assert needle in text
     assert "(troubleshooting)" in helpdocs.read("keys")  # a link the help modal follows
+
+
+def test_command_line_options_reach_the_app(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``nodedesk --no-mouse --theme ansi-light --animations``: the app runs without mouse support,
+    with that theme and with animations on (App.run is replaced: no terminal in tests)."""
+    with runtime.write() as ctx:
+        users.add_user(ctx, os_login(), "viewer")
+    monkeypatch.setenv("NODEDESK_DATABASE_URL", runtime.config.database_url)
+    monkeypatch.delenv("NODEDESK_USER", raising=False)
+    seen: dict[str, object] = {}
+
+    def fake_run(self: NodedeskApp, **kwargs: object) -> None:
+        seen.update(kwargs, theme=self._start_theme, animations=self.animation_level)
+
+    monkeypatch.setattr(NodedeskApp, "run", fake_run)
+    assert main(["--no-mouse", "--theme", "ansi-light", "--animations"]) == 0
+    assert seen == {"mouse": False, "theme": "ansi-light", "animations": "full"}
+    assert main([]) == 0
+    assert seen == {"mouse": True, "theme": "textual-dark", "animations": "none"}
