@@ -163,3 +163,13 @@ def test_query_count_does_not_grow_with_the_data(runtime: Runtime) -> None:
             draft = reservations.ReservationDraft("node02", "Climate", date.fromisoformat(day), 1)
             reservations.record_reservation(ctx, draft, approve=False, waive_policy=True)
     assert count() == before
+
+
+def test_a_new_site_has_an_empty_dashboard(runtime: Runtime) -> None:
+    with runtime.read() as ctx:
+        d = dashboard(ctx)
+    panels = (d.windows_now, d.outages_now, d.windows_near, d.windows_far, d.at_risk)
+    assert all(p.items == () and p.total == 0 for p in panels)
+    assert d.pending_reservations.total == 0 and d.pending_splits.total == 0
+    assert d.notices.waiting == 0
+    assert (d.invoice.status, d.invoice.amount, d.invoice.projects) == ("draft", Decimal("0.00"), 0)

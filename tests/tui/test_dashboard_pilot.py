@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import reservations
 from nodedesk.tui.app import NodedeskApp, create_app
+from nodedesk.tui.screens import dashboard as dashboard_screen
 from nodedesk.tui.screens.dashboard import DashboardScreen
 from nodedesk.tui.screens.help import HelpScreen
 from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
@@ -146,11 +149,22 @@ async def test_refresh_on_r_on_return_and_on_the_timer(
         await pilot.press("0")
         await settle(pilot)
         assert app.screen is screen and ids(app, "approvals")[0].startswith("split:")
-        # the 60 s timer calls the same reload
-        loads = screen.loads
-        screen.reload()
+
+
+async def test_the_timer_refreshes_on_its_own(
+    runtime: Runtime, app: NodedeskApp, seed: DashSeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard_screen, "REFRESH_SECONDS", 0.3)  # 60 s in the app
+    async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert screen.loads == loads + 1
+        with runtime.write() as ctx:
+            reservations.approve_reservation(ctx, seed.rentals.climate)
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            await pilot.pause()
+            if f"reservation:{seed.rentals.climate}" not in ids(app, "approvals"):
+                break
+        assert f"reservation:{seed.rentals.climate}" not in ids(app, "approvals")
 
 
 async def test_cursor_stays_on_its_item_after_a_refresh(app: NodedeskApp, seed: DashSeed) -> None:
@@ -201,3 +215,15 @@ async def test_notices_item_and_help(app: NodedeskApp, seed: DashSeed) -> None:
         keys = str(app.screen.query_one("#help-keys", Static).render())
         assert "Open the selected item's screen" in keys and "Reload the dashboard" in keys
         assert "Approve the selected split" in keys
+
+
+async def test_a_new_site_says_each_panel_is_empty(app: NodedeskApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert [t for _, t in items(app, "now")] == ["nothing in progress"]
+        assert [t for _, t in items(app, "approvals")] == ["nothing waits for approval"]
+        assert all(i is None for i, _ in items(app, "near"))  # nothing to select
+        await pilot.press("enter")  # nothing selected: stays here
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert "no notices waiting" in dict(items(app, "office"))["notices"]
