@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
@@ -11,10 +13,28 @@ from nodedesk.core.audit import to_jsonable
 from nodedesk.core.safetext import one_line
 from rich.cells import cell_len
 
+# JSON escapes only C0 controls; a terminal must not receive the others raw either: DEL, C1
+# controls, bidi and other format characters, lone surrogates, private use. (Fast path: ASCII.)
+_NOT_PLAIN = re.compile("[^\x20-\x7e\n]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"):
+        return ch
+    code = ord(ch)
+    if code > 0xFFFF:  # JSON spells these as a UTF-16 surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
 
 def print_json(value: Any, out: TextIO | None = None) -> None:
+    """JSON on stdout; user text keeps its characters, but the ones that could reorder or
+    control a terminal are written as ``\\uXXXX`` escapes (the same JSON value)."""
     out = out or sys.stdout
-    json.dump(to_jsonable(value), out, indent=2, ensure_ascii=False)
+    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+    out.write(_NOT_PLAIN.sub(_json_escape, text))
     out.write("\n")
 
 
