@@ -173,3 +173,12 @@ def test_a_new_site_has_an_empty_dashboard(runtime: Runtime) -> None:
     assert d.pending_reservations.total == 0 and d.pending_splits.total == 0
     assert d.notices.waiting == 0
     assert (d.invoice.status, d.invoice.amount, d.invoice.projects) == ("draft", Decimal("0.00"), 0)
+
+
+def test_horizons_keep_the_wall_clock_across_dst(runtime: Runtime, clock: FrozenClock) -> None:
+    clock.set(local("2026-03-05 10:00"))  # EST; clocks go forward on 2026-03-08
+    with runtime.read() as ctx:
+        d = dashboard(ctx)
+    assert d.near_until == local("2026-03-12 10:00")  # 10:00 EDT: 167 hours later, not 168
+    assert (d.near_until - d.now).total_seconds() == 167 * 3600
+    assert d.far_until == local("2026-04-04 10:00")

@@ -227,3 +227,18 @@ async def test_a_new_site_says_each_panel_is_empty(app: NodedeskApp) -> None:
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
         assert "no notices waiting" in dict(items(app, "office"))["notices"]
+
+
+async def test_palette_refreshes_the_dashboard(app: NodedeskApp, seed: DashSeed) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        loads = screen.loads
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"Refresh dashboard")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen and screen.loads == loads + 1
