@@ -98,6 +98,11 @@ def _report(backend: str, processes: int, seconds: float, elapsed: float, tallie
             f"  {name:<26} ok={c['ops']:<5} conflict={c['conflicts']:<5} "
             f"refused={c['refusals']:<5} nothing-to-do={c['skipped']}"
         )
+    reasons: Counter[str] = Counter()
+    for t in tallies.values():
+        reasons.update(t["reasons"])
+    for reason, n in reasons.most_common(12):
+        print(f"  {n:>5} x {reason}")
     for i, t in sorted(tallies.items()):
         for err in t["errors"][:5]:
             print(f"  ERROR {worker.login(i)}: {err}")

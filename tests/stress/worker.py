@@ -13,6 +13,7 @@ they produced, so the test can prove that no update was lost.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class Tally:
     conflicts: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)  # nothing to act on yet
+    reasons: Counter[str] = field(default_factory=Counter)  # operation: message gist -> count
     errors: list[str] = field(default_factory=list)
     # (window id, version after the edit, title written) for every successful window edit
     edits: list[tuple[int, int, str]] = field(default_factory=list)
@@ -73,9 +75,15 @@ class Tally:
             "conflicts": dict(self.conflicts),
             "refusals": dict(self.refusals),
             "skipped": dict(self.skipped),
+            "reasons": dict(self.reasons),
             "errors": self.errors,
             "edits": self.edits,
         }
+
+
+def _gist(exc: Exception) -> str:
+    """A refusal's message without its ids and times, so equal reasons count together."""
+    return re.sub(r"#\d+|\d[\d:-]*", "N", str(exc).split(";")[0])[:90]
 
 
 class Admin:
@@ -214,10 +222,12 @@ class Admin:
         method = next(o[1] for o in self.OPERATIONS if o[0] == name)
         try:
             done = getattr(self, method)()
-        except ConflictError:
+        except ConflictError as exc:
             self.tally.conflicts[name] += 1
-        except REFUSALS:
+            self.tally.reasons[f"{name}: {_gist(exc)}"] += 1
+        except REFUSALS as exc:
             self.tally.refusals[name] += 1
+            self.tally.reasons[f"{name}: {_gist(exc)}"] += 1
         except Exception as exc:  # counted and reported; the test fails on any
             self.tally.errors.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         else:
