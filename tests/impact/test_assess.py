@@ -7,7 +7,7 @@ priced as if approved, but no invoice bills them yet).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -246,7 +246,7 @@ def test_a_fixed_number_of_queries(runtime: Runtime) -> None:
             event.remove(engine, "before_cursor_execute", counter)
 
 
-HOUR_SLOTS = st.integers(min_value=0, max_value=24 * 12)  # hours from Feb 24 00:00 local
+HOUR_SLOTS = st.integers(min_value=0, max_value=24 * 14)  # hours from Feb 24 00:00 local (to Mar 10)
 
 
 @settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -263,12 +263,15 @@ def test_property_preview_equals_invoice_difference(
     outage,
     proposed,  # type: ignore[no-untyped-def]
 ) -> None:
-    """Random reservations, windows and an outage around the Feb/Mar boundary (rate change)."""
+    """Random reservations, windows and an outage around the Feb/Mar boundary (a rate change) and
+    the March DST change."""
     from datetime import timedelta
 
+    base = local("2026-02-24 00:00")
+
     def at(hour: int) -> str:
-        t = datetime(2026, 2, 24) + timedelta(hours=hour)
-        return t.strftime("%Y-%m-%d %H:%M")
+        """An instant ``hour`` real hours on, with its offset (the span crosses the DST change)."""
+        return (base + timedelta(hours=hour)).isoformat()
 
     with runtime.write(dry_run=True) as ctx:
         b = Builder(ctx.session, ctx.now())

@@ -36,8 +36,19 @@ async def typed(pilot: Pilot, selector: str, value: str, *, keys: bool = False) 
         await pilot.press(*value)
     else:
         box.value = value
-    await pilot.pause(DEBOUNCE_SECONDS + 0.2)
-    await settle(pilot)
+    await impact_settled(pilot)
+
+
+async def impact_settled(pilot: Pilot) -> None:
+    """Wait (up to 10 s, for a loaded machine) until the panel shows its latest proposal."""
+    await pilot.pause(DEBOUNCE_SECONDS)
+    panel = pilot.app.screen.query_one(ImpactPanel)
+    for _ in range(200):
+        await settle(pilot)
+        if panel.proposal is None or (panel.shown == panel.proposal and panel._timer is None):
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the impact panel never showed the latest proposal")
 
 
 async def test_typing_a_new_end_updates_the_impact_panel(runtime: Runtime, seeded: Seeded) -> None:
@@ -90,8 +101,8 @@ async def test_editing_a_window_does_not_count_its_current_version(runtime: Runt
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         app.push_screen(WindowFormScreen("edit", _window(runtime, seeded.upcoming)))
-        await pilot.pause(DEBOUNCE_SECONDS + 0.2)
         await settle(pilot)
+        await impact_settled(pilot)
         # 'Kernel patch' as it stands (06:00-08:00, all nodes) hits the reservation for 2 h; it
         # is not its own conflict. No rate is set: the amount is 0.00 and flagged.
         assert (
