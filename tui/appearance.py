@@ -2,7 +2,7 @@
 
 - ``--theme NAME`` picks one of Textual's built-in themes (``ansi-dark``/``ansi-light`` use the
   terminal's own 16 colours; ``textual-light``, ``solarized-light``, ... are light).
-- Without ``--theme``: ``NODEDESK_THEME`` if set, else ``ansi-dark`` when
+- Without ``--theme``: ``NODEDESK_THEME`` or Textual's ``TEXTUAL_THEME`` if set, else ``ansi-dark`` when
   ``TEXTUAL_COLOR_SYSTEM=standard`` (a 16-colour terminal: truecolor themes squeezed into 16
   colours lose contrast), else ``textual-dark``.
 - ``NO_COLOR`` (any value): Textual itself drops the colours (greyscale for truecolor themes, the
@@ -63,8 +63,9 @@ def pick_theme(requested: str | None, environ: Mapping[str, str]) -> str:
     """The theme to start with (see the module docstring for the order)."""
     if requested is not None:
         return check_theme(requested)
-    if environ.get(ENV_THEME):
-        return check_theme(environ[ENV_THEME], ENV_THEME)
+    for name in (ENV_THEME, "TEXTUAL_THEME"):
+        if environ.get(name):
+            return check_theme(environ[name], name)
     if environ.get("TEXTUAL_COLOR_SYSTEM", "").strip().lower() in SIXTEEN_COLOUR_SYSTEMS:
         return SIXTEEN_COLOUR_THEME
     return DEFAULT_THEME

@@ -17,7 +17,7 @@ from textual.theme import BUILTIN_THEMES
 
 from tests.tui.conftest import Seeded, settle
 
-ENV = ("NO_COLOR", "NODEDESK_THEME", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL_ANIMATIONS")
+ENV = ("NO_COLOR", "NODEDESK_THEME", "TEXTUAL_THEME", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL_ANIMATIONS")
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +43,18 @@ async def windows_list(app: NodedeskApp, pilot) -> PagedTable:  # type: ignore[n
 
 def test_theme_list_is_textuals() -> None:
     assert set(appearance.THEMES) == set(BUILTIN_THEMES)
+
+
+def test_theme_choice_order() -> None:
+    pick = appearance.pick_theme
+    sixteen = {"TEXTUAL_COLOR_SYSTEM": "standard"}
+    assert pick(None, {}) == "textual-dark"
+    assert pick(None, sixteen) == "ansi-dark"
+    assert pick(None, {**sixteen, "TEXTUAL_THEME": "nord"}) == "nord"
+    assert pick(None, {"TEXTUAL_THEME": "nord", "NODEDESK_THEME": "ansi-light"}) == "ansi-light"
+    assert pick("textual-light", {"NODEDESK_THEME": "ansi-light"}) == "textual-light"
+    with pytest.raises(appearance.ThemeError, match=r"^TEXTUAL_THEME: unknown theme 'x'"):
+        pick(None, {"TEXTUAL_THEME": "x"})
 
 
 async def test_defaults_dark_theme_and_no_animations(runtime: Runtime, seeded: Seeded) -> None:
