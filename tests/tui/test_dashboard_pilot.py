@@ -40,6 +40,11 @@ def ids(app: NodedeskApp, panel: str) -> list[str]:
     return [i for i, _ in items(app, panel) if i]
 
 
+def offered(app: NodedeskApp) -> set[str]:
+    """The screen's keys as the footer and the help modal get them (hidden ones left out)."""
+    return {b.binding.description for b in app.screen.active_bindings.values()}
+
+
 async def select(pilot: Pilot, panel: str, item: str) -> None:
     options = pilot.app.screen.query_one(f"#{panel}", OptionList)
     options.focus()
@@ -207,6 +212,9 @@ async def test_notices_item_and_help(app: NodedeskApp, seed: DashSeed) -> None:
             assert isinstance(app.screen, NoticesScreen)
             await pilot.press("escape")
             await settle(pilot)
+        assert "Approve" not in offered(app)
+        await select(pilot, "approvals", ids(app, "approvals")[-1])  # a pending split
+        assert {"Approve", "Reject"} <= offered(app)
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)

@@ -78,8 +78,8 @@ class DashboardScreen(NodedeskScreen):
 
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="Open the selected item's screen", priority=True),
-        Binding("a", "decide('approve')", "Approve", show=False, tooltip="Approve the selected split"),
-        Binding("x", "decide('reject')", "Reject", show=False, tooltip="Reject the selected split"),
+        Binding("a", "decide('approve')", "Approve", tooltip="Approve the selected split"),
+        Binding("x", "decide('reject')", "Reject", tooltip="Reject the selected split"),
         Binding("r", "reload", "Refresh", tooltip="Reload the dashboard (also every 60 s)"),
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
@@ -318,10 +318,17 @@ class DashboardScreen(NodedeskScreen):
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "decide":
+        if action == "decide":  # offered (footer, help) only while a pending split is selected
             selected = self._selected()
-            return bool(selected and selected.startswith("split:")) or None
+            return bool(selected and selected.startswith("split:"))
         return True
+
+    @on(OptionList.OptionHighlighted)
+    def _moved(self) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
 
     @on(OptionList.OptionSelected)
     def _clicked(self, event: OptionList.OptionSelected) -> None:
