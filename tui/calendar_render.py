@@ -190,3 +190,8 @@ def node_state_parts(state: str) -> tuple[str, str]:
 def node_state_counts(states: list[str]) -> str:
     """``1 outage · 2 maintenance · 5 rented · 12 free`` (states that occur, in precedence order)."""
     return " · ".join(f"{states.count(s)} {s}" for s in STATES if s in states)
+
+
+def node_state_glyphs(states: list[str]) -> str:
+    """``✖1 ⚒2 ●5 ○12``: how many nodes are in each state (those that occur, by precedence)."""
+    return " ".join(f"{STATE_GLYPHS[s]}{states.count(s)}" for s in STATES if s in states)

@@ -7,6 +7,7 @@ from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import calendar as cal_svc
 from nodedesk.tui.app import create_app
 from nodedesk.tui.screens.node_status import NodeStatusScreen
+from nodedesk.tui.widgets.calendar_grid import DayPanel
 from textual.widgets import DataTable, Static
 
 from tests.tui.conftest import settle
@@ -23,6 +24,12 @@ async def test_nodes_now_lists_states_and_next_changes(runtime: Runtime) -> None
     app = create_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         calendar = await open_calendar(pilot)
+        # Today's panel under the grid counts the nodes in each state now and names the key.
+        head = app.screen.query_one(DayPanel).render().plain.splitlines()[0]
+        assert head.endswith("·  nodes now ✖1 ⚒1 ○1 (s)"), head
+        await pilot.press("l")  # another day: the panel is about that day only
+        await settle(pilot)
+        assert "nodes now" not in app.screen.query_one(DayPanel).render().plain
         await pilot.press("s")
         await settle(pilot)
         screen = app.screen

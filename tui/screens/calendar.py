@@ -33,6 +33,7 @@ from .. import calendar_render as cr
 from ..render import one_line
 from ..widgets.calendar_grid import CalendarState, DayPanel, MonthGrid
 from .base import NodedeskScreen
+from .node_status import load_statuses
 from .window_actions import not_allowed
 
 VIEWS = ("month", "week")
@@ -196,6 +197,7 @@ class CalendarScreen(NodedeskScreen):
         self.selected: date = date.today()  # replaced by the site's today on mount
         self.flt = svc.CalendarFilter()
         self.span: svc.CalendarRange | None = None
+        self.nodes_now = ""  # node states now, for today's panel (see the 's' screen)
         self.names = Names([], [])
         self.suggester = NameSuggester()
         self._loaded = False
@@ -257,6 +259,20 @@ class CalendarScreen(NodedeskScreen):
             group="calendar",
             exclusive=True,
         )
+        self.db(
+            lambda ctx: (flt, [s.state for s in load_statuses(ctx, flt)]),
+            self._nodes_now_loaded,
+            on_error=lambda exc: None,  # the 's' screen reports problems; the panel just omits it
+            group="nodes-now",
+            exclusive=True,
+        )
+
+    def _nodes_now_loaded(self, found: tuple[svc.CalendarFilter, list[str]]) -> None:
+        flt, states = found
+        if flt != self.flt:
+            return  # a newer filter is on its way
+        self.nodes_now = cr.node_state_glyphs(states)
+        self.redraw()
 
     def _ensure_loaded(self) -> None:
         first, last = self.period()
@@ -283,7 +299,7 @@ class CalendarScreen(NodedeskScreen):
         first, last = self.period()
         span = self.span
         usable = span if span is not None and span.covers(first, last) and span.filter == self.flt else None
-        return CalendarState(self.view, self.selected, self.today(), self.session.tz, usable)
+        return CalendarState(self.view, self.selected, self.today(), self.session.tz, usable, self.nodes_now)
 
     def redraw(self) -> None:
         if not self.is_mounted:

@@ -32,6 +32,7 @@ class CalendarState:
     today: date
     tz: str
     span: CalendarRange | None  # None (or not covering the period) while loading
+    nodes_now: str = ""  # node states at the clock's now, e.g. "✖1 ⚒2 ●5 ○12" (shown on today)
 
     def day(self, day: date) -> CalendarDay | None:
         return self.span.day(day) if self.span is not None else None
@@ -127,21 +128,22 @@ class MonthGrid(Widget, can_focus=True):
         room = self.lines_per_week - 2
         downtime = [e for e in data.events if e.kind != "reservation"]
         booked = [e for e in data.events if e.kind == "reservation"]
-        items: list[tuple[Content, int]] = [  # (line, events it stands for)
-            (Content.assemble(cr.kind_content(e.kind), " ", render.one_line(e.title)), 1) for e in downtime
-        ]
-        if booked:
+        # Lines: one per downtime event, then one for all the booked nodes. Only the line asked
+        # for is built (a busy day has hundreds of events and every line of it is drawn).
+        count = len(downtime) + (1 if booked else 0)
+        if count > room and index == room - 1:
+            hidden = max(len(downtime) - index, 0) + (len(booked) if len(downtime) >= index else 0)
+            return Content.styled(f"+{hidden} more", "dim")
+        if index >= count:
+            return Content("")
+        if index < len(downtime):
+            e = downtime[index]
+            line = Content.assemble(cr.kind_content(e.kind), " ", render.one_line(e.title))
+        else:
             names = list(dict.fromkeys(e.where() for e in booked))
             nodes = names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")
-            items.append(
-                (Content.assemble(cr.kind_content("reservation"), " ", render.one_line(nodes)), len(booked))
-            )
-        if len(items) > room and index == room - 1:
-            hidden = sum(n for _line, n in items[index:])
-            return Content.styled(f"+{hidden} more", "dim")
-        if index >= len(items):
-            return Content("")
-        return items[index][0].truncate(width, ellipsis=True)
+            line = Content.assemble(cr.kind_content("reservation"), " ", render.one_line(nodes))
+        return line.truncate(width, ellipsis=True)
 
     # ------------------------------------------------------------------ mouse
 
@@ -194,6 +196,8 @@ class DayPanel(Widget):
         n = len(data.events)
         summary = f"{n} event{'s' if n != 1 else ''}" if n else "nothing scheduled"
         head = Content.assemble(title, "  ", (summary, "dim"))
+        if st.selected == st.today and st.nodes_now:
+            head = Content.assemble(head, ("  ·  nodes now ", "dim"), st.nodes_now, (" (s)", "dim"))
         lines = [head.truncate(width, ellipsis=True)]
         room = height - 1
         shown = data.events if n <= room else data.events[: max(room - 1, 0)]
