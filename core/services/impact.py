@@ -615,7 +615,8 @@ def _assess_one(ctx: ServiceContext, data: _Loaded, span: Interval[datetime]) ->
             for rid, (amount, has_missing) in now_lines.items():
                 prev = was.get(rid, (Decimal("0.00"), False))[0]
                 amounts[rid] += prev - amount
-                months_hit[rid].append(spec.period)
+                if prev != amount:
+                    months_hit[rid].append(spec.period)
                 if has_missing:
                     missing.add(rid)
 

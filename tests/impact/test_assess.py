@@ -186,7 +186,7 @@ def test_exclude_override_means_nothing_billed_changes(runtime: Runtime) -> None
         b.override("2026-02", made["reservations"]["plain"], "exclude")  # type: ignore[index]
         impact = assess(ctx, local("2026-02-21 08:00"), local("2026-02-21 20:00"), Scope(nodes=("n1",)))
         (line,) = impact.lines
-        assert (line.hours, line.not_billed) == (Decimal(12), Decimal("0.00"))
+        assert (line.hours, line.not_billed, line.months) == (Decimal(12), Decimal("0.00"), ())
         assert Decimal(0) == _invoice_difference(
             ctx,
             b,
