@@ -23,6 +23,8 @@ from .sections import SECTIONS, Section
 from .session import AppSession
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from .cli import CliEnv
     from .screens.help import KeyHelp
 
@@ -41,6 +43,19 @@ def _section_factory(s: Section):  # type: ignore[no-untyped-def]
         return PlaceholderScreen(s)
 
     return placeholder
+
+
+# Action names that change data, and their "🔒 says why" stand-ins (dimmed with --readonly).
+# Generic names such as "cancel" (also a dialog's Cancel) are left out: those screens already
+# swap the write key for an "unavailable" stand-in in a read-only session.
+WRITE_ACTIONS = frozenset(
+    {
+        "new", "new_window", "new_project", "edit", "edit_project", "move_end", "delete",
+        "delete_correction", "correct", "approve", "decline", "resolve", "finalize", "unfinalize",
+        "override", "clear_override", "set_rate", "propose_split", "approve_split", "reject_split",
+        "add_member", "remove_member", "extend", "send", "locked", "unavailable", "why", "why_rate",
+    }
+)  # fmt: skip
 
 
 class NodedeskApp(App[int]):
@@ -80,6 +95,17 @@ class NodedeskApp(App[int]):
     def action_section(self, section_id: str) -> None:
         if section_id != self.current_mode:
             self.switch_mode(section_id)
+
+    def _check_action_state(self, action: str, default_namespace: DOMNode) -> bool | None:
+        """With ``--readonly`` every write action shows dimmed in the footer and the help modal.
+
+        Textual asks this only to *display* bindings; a key press still asks the screen's own
+        ``check_action``, so pressing a dimmed write key says why nothing can be changed.
+        """
+        state = super()._check_action_state(action, default_namespace)
+        if state and self.session.readonly and action.split("(", 1)[0].rsplit(".", 1)[-1] in WRITE_ACTIONS:
+            return None
+        return state
 
     def live_keys(self, screen: Screen) -> list[KeyHelp]:
         """The screen's key bindings as they are right now (disabled ones dimmed).

@@ -21,13 +21,19 @@ from textual.widgets import Button, Static
 from ..sections import SECTIONS
 from .backup_export import ExportScreen
 from .backup_import import ImportScreen
+from .backup_parts import backup_refusal
 
 if TYPE_CHECKING:
     from textual.app import App
 
 
 def open_backup(app: App, which: str) -> None:
-    """Push the export or import screen on the current section's stack."""
+    """Push the export or import screen on the current section's stack (a read-only session is
+    told why not, without a screen to dismiss)."""
+    session = getattr(app, "session", None)
+    if session is not None and session.readonly:
+        app.notify(backup_refusal(session), title="Not available", severity="warning", markup=False)
+        return
     mode = app.current_mode
     section = mode if any(s.id == mode for s in SECTIONS) else "activity"
     app.push_screen(ExportScreen(section) if which == "export" else ImportScreen(section))
