@@ -270,9 +270,16 @@ def write_atomically(path: str | os.PathLike[str], text: str) -> Path:
     reader never sees half a calendar."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
+    if not str(path).strip():
+        raise ValidationError("a file name is required", field="file")
+    if target.is_dir():
+        raise ValidationError(f"{str(path)!r} is a directory, not a file name", field="file")
     if not directory.is_dir():
         raise ValidationError(f"directory {str(directory)!r} does not exist", field="file")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:  # e.g. no permission to write in that directory
+        raise ValidationError(f"cannot write in {str(directory)!r}: {exc.strerror}", field="file") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("utf-8"))
@@ -280,6 +287,9 @@ def write_atomically(path: str | os.PathLike[str], text: str) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ValidationError(f"cannot write {str(path)!r}: {exc.strerror}", field="file") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

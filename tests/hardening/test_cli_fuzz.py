@@ -107,6 +107,23 @@ def test_the_tree_has_every_command() -> None:
     assert len(LEAVES) >= 60
 
 
+# Bugs the fuzzer found (each was an internal error, exit 3, before its fix).
+REGRESSIONS = [
+    ["user", "roles", "x\udc80", "--role", "viewer"],  # undecodable argv byte reached the database
+    ["audit", "list", "--limit=--"],  # argparse turned the value into an empty list
+    ["db", "status", "x" * 100_000],  # a 100 kB error line
+    ["window", "add", "--title", "t", "--start", "9999-12-31 23:59", "--end", "2026-01-01"],  # overflow
+    ["calendar", "export", ""],  # wrote onto the current directory
+    ["calendar", "export", "."],
+]
+
+
+@pytest.mark.parametrize("argv", REGRESSIONS, ids=range(len(REGRESSIONS)))
+def test_regressions(argv: list[str], demo_site: InProcessCli) -> None:
+    outcome = run_checked(demo_site, argv)
+    assert outcome.rc in (1, 2)
+
+
 @pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name.replace(" ", "-"))
 def test_command_survives_hostile_arguments(leaf: Leaf, demo_site: InProcessCli) -> None:
     @settings(max_examples=fuzz_examples(3), suppress_health_check=list(HealthCheck), database=None)
