@@ -25,7 +25,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -255,7 +255,20 @@ class _Decoder:
                     rec.row_id = value
         except FieldError as exc:
             raise self._fail(rec.label, name, str(exc)) from None
+        if spec.name == "settings":
+            self._check_setting(rec)
         return rec
+
+    def _check_setting(self, rec: _Rec) -> None:
+        """A setting's value obeys the same rules as ``nodedesk settings set`` (a garbage
+        site_timezone would break every later command); keys this version does not know pass."""
+        key, value = str(rec.key[0]), rec.values.get("value")
+        if not isinstance(value, str) or key not in {f.name for f in fields(site_settings.SiteSettings)}:
+            return
+        try:
+            site_settings.validate_setting(key, value)
+        except ValidationError as exc:
+            raise self._fail(rec.label, "value", str(exc)) from None
 
     def missing_required(self, rec: _Rec) -> str | None:
         missing = self.required.difference(rec.fields)

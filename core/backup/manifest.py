@@ -165,6 +165,9 @@ def read_manifest(directory: Path) -> Manifest:
             raise _bad(f"counts disagree for {f.kind}: {manifest.counts.get(f.kind)} vs {f.count}")
     if len(set(names)) != len(names):
         raise _bad("lists a file twice")
+    missing = sorted(set(manifest.kinds) - {f.kind for f in files})
+    if missing:
+        raise _bad(f"lists kind {missing[0]!r} without its file entry")
     return manifest
 
 

@@ -255,3 +255,30 @@ def test_specific_bad_window_records_are_refused(
     outcome = import_checked(demo_site, work, "--models", "maintenance_windows")
     assert outcome.rc == 1, outcome.describe()
     assert message in outcome.stderr, outcome.describe()
+
+
+# Bugs the fuzzer found in imports (internal errors, raw escapes or a broken site before the fixes).
+IMPORT_REGRESSIONS = [
+    ("settings", "field", (1, "value", "0001-01-01T00:00:00+05:00")),  # site_timezone garbage was stored
+    ("users", "manifest", ("files", [])),  # kinds without file entries: AssertionError
+    ("users", "manifest", ("counts", "99.0.0")),  # a string where a map belongs: AttributeError
+    ("maintenance_windows", "field", (0, "title", "bad\x00title")),  # NUL/ESC stored unchecked
+    ("maintenance_windows", "field", (0, "start_at", "0001-01-01T00:00:00+05:00")),  # OverflowError
+]
+
+
+@pytest.mark.parametrize(("kind", "how", "detail"), IMPORT_REGRESSIONS, ids=range(len(IMPORT_REGRESSIONS)))
+def test_import_regressions(
+    demo_site: InProcessCli, export_dir: Path, tmp_path: Path, kind: str, how: str, detail: Any
+) -> None:
+    work = working_copy(export_dir, tmp_path / "imp")
+    apply(work, kind, how, detail)
+    outcome = import_checked(demo_site, work, "--models", kind)
+    assert outcome.rc == 1, outcome.describe()
+
+
+def test_manifest_words_are_shown_inert(demo_site: InProcessCli, export_dir: Path, tmp_path: Path) -> None:
+    work = working_copy(export_dir, tmp_path / "imp")
+    apply(work, "users", "manifest", ("created_at", "\x1b]0;owned\x07[bold]x"))
+    outcome = import_checked(demo_site, work, "--models", "users")  # checks: no raw escape reaches stdout
+    assert outcome.rc == 0 and "\\x1b]0;owned\\x07" in outcome.stdout

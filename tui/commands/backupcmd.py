@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from nodedesk.core.backup import compat, exporter, importer
+from nodedesk.core.safetext import one_line
 
 from .. import output
 from .common import add_json
@@ -106,7 +107,7 @@ def cmd_export(args: argparse.Namespace, env: CliEnv) -> int:
         output.print_json({"directory": str(result.directory), "dry_run": result.dry_run, **m.to_json()})
         return 0
     verb = "Dry run: would export" if result.dry_run else "Exported"
-    print(f"{verb} {result.records} records ({len(m.files)} kinds) to {result.directory}")
+    print(one_line(f"{verb} {result.records} records ({len(m.files)} kinds) to {result.directory}"))
     output.table(["KIND", "RECORDS", "BYTES"], [[f.kind, f.count, f.size] for f in m.files])
     print(f"root SHA-256: {m.root_sha256}")
     print(f"schema {m.schema_revision}, format {m.format_version}, {result.seconds:.2f} s")
@@ -146,16 +147,16 @@ def _print_report(report: compat.CompatReport) -> None:
             ("  contents", "empty: a full restore" if inst.empty else f"{sum(inst.counts.values())} records"),
         ]
     )
-    print(f"Status: {report.status}")
+    print(one_line(f"Status: {report.status}"))
     for p in report.problems:
-        print(f"  problem: {p}")
+        print(one_line(f"  problem: {p}"))
     for w in report.warnings:
-        print(f"  warning: {w}")
+        print(one_line(f"  warning: {w}"))
     output.table(
         ["KIND", "IN EXPORT", "HERE NOW"],
         [[k, m.counts.get(k, 0), inst.counts.get(k, 0)] for k in report.kinds],
     )
-    print(f"Recommendation: {report.recommendation}")
+    print(one_line(f"Recommendation: {report.recommendation}"))
 
 
 def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
@@ -195,9 +196,11 @@ def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
         return 0
     m = result.manifest
     kind = "restore into an empty database" if result.restore else "merge"
-    print(
-        f"{'Dry run of import' if result.dry_run else 'Imported'} {result.directory} "
-        f"(source {m.source.get('name', '?')}, exported {m.created_at}); mode {result.mode}, {kind}"
+    print(  # the manifest's words are the export's, not ours: shown inert
+        one_line(
+            f"{'Dry run of import' if result.dry_run else 'Imported'} {result.directory} "
+            f"(source {m.source.get('name', '?')}, exported {m.created_at}); mode {result.mode}, {kind}"
+        )
     )
     rows = [[c.kind, c.created, c.updated, c.unchanged, c.skipped] for c in result.counts]
     totals = [sum(c.created for c in result.counts), sum(c.updated for c in result.counts)]
