@@ -30,7 +30,7 @@ core/downtime.py) is allowed; views carry it so front ends can say so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -52,7 +52,7 @@ from ..models import (
     Reservation,
     User,
 )
-from . import drift
+from . import drift, paging
 from .projects import find_project
 from .reservation_policy import (
     PolicyViolation,
@@ -772,6 +772,10 @@ def list_reservations(ctx: ServiceContext, query: ReservationQuery = Reservation
         raise ValidationError("must be between 1 and 1000", field="limit")
     conds = _filters(ctx, query)
     total = ctx.session.scalar(select(func.count(Reservation.id)).where(*conds)) or 0
-    stmt = _order(select(Reservation).where(*conds), query)
-    rows = list(ctx.session.scalars(stmt.offset(max(query.offset, 0)).limit(query.limit)).unique())
+
+    def ordered(reverse: bool) -> Select[Any]:
+        flipped = replace(query, descending=query.descending != reverse)
+        return _order(select(Reservation).where(*conds), flipped)
+
+    rows = paging.page(ctx.session, ordered, total, query.offset, query.limit)
     return ReservationPage(views(ctx.session, rows, ctx.now()), total, query.offset, query.limit)

@@ -10,7 +10,7 @@ invoice months it touches as drifted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from ..context import ServiceContext
 from ..errors import ConflictError, LockedError, NotFoundError, ValidationError
 from ..intervals import Interval
 from ..models import MaintenanceWindow, Node, NodeType
-from . import drift, notices
+from . import drift, notices, paging
 from .impact import ImpactLine, impact_of_change
 
 STATUSES = ("upcoming", "in_progress", "completed")
@@ -572,6 +572,11 @@ def list_windows(ctx: ServiceContext, query: WindowQuery = WindowQuery()) -> Win
     now = ctx.now()
     conds = _filters(query, now)
     total = ctx.session.scalar(select(func.count(MaintenanceWindow.id)).where(*conds)) or 0
-    stmt = _order(select(MaintenanceWindow).where(*conds), query, ctx.session.get_bind().dialect.name)
-    rows = ctx.session.scalars(stmt.offset(max(query.offset, 0)).limit(query.limit)).all()
+    dialect = ctx.session.get_bind().dialect.name
+
+    def ordered(reverse: bool) -> Select[Any]:
+        flipped = replace(query, descending=query.descending != reverse)
+        return _order(select(MaintenanceWindow).where(*conds), flipped, dialect)
+
+    rows = paging.page(ctx.session, ordered, total, query.offset, query.limit)
     return WindowPage([view(w, now) for w in rows], total, query.offset, query.limit)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, timedelta
 
 from nodedesk.core.db import migrate
@@ -105,3 +106,30 @@ def test_only_commands_and_help_need_the_command_modules() -> None:
     assert cli._may_name_a_command(["--help"])
     assert cli._may_name_a_command(["--theme", "ansi-dark"])  # a value: parsed with everything
     assert "window" in cli.build_parser().format_help()
+
+
+def test_pages_read_from_the_end_are_the_same_rows(runtime: Runtime) -> None:
+    """A page in the second half is read backwards from the end: same rows, same order."""
+    _seed(runtime)
+    with runtime.write() as ctx:  # ties on start and title, so the tie-breakers matter too
+        for i in range(4):
+            start = local("2026-04-01 08:00")
+            draft = win.WindowDraft(f"Same {i % 2}", start, start + timedelta(hours=i + 1))
+            win.create_window(ctx, draft)
+    with runtime.read() as ctx:
+        for sort in win.SORT_KEYS:
+            for descending in (False, True):
+                q = win.WindowQuery(sort=sort, descending=descending, limit=1000)
+                everything = [w.id for w in win.list_windows(ctx, q).items]
+                assert len(everything) == 9
+                for offset in range(0, 10):
+                    got = win.list_windows(ctx, replace(q, offset=offset, limit=2)).items
+                    assert [w.id for w in got] == everything[offset : offset + 2], (sort, descending, offset)
+        for sort in rsv.SORT_KEYS:
+            for descending in (False, True):
+                q = rsv.ReservationQuery(sort=sort, descending=descending, limit=1000)
+                everything = [r.id for r in rsv.list_reservations(ctx, q).items]
+                assert len(everything) == 5
+                for offset in range(0, 6):
+                    got = rsv.list_reservations(ctx, replace(q, offset=offset, limit=2)).items
+                    assert [r.id for r in got] == everything[offset : offset + 2], (sort, descending, offset)

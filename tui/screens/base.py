@@ -38,6 +38,35 @@ class NodedeskScreen(Screen[Any]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    _shown_keys: tuple[object, ...] | None = None
+    _keys_check_pending = False
+
+    def refresh_bindings(self) -> None:
+        """Tell the footer only when what it shows changed.
+
+        Screens refresh their bindings on every cursor move (an action may be allowed on one row
+        and not the next); the footer rebuilds all its keys each time it is told, which was most
+        of a cursor move's cost. After the next refresh (when the footer would look too), the
+        keys, words and enabled states are compared with what it was last told.
+        """
+        if not self._keys_check_pending:
+            self._keys_check_pending = self.call_after_refresh(self._tell_footer_if_changed)
+
+    def _tell_footer_if_changed(self) -> None:
+        self._keys_check_pending = False
+        try:
+            keys = tuple(
+                (key, b.binding.action, b.binding.description, b.binding.show, b.binding.tooltip, b.enabled)
+                for key, b in self.active_bindings.items()
+            )
+        except Exception:  # e.g. switching sections: nothing to compare with, tell the footer
+            keys = None
+        if keys is not None and keys == self._shown_keys:
+            return
+        # (an unfocused app's footer ignores the news: tell it again next time)
+        self._shown_keys = keys if self.app.app_focus else None
+        super().refresh_bindings()
+
     @property
     def session(self) -> AppSession:
         return self.app.session  # type: ignore[attr-defined,no-any-return]
