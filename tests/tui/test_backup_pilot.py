@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 
 import pytest
+from nodedesk.core.backup.kinds import KINDS
 from nodedesk.core.backup.manifest import read_manifest, verify_files
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.runtime import Runtime
@@ -118,14 +119,14 @@ async def test_export_from_the_palette_writes_a_verifiable_directory(
 
         manifest = read_manifest(target)
         integrity = verify_files(target, manifest)
-        assert integrity.ok and integrity.checked == len(manifest.files) == 17
+        assert integrity.ok and integrity.checked == len(manifest.files) == len(KINDS)
         assert manifest.source["name"] == "test-hpc" and manifest.counts["maintenance_windows"] == 4
         result = text(app, "#export-result")
-        assert f"Exported {sum(manifest.counts.values())} records (17 kinds)." in result
+        assert f"Exported {sum(manifest.counts.values())} records ({len(KINDS)} kinds)." in result
         assert str(target) in result and manifest.root_sha256 in result
         assert "maintenance_windows" in result
         progress = screen.query_one(KindProgress)
-        assert progress.finished == set(progress.kinds) and len(progress.kinds) == 17  # every kind reported
+        assert progress.finished == set(progress.kinds) and len(progress.kinds) == len(KINDS)  # every kind reported
         assert progress.done["maintenance_windows"] == progress.totals["maintenance_windows"] == 4
         assert text(app, "#directory-error").startswith(f"{target} is not empty")  # a second run would fail
 
