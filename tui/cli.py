@@ -46,6 +46,7 @@ class CliEnv:
 
 # An error is one readable line even when it quotes a 100 kB argument.
 ERROR_MAX = 400
+INT_MAX = 2**31 - 1
 
 
 class UsageError(Exception):
@@ -118,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         parser.error(problem)
     args = parser.parse_args(argv)
+    for name, value in vars(args).items():
+        # Ids, versions and counts are 32-bit integers in the database (PostgreSQL INTEGER).
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT_MAX:
+            parser.error(f"argument {name.rstrip('_').replace('_', '-')}: {value} is too large")
     env = CliEnv(Config.from_env())
     try:
         handler: Handler | None = getattr(args, "handler", None)

@@ -62,7 +62,7 @@ def _zone(tz: str) -> ZoneInfo:
 def parse_period(period: str) -> tuple[int, int]:
     """``"2026-02"`` → ``(2026, 2)``; raises ValueError for anything else."""
     text = (period or "").strip()
-    if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
+    if len(text) != 7 or text[4] != "-" or not (text.isascii() and text[:4].isdigit() and text[5:].isdigit()):
         raise ValueError(f"{period!r} is not a month (use YYYY-MM, e.g. 2026-02)")
     year, month = int(text[:4]), int(text[5:])
     if not 1 <= month <= 12 or year < 1970:

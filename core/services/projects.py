@@ -144,8 +144,10 @@ def find_project(ctx: ServiceContext, ref: str | int, field: str = "project") ->
         matches = ctx.session.scalars(select(Project).where(func.lower(Project.title) == text.lower())).all()
         if len(matches) == 1:
             project = matches[0]
-    if project is None and text.lstrip("#").isdigit():
-        project = ctx.session.get(Project, int(text.lstrip("#")))
+    number = text.lstrip("#")
+    # ASCII digits only ("²".isdigit() is true), and no more than an INTEGER column holds.
+    if project is None and number.isascii() and number.isdigit() and len(number) <= 9:
+        project = ctx.session.get(Project, int(number))
     if project is None:
         raise NotFoundError(f"no project titled {text!r}", field=field)
     return project

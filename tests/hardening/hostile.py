@@ -39,6 +39,9 @@ HOSTILE = [
     "-1",
     "0",
     "99999999999999999999999",
+    "3000000000",
+    "²⁰²⁶-⁰²",  # digits str.isdigit() accepts and int() does not
+    "#١٢٣",
     "1e400",
     "NaN",
     "inf",

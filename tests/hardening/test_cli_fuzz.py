@@ -115,6 +115,11 @@ REGRESSIONS = [
     ["window", "add", "--title", "t", "--start", "9999-12-31 23:59", "--end", "2026-01-01"],  # overflow
     ["calendar", "export", ""],  # wrote onto the current directory
     ["calendar", "export", "."],
+    ["window", "show", "99999999999999999999999"],  # too large for an INTEGER column
+    ["reservation", "approve", "3000000000", "--expected-version", "1"],
+    ["project", "show", "99999999999999999999"],  # a numeric project reference
+    ["split", "show", "#99999999999999999999"],
+    ["invoice", "show", "²⁰²⁶-⁰²"],
 ]
 
 
