@@ -21,6 +21,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -314,6 +315,7 @@ async def measure_app(url: str, report: Report, *, filter_text: str, node: str, 
 
                 # (the month list computes each month's summary in the background, newest
                 # first; a user opens a month while that goes on, and so does this)
+                threads = threading.active_count()
                 await press(pilot, "5")
                 screen = app.screen
                 assert isinstance(screen, InvoicesScreen)
@@ -328,6 +330,8 @@ async def measure_app(url: str, report: Report, *, filter_text: str, node: str, 
                 _note_rows(report, app)
                 app.workers.cancel_all()  # the remaining months' summaries are not measured
                 await settled(pilot)
+                while threading.active_count() > threads:  # a cancelled thread runs to its end
+                    await asyncio.sleep(0.05)
 
                 # A section's first visit pays for Textual parsing the whole stylesheet again
                 # (it does so whenever a screen brings CSS of its own); later visits do not.
