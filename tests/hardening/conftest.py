@@ -20,7 +20,7 @@ import os
 import shutil
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,3 +186,35 @@ def demo_site(demo_template: Path, tmp_path: Path) -> InProcessCli:
     path = home / "nodedesk" / "nodedesk.db"
     shutil.copy(demo_template, path)
     return InProcessCli(f"sqlite:///{path}", home)
+
+
+@pytest.fixture(scope="module")
+def pg_demo_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[InProcessCli]:
+    """The demo centre on a fresh PostgreSQL schema (shared by a module's tests)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_URL, pg_schema_url
+
+    if request.getfixturevalue("pg_problem"):
+        request.getfixturevalue("pg_worker_url")  # skips locally, fails in CI
+    schema = f"nd_fuzz_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = pg_schema_url(schema)
+    database = Database.from_url(url)
+    try:
+        initialize(database, ADMIN_LOGIN, timezone=SITE_TZ, demo=True, clock=FrozenClock(DEFAULT_NOW))
+    finally:
+        database.dispose()
+    home = tmp_path_factory.mktemp("pg_home")
+    try:
+        yield InProcessCli(url, home)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -150,3 +150,17 @@ def test_random_command_sequences(demo_site: InProcessCli) -> None:
         run_checked(demo_site, data.draw(argv_for(leaf)))
 
     prop()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name.replace(" ", "-"))
+def test_command_survives_hostile_arguments_on_postgresql(leaf: Leaf, pg_demo_site: InProcessCli) -> None:
+    """PostgreSQL refuses what SQLite stores (NUL, over-long VARCHARs, out-of-range integers): the
+    same contract there. One example per command in CI; NODEDESK_FUZZ_EXAMPLES for more."""
+
+    @settings(max_examples=fuzz_examples(1), suppress_health_check=list(HealthCheck), database=None)
+    @given(argv=argv_for(leaf))
+    def prop(argv: list[str]) -> None:
+        run_checked(pg_demo_site, argv)
+
+    prop()
