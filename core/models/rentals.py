@@ -142,6 +142,8 @@ class Reservation(IdMixin, TrackedMixin, Base):
         CheckConstraint("end_at > start_at", name="end_after_start"),
         Index("ix_reservations_node_span", "node_id", "start_at", "end_at"),
         Index("ix_reservations_span", "start_at", "end_at"),
+        # "current and upcoming" (end_at > now) without scanning all of history
+        Index("ix_reservations_end_start", "end_at", "start_at"),
     )
 
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"), nullable=False)
