@@ -133,6 +133,22 @@ ACTIONS: list[tuple[str, str, Action]] = [
         "windows",
         lambda c, i: schedules.skip_occurrence(c, i.schedule, date(2026, 2, 17), reason="holiday"),
     ),
+    (
+        "schedule.edit",
+        "windows",
+        lambda c, i: schedules.edit_schedule(
+            c,
+            i.schedule,
+            schedules.ScheduleDraft("Weekly patch", "FREQ=WEEKLY;BYDAY=WE", "06:00", duration="2h"),
+        ),
+    ),
+    (
+        "schedule.move",
+        "windows",
+        lambda c, i: schedules.move_occurrence(
+            c, i.schedule, date(2026, 2, 24), local("2026-02-24 10:00"), reason="vendor late"
+        ),
+    ),
     ("schedule.delete", "windows", lambda c, i: schedules.delete_schedule(c, i.schedule)),
     ("schedule.extend", "windows", lambda c, i: schedules.extend_schedules(c)),
     ("notice.reminders", "windows", lambda c, i: notices.queue_reminders(c)),
