@@ -7,7 +7,7 @@
 - ``db_digest`` hashes every row of every table: "nothing written" means the digest is unchanged.
 
 Budget: ``NODEDESK_FUZZ_EXAMPLES`` (default small, for CI) sets the hypothesis examples per
-property; ``NODEDESK_FUZZ_EXAMPLES=2000 pytest tests/hardening -m slow`` runs it long.
+property and enables the ``slow`` test: ``NODEDESK_FUZZ_EXAMPLES=100 pytest -n 2 tests/hardening -k fuzz``.
 """
 
 from __future__ import annotations
