@@ -69,7 +69,11 @@ CHAIN_LOCKED = "nodedesk_audit_chain_locked"  # session.info flag: this transact
 
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK_KEY})
+        # database-wide lock, keyed per schema so sites in different schemas do not serialize
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:k AS bigint) # hashtextextended(current_schema(), 0))"),
+            {"k": _PG_AUDIT_LOCK_KEY},
+        )
         session.info[CHAIN_LOCKED] = True
     # SQLite: write units of work already hold the database write lock (BEGIN IMMEDIATE).
 

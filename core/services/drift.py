@@ -29,7 +29,13 @@ def months_touched(intervals: Iterable[Interval[datetime]], tz: str) -> list[str
 
 
 # PostgreSQL advisory locks (two-int form: its own key space, apart from the audit chain's lock).
+# Advisory locks are database-wide, so the class mixes in the schema: two sites kept in two
+# schemas of one database (as the test suite's workers are) never block each other.
 _PG_MONTH_LOCK_CLASS = 0x6E64  # "nd"
+_CLASS = "(CAST(:c AS integer) # hashtext(current_schema()))"
+_SHARED = text(f"SELECT pg_advisory_xact_lock_shared({_CLASS}, :k)")
+_TRY_SHARED = text(f"SELECT pg_try_advisory_xact_lock_shared({_CLASS}, :k)")
+_TRY_EXCLUSIVE = text(f"SELECT pg_try_advisory_xact_lock({_CLASS}, :k)")
 FINALIZE_WAIT_SECONDS = 10.0
 
 
@@ -59,8 +65,8 @@ def lock_months(ctx: ServiceContext, months: Iterable[str]) -> None:
     holds_chain = session.info.get(audit.CHAIN_LOCKED, False)
     for period in sorted(set(months)):
         if not holds_chain:
-            session.execute(text("SELECT pg_advisory_xact_lock_shared(:c, :k)"), _month_key(period))
-        elif not session.scalar(text("SELECT pg_try_advisory_xact_lock_shared(:c, :k)"), _month_key(period)):
+            session.execute(_SHARED, _month_key(period))
+        elif not session.scalar(_TRY_SHARED, _month_key(period)):
             raise ConflictError(
                 f"{period} is being finalized right now; nothing was saved, try again", field="period"
             )
@@ -76,7 +82,7 @@ def lock_month_for_finalize(ctx: ServiceContext, period: str) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     deadline = time.monotonic() + FINALIZE_WAIT_SECONDS
-    while not session.scalar(text("SELECT pg_try_advisory_xact_lock(:c, :k)"), _month_key(period)):
+    while not session.scalar(_TRY_EXCLUSIVE, _month_key(period)):
         if time.monotonic() > deadline:
             raise ConflictError(
                 f"changes touching {period} kept being saved for {FINALIZE_WAIT_SECONDS:g} s; "
