@@ -278,11 +278,12 @@ def _at_risk(ctx: ServiceContext, now: datetime, until: datetime) -> Panel[AtRis
     for status in ("pending", "approved"):
         page = reservations.list_reservations(
             ctx,
+            # starting in [now, until): a narrow page whose downtime loads by span, not by node
             reservations.ReservationQuery(
-                status=status, start_from=now, end_before=until, sort="start", limit=1000
+                status=status, starts_at_or_after=now, starts_before=until, sort="start", limit=1000
             ),
         )
-        found.extend(r for r in page.items if r.start >= now and r.downtime_hours > 0)
+        found.extend(r for r in page.items if r.downtime_hours > 0)
     found.sort(key=lambda r: (r.start, r.id))
     return Panel(tuple(AtRisk(r) for r in found[:LIMIT]), len(found))
 

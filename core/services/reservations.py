@@ -717,6 +717,8 @@ class ReservationQuery:
     requested_for: str | None = None
     start_from: datetime | None = None  # reservations overlapping [start_from, end_before)
     end_before: datetime | None = None
+    starts_at_or_after: datetime | None = None  # reservations whose start is in this range
+    starts_before: datetime | None = None
     sort: str = "start"
     descending: bool = False
     offset: int = 0
@@ -746,6 +748,10 @@ def _filters(ctx: ServiceContext, query: ReservationQuery) -> list[ColumnElement
         conds.append(R.end > query.start_from)
     if query.end_before is not None:
         conds.append(R.start < query.end_before)
+    if query.starts_at_or_after is not None:
+        conds.append(R.start >= query.starts_at_or_after)
+    if query.starts_before is not None:
+        conds.append(R.start < query.starts_before)
     return conds
 
 

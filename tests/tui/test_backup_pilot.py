@@ -126,7 +126,7 @@ async def test_export_from_the_palette_writes_a_verifiable_directory(
         assert str(target) in result and manifest.root_sha256 in result
         assert "maintenance_windows" in result
         progress = screen.query_one(KindProgress)
-        assert progress.finished == set(progress.kinds) and len(progress.kinds) == len(KINDS)  # every kind reported
+        assert progress.finished == set(progress.kinds) and len(progress.kinds) == len(KINDS)  # all reported
         assert progress.done["maintenance_windows"] == progress.totals["maintenance_windows"] == 4
         assert text(app, "#directory-error").startswith(f"{target} is not empty")  # a second run would fail
 
