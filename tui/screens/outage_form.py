@@ -29,8 +29,7 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from .. import render
 from .. import rental_render as rr
 from ..widgets.tickbox import TickBox
-from .base import NodedeskScreen
-from .confirm import ConfirmScreen
+from .edit_form import EditFormScreen
 from .outages import load_node_names
 from .window_form import NameListSuggester, split_names
 
@@ -40,7 +39,7 @@ FIELDS = ("title", "nodes", "start", "status", "etr", "end", "description")
 FIELD_FOR_ERROR = {f: f for f in FIELDS} | {"node": "nodes"}
 
 
-class OutageFormScreen(NodedeskScreen):
+class OutageFormScreen(EditFormScreen):
     SECTION = "outages"
     HELP_TOPIC = "outages"
     HELP_TITLE = "outage form"
@@ -359,27 +358,6 @@ class OutageFormScreen(NodedeskScreen):
 
     def dirty(self) -> bool:
         return any(self.value(f) != self.initial.get(f) for f in (*FIELDS, "credit"))
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if self.saving:
-            return
-        if not self.dirty():
-            self.dismiss(None)
-            return
-
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(ConfirmScreen("Discard your changes?", "Discard", "Keep editing"), answer)
 
     def _changes(self) -> svc.OutageChanges:
         o = self.outage

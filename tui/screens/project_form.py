@@ -19,8 +19,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Static, TextArea
 
 from .. import render
-from .base import NodedeskScreen
-from .confirm import ConfirmScreen
+from .edit_form import EditFormScreen
 from .form_parts import FIX_FIELDS, field_row, fields_fixed, set_error, set_text
 
 FIELDS = ("title", "owner", "description")
@@ -30,7 +29,7 @@ def load_usernames(ctx: ServiceContext) -> list[str]:
     return [u.username for u in users.list_users(ctx) if u.active]
 
 
-class ProjectFormScreen(NodedeskScreen):
+class ProjectFormScreen(EditFormScreen):
     DEFAULT_CSS = """
     #title-row, #owner-row, #description-row {
         margin-top: 1;
@@ -168,27 +167,6 @@ class ProjectFormScreen(NodedeskScreen):
 
     def dirty(self) -> bool:
         return any(self.value(f) != self.initial[f] for f in FIELDS)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if self.saving:
-            return
-        if not self.dirty():
-            self.dismiss(None)
-            return
-
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(ConfirmScreen("Discard your changes?", "Discard", "Keep editing"), answer)
 
     def action_save(self) -> None:
         if self.saving:

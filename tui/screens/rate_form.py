@@ -21,8 +21,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static
 
-from .base import NodedeskScreen
 from .confirm import ConfirmScreen
+from .edit_form import EditFormScreen
 from .form_parts import FIX_FIELDS, field_row, fields_fixed, set_error, set_text
 from .rate_actions import UNIT
 from .split_form import first_of_next_month
@@ -30,7 +30,8 @@ from .split_form import first_of_next_month
 FIELDS = ("amount", "effective_date", "notes")
 
 
-class RateFormScreen(NodedeskScreen):
+class RateFormScreen(EditFormScreen):
+    DISCARD_QUESTION = "Discard this rate?"
     DEFAULT_CSS = """
     #amount-row {
         margin-top: 1;
@@ -209,27 +210,6 @@ class RateFormScreen(NodedeskScreen):
 
     def dirty(self) -> bool:
         return any(self.value(f) != self.initial[f] for f in FIELDS)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if self.saving:
-            return
-        if not self.dirty():
-            self.dismiss(None)
-            return
-
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(ConfirmScreen("Discard this rate?", "Discard", "Keep editing"), answer)
 
     def action_save(self) -> None:
         if self.saving:

@@ -40,8 +40,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from .. import render
 from .. import rental_render as rr
 from ..widgets.tickbox import TickBox
-from .base import NodedeskScreen
-from .confirm import ConfirmScreen
+from .edit_form import EditFormScreen
 from .reservations import Names, load_names
 from .window_actions import not_allowed
 from .window_form import NameListSuggester
@@ -68,7 +67,8 @@ def _lookup(value: str, names: list[str]) -> str | None:
     return lowered[0] if len(lowered) == 1 else None
 
 
-class ReservationFormScreen(NodedeskScreen):
+class ReservationFormScreen(EditFormScreen):
+    DISCARD_QUESTION = "Discard this reservation?"
     SECTION = "reservations"
     HELP_TOPIC = "reservations"
     HELP_TITLE = "reservation form"
@@ -457,27 +457,6 @@ class ReservationFormScreen(NodedeskScreen):
 
     def dirty(self) -> bool:
         return any(self.value(f) != self.initial.get(f, "") for f in FIELDS)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if self.saving:
-            return
-        if not self.dirty():
-            self.dismiss(None)
-            return
-
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(ConfirmScreen("Discard this reservation?", "Discard", "Keep editing"), answer)
 
     def action_save(self) -> None:
         if self.saving:

@@ -22,8 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from .. import render
-from .base import NodedeskScreen
-from .confirm import ConfirmScreen
+from .edit_form import EditFormScreen
 from .window_form import split_names
 
 FIELDS = (
@@ -49,7 +48,7 @@ PREVIEW_COUNT = 4
 DEBOUNCE = 0.35
 
 
-class ScheduleFormScreen(NodedeskScreen):
+class ScheduleFormScreen(EditFormScreen):
     SECTION = "schedules"
     HELP_TOPIC = "schedules"
     HELP_TITLE = "schedule form"
@@ -280,27 +279,6 @@ class ScheduleFormScreen(NodedeskScreen):
 
     def dirty(self) -> bool:
         return any(self.value(f) != self.initial.get(f, "") for f in FIELDS)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if self.saving:
-            return
-        if not self.dirty():
-            self.dismiss(None)
-            return
-
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(ConfirmScreen("Discard your changes?", "Discard", "Keep editing"), answer)
 
     def action_save(self) -> None:
         if self.saving:

@@ -24,8 +24,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Static, TextArea
 
 from .. import render
-from .base import NodedeskScreen
-from .confirm import ConfirmScreen
+from .edit_form import EditFormScreen
 from .form_parts import FIX_FIELDS, field_row, fields_fixed, set_error, set_text
 from .project_actions import compact_split
 from .window_actions import not_allowed
@@ -88,7 +87,8 @@ def first_of_next_month(today: date) -> date:
     return date(nxt.year, nxt.month, 1)
 
 
-class SplitFormScreen(NodedeskScreen):
+class SplitFormScreen(EditFormScreen):
+    DISCARD_QUESTION = "Discard this split?"
     DEFAULT_CSS = """
     #split-today, #split-pending {
         height: auto;
@@ -278,30 +278,9 @@ class SplitFormScreen(NodedeskScreen):
     def dirty(self) -> bool:
         return any(self.value(f) != self.initial[f] for f in FIELDS)
 
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
     @on(Button.Pressed, "#save-approve")
     def _save_approve_pressed(self) -> None:
         self.action_save(approve=True)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if self.saving:
-            return
-        if not self.dirty():
-            self.dismiss(None)
-            return
-
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(ConfirmScreen("Discard this split?", "Discard", "Keep editing"), answer)
 
     def action_save(self, approve: bool = False) -> None:
         """Propose the split; ``approve`` (billing managers: the second button) approves it too."""

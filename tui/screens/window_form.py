@@ -32,8 +32,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from .. import render
 from ..widgets.impact_panel import ImpactPanel, Proposal
-from .base import NodedeskScreen
-from .confirm import ConfirmScreen
+from .edit_form import EditFormScreen
 
 MODES = ("create", "edit", "move_end", "correct")
 TIME_FORMAT = "YYYY-MM-DD HH:mm"
@@ -86,7 +85,7 @@ def load_inventory(ctx: ServiceContext) -> Inventory:
     )
 
 
-class WindowFormScreen(NodedeskScreen):
+class WindowFormScreen(EditFormScreen):
     SECTION = "windows"
     HELP_TOPIC = "windows"
     HELP_TITLE = "window form"
@@ -401,27 +400,6 @@ class WindowFormScreen(NodedeskScreen):
 
     def dirty(self) -> bool:
         return any(self.value(f) != self.initial.get(f, "") for f in FIELDS)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if self.saving:
-            return
-        if not self.dirty():
-            self.dismiss(None)
-            return
-
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(ConfirmScreen("Discard your changes?", "Discard", "Keep editing"), answer)
 
     def action_save(self) -> None:
         if self.saving:
