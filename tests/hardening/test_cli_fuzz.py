@@ -131,7 +131,7 @@ def test_regressions(argv: list[str], demo_site: InProcessCli) -> None:
 
 @pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name.replace(" ", "-"))
 def test_command_survives_hostile_arguments(leaf: Leaf, demo_site: InProcessCli) -> None:
-    @settings(max_examples=fuzz_examples(3), suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=fuzz_examples(2), suppress_health_check=list(HealthCheck), database=None)
     @given(argv=argv_for(leaf))
     def prop(argv: list[str]) -> None:
         run_checked(demo_site, argv)
