@@ -12,7 +12,7 @@ there to 30 days after now.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Generic, TypeVar
@@ -155,12 +155,21 @@ class Dashboard:
     outages_now: Panel[outages.OutageView]
     windows_near: Panel[DashWindow]
     windows_far: Panel[DashWindow]
-    at_risk: Panel[AtRisk]
-    invoice: InvoiceState  # this month (a draft until it is over: its running total)
-    last_month: InvoiceState  # the month before (the one due to be finalized, or drifted)
     pending_reservations: Panel[reservations.ReservationView]
     pending_splits: Panel[splits.SplitView]
     notices: NoticeCounts
+    # The slower reads (every reservation's downtime, two invoices): None until read, so the app
+    # can show the rest first (``dashboard(ctx, slow=False)`` then ``slow_parts``).
+    at_risk: Panel[AtRisk] | None = None
+    invoice: InvoiceState | None = None  # this month (a draft until it is over: its running total)
+    last_month: InvoiceState | None = None  # the month before (due to be finalized, or drifted)
+
+    @property
+    def complete(self) -> bool:
+        return self.at_risk is not None and self.invoice is not None and self.last_month is not None
+
+    def with_slow(self, parts: SlowParts) -> Dashboard:
+        return replace(self, at_risk=parts.at_risk, invoice=parts.invoice, last_month=parts.last_month)
 
     def to_json(self, tz: str) -> dict[str, object]:
         def panel(p: Panel, items: list[object]) -> dict[str, object]:  # type: ignore[type-arg]
@@ -180,9 +189,13 @@ class Dashboard:
                 "until": timeutil.iso_local(self.far_until, tz),
                 **panel(self.windows_far, [w.to_json(tz) for w in self.windows_far.items]),
             },
-            "reservations_at_risk": panel(self.at_risk, [r.to_json(tz) for r in self.at_risk.items]),
-            "invoice": self.invoice.to_json(tz),
-            "last_month_invoice": self.last_month.to_json(tz),
+            "reservations_at_risk": (
+                None
+                if self.at_risk is None
+                else panel(self.at_risk, [r.to_json(tz) for r in self.at_risk.items])
+            ),
+            "invoice": None if self.invoice is None else self.invoice.to_json(tz),
+            "last_month_invoice": None if self.last_month is None else self.last_month.to_json(tz),
             "pending_approvals": {
                 "reservations": panel(
                     self.pending_reservations, [r.to_json(tz) for r in self.pending_reservations.items]
@@ -191,6 +204,13 @@ class Dashboard:
             },
             "notices": self.notices.to_json(),
         }
+
+
+@dataclass(frozen=True)
+class SlowParts:
+    at_risk: Panel[AtRisk]
+    invoice: InvoiceState
+    last_month: InvoiceState
 
 
 # ---------------------------------------------------------------- pieces
@@ -291,13 +311,24 @@ def _at_risk(ctx: ServiceContext, now: datetime, until: datetime) -> Panel[AtRis
 # ---------------------------------------------------------------- the dashboard
 
 
-def dashboard(ctx: ServiceContext) -> Dashboard:
-    """Everything the dashboard shows, read at ``ctx.now()``."""
+def slow_parts(ctx: ServiceContext) -> SlowParts:
+    """Reservations at risk and the two invoices: the reads that grow with the centre's size."""
+    ctx.require("read")
+    now, tz = ctx.now(), ctx.tz
+    this_month = invoices.current_period(ctx)
+    return SlowParts(
+        at_risk=_at_risk(ctx, now, _days_ahead(now, tz, NEAR_DAYS)),
+        invoice=_invoice_state(ctx, this_month),
+        last_month=_invoice_state(ctx, _previous_period(this_month)),
+    )
+
+
+def dashboard(ctx: ServiceContext, *, slow: bool = True) -> Dashboard:
+    """Everything the dashboard shows, read at ``ctx.now()`` (without the slow parts if asked)."""
     ctx.require("read")
     now, tz = ctx.now(), ctx.tz
     near, far = _days_ahead(now, tz, NEAR_DAYS), _days_ahead(now, tz, FAR_DAYS)
     inventory = _Inventory(ctx)
-    this_month = invoices.current_period(ctx)
 
     def dash(page: list[windows.WindowView]) -> tuple[DashWindow, ...]:
         return tuple(DashWindow(w, inventory.affected(w.scope)) for w in page)
@@ -314,7 +345,7 @@ def dashboard(ctx: ServiceContext) -> Dashboard:
     pending = reservations.list_reservations(
         ctx, reservations.ReservationQuery(status="pending", sort="start", limit=LIMIT)
     )
-    return Dashboard(
+    quick = Dashboard(
         now=now,
         near_until=near,
         far_until=far,
@@ -322,10 +353,8 @@ def dashboard(ctx: ServiceContext) -> Dashboard:
         outages_now=Panel(tuple(open_outages.items), open_outages.total),
         windows_near=Panel(dash(soon[:LIMIT]), len(soon)),
         windows_far=Panel(dash(later[:LIMIT]), len(later)),
-        at_risk=_at_risk(ctx, now, near),
-        invoice=_invoice_state(ctx, this_month),
-        last_month=_invoice_state(ctx, _previous_period(this_month)),
         pending_reservations=Panel(tuple(pending.items), pending.total),
         pending_splits=_pending_splits(ctx),
         notices=_notice_counts(ctx),
     )
+    return quick.with_slow(slow_parts(ctx)) if slow else quick

@@ -9,7 +9,7 @@ from decimal import Decimal
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import invoices, reservations, splits, windows
-from nodedesk.core.services.dashboard import dashboard
+from nodedesk.core.services.dashboard import dashboard, slow_parts
 from sqlalchemy import event
 
 from tests.helpers import SITE_TZ, local
@@ -182,3 +182,17 @@ def test_horizons_keep_the_wall_clock_across_dst(runtime: Runtime, clock: Frozen
     assert d.near_until == local("2026-03-12 10:00")  # 10:00 EDT: 167 hours later, not 168
     assert (d.near_until - d.now).total_seconds() == 167 * 3600
     assert d.far_until == local("2026-04-04 10:00")
+
+
+def test_quick_read_leaves_the_slow_parts_for_later(runtime: Runtime) -> None:
+    """The app shows the quick panels first; quick + slow parts equal the one-call dashboard."""
+    seed_dashboard(runtime)
+    with runtime.read() as ctx:
+        quick = dashboard(ctx, slow=False)
+        parts = slow_parts(ctx)
+        full = dashboard(ctx)
+    assert (quick.at_risk, quick.invoice, quick.last_month) == (None, None, None)
+    assert not quick.complete and full.complete
+    doc = quick.to_json(SITE_TZ)
+    assert doc["reservations_at_risk"] is None and doc["invoice"] is None
+    assert quick.with_slow(parts).to_json(SITE_TZ) == full.to_json(SITE_TZ)

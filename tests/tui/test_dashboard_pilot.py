@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from nodedesk.core.runtime import Runtime
+from nodedesk.core.services import dashboard as dashboard_service
 from nodedesk.core.services import reservations
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens import dashboard as dashboard_screen
@@ -250,3 +252,32 @@ async def test_palette_refreshes_the_dashboard(app: NodedeskApp, seed: DashSeed)
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is screen and screen.loads == loads + 1
+
+
+async def test_quick_panels_show_before_the_invoices_are_computed(
+    app: NodedeskApp, seed: DashSeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big centre's invoices take seconds: the other panels must not wait for them."""
+    release = threading.Event()
+    real = dashboard_service.slow_parts
+
+    def slow(ctx):  # type: ignore[no-untyped-def]
+        release.wait(10)
+        return real(ctx)
+
+    monkeypatch.setattr(dashboard_service, "slow_parts", slow)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if ids(app, "now"):
+                break
+        assert seed.cooling and f"window:{seed.cooling}" in ids(app, "now")
+        assert ids(app, "near") and ids(app, "approvals")
+        assert [text for _, text in items(app, "risk")] == ["Loading…"]
+        assert "Loading invoices…" in [text for _, text in items(app, "office")]
+        assert app.screen.loads == 0
+        release.set()
+        await settle(pilot)
+        assert app.screen.loads == 1
+        assert f"reservation:{seed.rentals.folding}" in ids(app, "risk")
+        assert any(i.startswith("invoice:") for i in ids(app, "office"))

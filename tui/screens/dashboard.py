@@ -94,6 +94,13 @@ class DashboardScreen(NodedeskScreen):
             super().__init__()
             self.data = data
 
+    class SlowLoaded(Message):
+        """The slow parts were read; they complete the dashboard last shown."""
+
+        def __init__(self, parts: svc.SlowParts) -> None:
+            super().__init__()
+            self.parts = parts
+
     def __init__(self) -> None:
         super().__init__()
         self.data: svc.Dashboard | None = None
@@ -124,17 +131,46 @@ class DashboardScreen(NodedeskScreen):
     # ------------------------------------------------------------------ loading
 
     def reload(self) -> None:
-        self.db(svc.dashboard, self._deliver, on_error=self._failed, group="dashboard", exclusive=True)
+        """Read the quick panels first, then the slow ones (at-risk reservations, invoices), so a
+        big centre's dashboard is usable before its invoices are computed."""
+        self.db(
+            lambda ctx: svc.dashboard(ctx, slow=False),
+            self._deliver,
+            on_error=self._failed,
+            group="dashboard",
+            exclusive=True,
+        )
 
     def _deliver(self, data: svc.Dashboard) -> None:
         self.post_message(self.Loaded(data))
+
+    def _deliver_slow(self, parts: svc.SlowParts) -> None:
+        self.post_message(self.SlowLoaded(parts))
 
     def _failed(self, exc: NodedeskError) -> None:
         self.refused(exc, "Could not load the dashboard")
 
     @on(Loaded)
-    def _show(self, message: Loaded) -> None:
-        self.data = data = message.data
+    def _show_quick(self, message: Loaded) -> None:
+        data = message.data
+        previous = self.data
+        if previous is not None and previous.complete:  # keep the last figures while re-reading
+            assert previous.at_risk is not None and previous.invoice is not None
+            assert previous.last_month is not None
+            data = data.with_slow(svc.SlowParts(previous.at_risk, previous.invoice, previous.last_month))
+        self._show(data)
+        self.db(
+            svc.slow_parts, self._deliver_slow, on_error=self._failed, group="dashboard-slow", exclusive=True
+        )
+
+    @on(SlowLoaded)
+    def _show_slow(self, message: SlowLoaded) -> None:
+        if self.data is not None:
+            self._show(self.data.with_slow(message.parts))
+            self.loads += 1  # a whole, fresh dashboard is on screen (tests wait on this)
+
+    def _show(self, data: svc.Dashboard) -> None:
+        self.data = data
         self._loaded_once = True
         tz = self.session.tz
         self._fill("now", self._now_items(data, tz), "nothing in progress", 0)
@@ -150,17 +186,19 @@ class DashboardScreen(NodedeskScreen):
             "no windows",
             data.windows_far.more,
         )
-        self._fill("risk", self._risk_items(data, tz), "no downtime on reservations", data.at_risk.more)
+        if data.at_risk is None:
+            self._fill("risk", [], "Loading…", 0)
+        else:
+            self._fill("risk", self._risk_items(data, tz), "no downtime on reservations", data.at_risk.more)
         self._fill("approvals", self._approval_items(data, tz), "nothing waits for approval", 0)
         self._fill("office", self._office_items(data), "", 0)
         self.panel("now").border_subtitle = self._count(data.windows_now.total + data.outages_now.total)
         self.panel("near").border_subtitle = self._count(data.windows_near.total)
         self.panel("far").border_subtitle = self._count(data.windows_far.total)
-        self.panel("risk").border_subtitle = self._count(data.at_risk.total)
+        self.panel("risk").border_subtitle = self._count(data.at_risk.total if data.at_risk else 0)
         self.panel("approvals").border_subtitle = self._count(
             data.pending_reservations.total + data.pending_splits.total
         )
-        self.loads += 1
         self.refresh_bindings()
 
     @staticmethod
@@ -237,7 +275,7 @@ class DashboardScreen(NodedeskScreen):
 
     def _risk_items(self, data: svc.Dashboard, tz: str) -> list[Option]:
         items = []
-        for a in data.at_risk.items:
+        for a in data.at_risk.items if data.at_risk else ():
             r = a.reservation
             mark = "…" if r.status == "pending" else "✓"
             prompt = Content.assemble(
@@ -277,7 +315,11 @@ class DashboardScreen(NodedeskScreen):
 
     def _office_items(self, data: svc.Dashboard) -> list[Option]:
         items = []
+        if data.invoice is None or data.last_month is None:
+            items.append(Option(Content.styled("Loading invoices…", "dim"), disabled=True))
         for label, inv in (("this month", data.invoice), ("last month", data.last_month)):
+            if inv is None:
+                continue
             style = "$warning" if inv.status == "drifted" else "bold"
             amount = f"{inv.amount:,.2f} {inv.currency}"
             word = INVOICE_WORD.get(inv.status, inv.status)
