@@ -119,24 +119,22 @@ def _check(runtime: Runtime, tallies: dict[int, Any], seeded: int) -> None:
     # 1. No overlapping pending/approved reservations on any node.
     assert overlapping_pairs(runtime) == 0
 
-    # 2. No lost updates on windows.
-    edits: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    # 2. No lost updates on windows (by uuid: SQLite gives a deleted newest window's id to the next).
+    edits: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for t in tallies.values():
         for wid, version, title in t["edits"]:
             edits[wid].append((version, title))
     with runtime.read() as ctx:
-        rows = {w.id: (w.version, w.title) for w in ctx.session.scalars(select(MaintenanceWindow))}
+        rows = {w.uuid: (w.version, w.title) for w in ctx.session.scalars(select(MaintenanceWindow))}
     for wid, done in edits.items():
         versions = [v for v, _ in done]
-        assert len(versions) == len(set(versions)), (
-            f"window #{wid}: two saves produced one version {versions}"
-        )
+        assert len(versions) == len(set(versions)), f"window {wid}: two saves produced one version {versions}"
         if wid in rows:
             version, title = rows[wid]
-            assert version == 1 + len(done), f"window #{wid}: version {version}, {len(done)} successful edits"
-            assert title == max(done)[1], f"window #{wid}: title {title!r}, last edit wrote {max(done)[1]!r}"
+            assert version == 1 + len(done), f"window {wid}: version {version}, {len(done)} successful edits"
+            assert title == max(done)[1], f"window {wid}: title {title!r}, last edit wrote {max(done)[1]!r}"
     for wid, (version, _title) in rows.items():
-        assert version == 1 + len(edits.get(wid, [])), f"window #{wid}: version {version} without edits"
+        assert version == 1 + len(edits.get(wid, [])), f"window {wid}: version {version} without edits"
 
     # 3. Exactly one audit entry per successful operation, and the chain verifies.
     expected: Counter[str] = Counter()

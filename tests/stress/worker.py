@@ -67,7 +67,7 @@ class Tally:
     reasons: Counter[str] = field(default_factory=Counter)  # operation: message gist -> count
     errors: list[str] = field(default_factory=list)
     # (window id, version after the edit, title written) for every successful window edit
-    edits: list[tuple[int, int, str]] = field(default_factory=list)
+    edits: list[tuple[str, int, str]] = field(default_factory=list)  # (window uuid, version, title)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -139,7 +139,8 @@ class Admin:
             result = win.update_window(
                 ctx, wid, win.WindowChanges(title=title, start=start, end=end), expected_version=version
             )
-        self.tally.edits.append((wid, result.window.version, title))
+        # keyed by uuid: SQLite reuses the id of a deleted newest row for the next one created
+        self.tally.edits.append((result.window.uuid, result.window.version, title))
         return True
 
     def delete_window(self) -> bool:
