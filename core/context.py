@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, timeutil
 from .clock import Clock
+from .db.base import TrackedMixin
+from .errors import ConflictError
 from .identity import Actor
 from .models import ActivityEntry
 from .site import SiteSettings
@@ -31,6 +33,17 @@ class ServiceContext:
 
     def require(self, capability: str) -> None:
         self.actor.require(capability)
+
+    def check_version(self, row: TrackedMixin, expected: int | None, noun: str) -> None:
+        """Refuse a save based on an older version of ``row`` than the one stored (the form was
+        opened before someone else's save), saying who changed it and when."""
+        if expected is not None and row.version != expected:
+            raise ConflictError(
+                f"{noun} #{row.id} was changed by {row.modified_by} at "  # type: ignore[attr-defined]
+                f"{timeutil.format_local(row.modified_at, self.tz)} since you opened it; "
+                "reload it and try again",
+                field="version",
+            )
 
     def record(
         self,

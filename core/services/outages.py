@@ -34,7 +34,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from .. import timeutil, validate
 from ..context import ServiceContext
-from ..errors import ConflictError, NotFoundError, ValidationError
+from ..errors import NotFoundError, ValidationError
 from ..intervals import Interval
 from ..models import OUTAGE_STATUSES, ActivityEntry, Node, Outage
 from . import drift, notices
@@ -207,12 +207,7 @@ def _load(ctx: ServiceContext, outage_id: int, *, for_update: bool = False) -> O
 
 
 def _check_version(ctx: ServiceContext, o: Outage, expected: int | None) -> None:
-    if expected is not None and o.version != expected:
-        raise ConflictError(
-            f"outage #{o.id} was changed by {o.modified_by} at "
-            f"{timeutil.format_local(o.modified_at, ctx.tz)} since you opened it; reload it and try again",
-            field="version",
-        )
+    ctx.check_version(o, expected, "outage")
 
 
 # ---------------------------------------------------------------- create

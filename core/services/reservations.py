@@ -384,12 +384,7 @@ def _load(ctx: ServiceContext, reservation_id: int, *, for_update: bool = False)
 
 
 def _check_version(ctx: ServiceContext, r: Reservation, expected: int | None) -> None:
-    if expected is not None and r.version != expected:
-        raise ConflictError(
-            f"reservation #{r.id} was changed by {r.modified_by} at "
-            f"{timeutil.format_local(r.modified_at, ctx.tz)} since you opened it; reload it and try again",
-            field="version",
-        )
+    ctx.check_version(r, expected, "reservation")
 
 
 def _billing_guard(

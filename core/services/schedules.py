@@ -26,7 +26,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from .. import recurrence, testpoints, timeutil, validate
 from ..context import ServiceContext
-from ..errors import ConflictError, LockedError, NotFoundError, ValidationError
+from ..errors import LockedError, NotFoundError, ValidationError
 from ..models import MaintenanceSchedule, MaintenanceWindow, ScheduleException
 from . import impact as impact_svc
 from . import windows as win
@@ -537,12 +537,7 @@ def _load(ctx: ServiceContext, schedule_id: int, *, for_update: bool = False) ->
 
 
 def _check_version(ctx: ServiceContext, s: MaintenanceSchedule, expected: int | None) -> None:
-    if expected is not None and s.version != expected:
-        raise ConflictError(
-            f"schedule #{s.id} was changed by {s.modified_by} at "
-            f"{timeutil.format_local(s.modified_at, ctx.tz)} since you opened it; reload it and try again",
-            field="version",
-        )
+    ctx.check_version(s, expected, "schedule")
 
 
 def get_schedule(ctx: ServiceContext, schedule_id: int) -> ScheduleView:

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from .. import timeutil, validate
 from ..context import ServiceContext
-from ..errors import ConflictError, LockedError, NotFoundError, ValidationError
+from ..errors import LockedError, NotFoundError, ValidationError
 from ..intervals import Interval
 from ..models import MaintenanceWindow, Node, NodeType
 from . import drift, notices, paging
@@ -184,13 +184,7 @@ def _load(ctx: ServiceContext, window_id: int, *, for_update: bool = False) -> M
 
 
 def _check_version(ctx: ServiceContext, window: MaintenanceWindow, expected: int | None) -> None:
-    if expected is not None and window.version != expected:
-        raise ConflictError(
-            f"window #{window.id} was changed by {window.modified_by} at "
-            f"{timeutil.format_local(window.modified_at, ctx.tz)} since you opened it; "
-            "reload it and try again",
-            field="version",
-        )
+    ctx.check_version(window, expected, "window")
 
 
 # ---------------------------------------------------------------- create
