@@ -41,6 +41,19 @@ from .schedules import (
 )
 from .windows import MaintenanceWindow, window_scope_node_types, window_scope_nodes
 
+
+def _never_reuse_ids() -> None:
+    """Ids that users see or the activity log names are never handed out twice: on SQLite a
+    table's integer primary key is AUTOINCREMENT (without it a deleted newest row's id goes to
+    the next row). PostgreSQL sequences never go back."""
+    for table in Base.metadata.tables.values():
+        key = list(table.primary_key.columns)
+        if len(key) == 1 and key[0].name == "id":
+            table.dialect_kwargs["sqlite_autoincrement"] = True
+
+
+_never_reuse_ids()
+
 __all__ = [
     "ACTIVE_RESERVATION_STATUSES",
     "INVOICE_STATUSES",

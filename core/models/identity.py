@@ -75,3 +75,14 @@ class ActivityEntry(Base):
     clock_frozen: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The real time the entry was written (the database server's clock on PostgreSQL), beside
+    # ``occurred_at``, which is the service clock and may be frozen. None on entries written
+    # before it was recorded.
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The target's stable uuid beside its short id (see core/audit.py).
+    target_uuid: Mapped[str] = mapped_column(String(36), nullable=False, default="", server_default="")
+    # How ``hash`` was computed: 'sha256' (keyless, entries written before the log was keyed)
+    # or 'hmac-sha256' (keyed with the site's audit key; see core/audit.py).
+    hash_scheme: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="hmac-sha256", server_default="sha256"
+    )
