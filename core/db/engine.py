@@ -8,12 +8,20 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import ConflictError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# The database's own no-overlap guarantee on reservations (migration 0004): the PostgreSQL
+# exclusion constraint and the SQLite triggers both carry this name.
+OVERLAP_GUARD = "reservations_no_overlap"
+OVERLAP_REFUSED = (
+    "the reservation overlaps another pending or approved reservation on its node (refused by the "
+    "database); reservations on a node may touch but never overlap"
+)
 WRITE_OPTION = "nodedesk_write"
 
 
@@ -89,6 +97,13 @@ class Database:
                 session.rollback()
             else:
                 session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            if OVERLAP_GUARD in str(exc.orig):
+                # Services check first and name the clash; this is the backstop for a race or
+                # for anything that bypassed them.
+                raise ConflictError(OVERLAP_REFUSED, field="reservation") from exc
+            raise
         except StaleDataError as exc:
             # A row's version moved under us (a concurrent save won the race): a conflict the
             # user can act on, not a crash. Everything in this unit of work is rolled back.
