@@ -13,6 +13,11 @@ from ..models import NODE_CATEGORIES, Node, NodeType
 from . import rates
 
 
+def validate_description(value: str | None) -> str:
+    """A node's or node type's description (shared with the backup import)."""
+    return validate.text(value, "description", max_len=2000)
+
+
 @dataclass(frozen=True)
 class NodeTypeView:
     id: int
@@ -81,7 +86,7 @@ def add_node_type(ctx: ServiceContext, name: str, category: str, description: st
     ctx.require("manage_inventory")
     name = validate.name(name, "name")
     category = validate.choice((category or "").upper(), "category", NODE_CATEGORIES)
-    description = validate.text(description, "description", max_len=2000)
+    description = validate_description(description)
     if ctx.session.scalar(select(NodeType.id).where(NodeType.name == name)) is not None:
         raise ValidationError(f"node type {name!r} already exists", field="name")
     now, by = ctx.now(), ctx.actor.username
@@ -134,7 +139,7 @@ def add_node(
     ctx.require("manage_inventory")
     name = validate.name(name, "name")
     nt = get_node_type(ctx, node_type)
-    description = validate.text(description, "description", max_len=2000)
+    description = validate_description(description)
     if ctx.session.scalar(select(Node.id).where(Node.name == name)) is not None:
         raise ValidationError(f"node {name!r} already exists", field="name")
     now, by = ctx.now(), ctx.actor.username
@@ -171,7 +176,7 @@ def update_node(
     if rentable is not None:
         node.rentable = rentable
     if description is not None:
-        node.description = validate.text(description, "description", max_len=2000)
+        node.description = validate_description(description)
     node.modified_at, node.modified_by = ctx.now(), ctx.actor.username
     ctx.session.flush()
     result = node_view(node)

@@ -35,6 +35,11 @@ from .users import get_by_username
 SUBSCRIBER_ROLES = ("owner", "technical_admin", "member")
 
 
+def validate_description(value: str | None) -> str:
+    """A project's description (shared with the backup import)."""
+    return validate.text(value, "description", max_len=4000)
+
+
 @dataclass(frozen=True)
 class MemberView:
     """One user on a project with all the project roles they hold."""
@@ -215,7 +220,7 @@ def _ensure_subscriptions_still_allowed(
 def add_project(ctx: ServiceContext, title: str, owner: str, description: str = "") -> ProjectView:
     ctx.require("manage_projects")
     title = validate.title(title)
-    description = validate.text(description, "description", max_len=4000)
+    description = validate_description(description)
     owner_user = _active_user(ctx, owner, "owner")
     _check_title_free(ctx, title)
     now, by = ctx.now(), ctx.actor.username
@@ -267,7 +272,7 @@ def update_project(
         _check_title_free(ctx, new_title, except_id=project.id)
         project.title = new_title
     if description is not None:
-        project.description = validate.text(description, "description", max_len=4000)
+        project.description = validate_description(description)
     if owner is not None:
         new_owner = _active_user(ctx, owner, "owner")
         old_owner = project.owner

@@ -36,6 +36,16 @@ FEE_CATEGORIES = ("maintenance", "qos", "other")
 _CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
+def validate_description(value: str | None) -> str:
+    """A SKU's description (shared with the backup import)."""
+    return validate.text(value, "description", max_len=2000)
+
+
+def validate_notes(value: str | None) -> str:
+    """A rate row's notes (shared with the backup import)."""
+    return validate.text(value, "notes", max_len=2000)
+
+
 def format_amount(value: Decimal) -> str:
     """``8.00``, ``2.125``, ``0.123456``: two places at least, trailing zeros beyond dropped."""
     two = value.quantize(Decimal("0.01"))
@@ -221,7 +231,7 @@ def create_fee_sku(
         name=validate.title(name, "name"),
         kind="monthly",
         category=category,
-        description=validate.text(description, "description", max_len=2000),
+        description=validate_description(description),
         created_at=now,
         created_by=by,
         modified_at=now,
@@ -333,7 +343,7 @@ def set_rate(
     value = parse_amount(amount)
     if not isinstance(effective_date, date) or isinstance(effective_date, datetime):
         raise ValidationError("must be a calendar date (YYYY-MM-DD)", field="effective_date")
-    notes = validate.text(notes, "notes", max_len=2000)
+    notes = validate_notes(notes)
     timeline = [rate_view(r) for r in _rows(ctx, sku)]
     current = pick_rate(timeline, effective_date)
     correcting = current is not None and current.effective_date == effective_date

@@ -71,6 +71,11 @@ SORT_KEYS = ("start", "end", "node", "project", "status", "id")
 REQUEST_PROJECT_ROLES = ("owner", "technical_admin", "member")
 
 
+def validate_notes(value: str | None) -> str:
+    """A reservation's notes (shared with the backup import)."""
+    return validate.text(value, "notes", max_len=2000)
+
+
 # ---------------------------------------------------------------- views
 
 
@@ -511,7 +516,7 @@ def _create(
     if not isinstance(draft.start_date, date) or isinstance(draft.start_date, datetime):
         raise ValidationError("must be a date (YYYY-MM-DD)", field="start_date")
     span = reservation_span(rules, draft.start_date, draft.blocks)
-    notes = validate.text(draft.notes, "notes", max_len=2000)
+    notes = validate_notes(draft.notes)
     project = find_project(ctx, draft.project)
     actor = ctx.actor.username
     requested_for = (draft.requested_for or "").strip() or actor

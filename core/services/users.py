@@ -49,6 +49,11 @@ def parse_roles(roles: list[str] | tuple[str, ...] | str, field: str = "role") -
 _EMAIL_FORBIDDEN = set('<>()[]\\,;:"')
 
 
+def validate_full_name(value: str | None) -> str:
+    """A user's full name: one line (shared with the backup import)."""
+    return validate.text(value, "full_name", max_len=200, multiline=False)
+
+
 def validate_email(value: str | None) -> str:
     """Empty (no email) or a plain ``name@domain.tld`` address: one ``@``, a local part of at
     most 64 characters, a domain with a dot and no empty label, no spaces, controls or the
@@ -113,7 +118,7 @@ def add_user(
     ctx.require("manage_users")
     username = validate.name(username, "username")
     role_list = parse_roles(roles)
-    full_name = validate.text(full_name, "full_name", max_len=200, multiline=False)
+    full_name = validate_full_name(full_name)
     email = validate_email(email)
     if ctx.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValidationError(f"user {username!r} already exists", field="username")
@@ -161,7 +166,7 @@ def update_user(
     user = get_by_username(ctx, username)
     before = view(user).to_json()
     if full_name is not None:
-        user.full_name = validate.text(full_name, "full_name", max_len=200, multiline=False)
+        user.full_name = validate_full_name(full_name)
     if email is not None:
         user.email = validate_email(email)
     if active is not None:
