@@ -167,6 +167,35 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# Keys a front end adds to a shown document; never part of what a snapshot stores.
+_SHOWN_ONLY = ("snapshot", "digest", "project_filter")
+
+
+def snapshot_document(doc: Doc) -> Doc:
+    """The document a snapshot stores (and hashes): the month's figures and warnings only.
+
+    When it was computed and who finalized it are left out (``generated_at`` and ``finalized``
+    are ``null``; the month keeps them beside the snapshot and fills them in when shown), so the
+    same data always gives the same text, and the digest a user reviewed is the hash finalize
+    stores (help/invoices.md, "Finalize what you saw").
+    """
+    out = {k: v for k, v in doc.items() if k not in _SHOWN_ONLY}
+    out["status"] = "finalized"
+    out["generated_at"] = None
+    out["finalized"] = None
+    return out
+
+
+def snapshot_text(doc: Doc) -> str:
+    """The exact text finalizing ``doc`` now would store."""
+    return canonical_text(snapshot_document(doc))
+
+
+def digest(doc: Doc) -> str:
+    """The SHA-256 finalizing this (whole-month) document now would store."""
+    return sha256_text(snapshot_text(doc))
+
+
 def filter_document(doc: Doc, project: str) -> Doc:
     """The invoice of one project: its lines, its totals, and the warnings that concern it."""
     out = copy.deepcopy(doc)

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pendulum
 
+from ..timeutil import MAX_YEAR
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -59,14 +61,23 @@ def _zone(tz: str) -> ZoneInfo:
     return ZoneInfo(tz)
 
 
+# Months that can be billed: from the epoch to the last year a date may carry (core.timeutil),
+# so a month's end (the next 1st) and its instants always exist.
+FIRST_YEAR, LAST_YEAR = 1970, MAX_YEAR
+
+
 def parse_period(period: str) -> tuple[int, int]:
     """``"2026-02"`` → ``(2026, 2)``; raises ValueError for anything else."""
     text = (period or "").strip()
     if len(text) != 7 or text[4] != "-" or not (text.isascii() and text[:4].isdigit() and text[5:].isdigit()):
         raise ValueError(f"{period!r} is not a month (use YYYY-MM, e.g. 2026-02)")
     year, month = int(text[:4]), int(text[5:])
-    if not 1 <= month <= 12 or year < 1970:
+    if not 1 <= month <= 12:
         raise ValueError(f"{period!r} is not a month (use YYYY-MM, e.g. 2026-02)")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(
+            f"{period!r} is out of range: a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12 (use YYYY-MM)"
+        )
     return year, month
 
 

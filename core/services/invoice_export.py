@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ..audit import to_jsonable
+from ..context import ServiceContext
 from ..errors import ConflictError, ValidationError
 from ..safetext import csv_cell
-from .invoices import Invoice
+from .invoices import Invoice, ensure_unchanged
 
 FORMATS = ("csv", "json")
 
@@ -152,3 +153,16 @@ def export_to_file(inv: Invoice, raw_path: str, fmt: str, *, overwrite: bool = F
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def export_checked(
+    ctx: ServiceContext, shown: Invoice, raw_path: str, fmt: str, *, overwrite: bool = False
+) -> Path:
+    """Write the invoice that was shown, once the month is checked to still be exactly that one.
+
+    Refuses with :class:`~nodedesk.core.services.invoices.MonthChanged` (nothing written) when
+    the month changed since it was read: the file then never holds figures nobody saw, nor
+    figures that are no longer true.
+    """
+    ensure_unchanged(ctx, shown)
+    return export_to_file(shown, raw_path, fmt, overwrite=overwrite)

@@ -70,6 +70,8 @@ class Invoice:
     sha256: str | None = None
     drifted: bool = False
     drift_note: str = ""
+    digest: str = ""  # a draft: the SHA-256 finalizing it now would store; finalized: the stored one
+    integrity_ok: bool = True  # False when a snapshot's text no longer matches its SHA-256
 
     def to_json(self) -> Doc:
         return copy.deepcopy(self.doc)
@@ -111,7 +113,33 @@ def _period_row(ctx: ServiceContext, period: str, *, for_update: bool = False) -
 def _state_doc(row: InvoicePeriod | None) -> Doc | None:
     if row is None or row.status != "finalized":
         return None
-    return {"sha256": row.snapshot_sha256, "drifted": row.drifted, "drift_note": row.drift_note}
+    return {
+        "sha256": row.snapshot_sha256,
+        "drifted": row.drifted,
+        "drift_note": row.drift_note,
+        "integrity_ok": _integrity_ok(row),
+    }
+
+
+def _integrity_ok(row: InvoicePeriod) -> bool:
+    """Whether a finalized month's stored text still hashes to its stored SHA-256."""
+    return document.sha256_text(row.snapshot_json or "") == row.snapshot_sha256
+
+
+def _snapshot_doc(row: InvoicePeriod) -> Doc:
+    """The stored snapshot as a document, or a one-line refusal when it is not a document at all."""
+    try:
+        doc = json.loads(row.snapshot_json or "")
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or not isinstance(doc.get("totals"), dict):
+        raise ConflictError(
+            f"the stored snapshot of {row.period} is not an invoice document and does not match its "
+            "SHA-256: it was altered after finalizing; unfinalize the month (with a reason) and "
+            "finalize it again",
+            field="period",
+        )
+    return doc
 
 
 @contextmanager
@@ -139,8 +167,17 @@ def _live(ctx: ServiceContext, period: str) -> tuple[engine.InvoiceResult, Doc]:
 
 
 def _from_snapshot(row: InvoicePeriod) -> Invoice:
-    doc = json.loads(row.snapshot_json or "{}")
+    doc = _snapshot_doc(row)
+    tz = doc.get("timezone") or "UTC"
+    at = timeutil.iso_local(row.finalized_at, tz) if row.finalized_at else None
+    # A snapshot stores the figures only (core.billing.document.snapshot_document); who finalized
+    # it and when are kept beside it. (Older snapshots carry both in their text already.)
+    if doc.get("generated_at") is None:
+        doc["generated_at"] = at
+    if doc.get("finalized") is None:
+        doc["finalized"] = {"by": row.finalized_by, "at": at}
     doc["snapshot"] = _state_doc(row)
+    doc["digest"] = row.snapshot_sha256
     return Invoice(
         period=row.period,
         status="finalized",
@@ -151,6 +188,8 @@ def _from_snapshot(row: InvoicePeriod) -> Invoice:
         sha256=row.snapshot_sha256,
         drifted=row.drifted,
         drift_note=row.drift_note,
+        digest=row.snapshot_sha256 or "",
+        integrity_ok=_integrity_ok(row),
     )
 
 
@@ -185,9 +224,51 @@ def live_invoice(ctx: ServiceContext, period: str) -> Invoice:
     ctx.require("read")
     period = parse_month(period)
     result, doc = _live(ctx, period)
+    digest = document.digest(doc)
     row = _period_row(ctx, period)
     doc["snapshot"] = _state_doc(row)
-    return Invoice(period=period, status="draft", doc=doc, live=True, result=result)
+    doc["digest"] = digest
+    return Invoice(period=period, status="draft", doc=doc, live=True, result=result, digest=digest)
+
+
+# ---------------------------------------------------------------- digests: act on what was shown
+
+
+class MonthChanged(ConflictError):
+    """The month is no longer what the user reviewed (its digest differs)."""
+
+    def __init__(self) -> None:
+        super().__init__("the month changed since it was shown: review again", field="period")
+
+
+def parse_digest(text: str, field: str = "expected_digest") -> str:
+    """A SHA-256 digest as 64 hexadecimal characters (any case) → lower case, or a refusal."""
+    value = (text or "").strip().lower()
+    if len(value) != 64 or not value.isascii() or any(c not in "0123456789abcdef" for c in value):
+        raise ValidationError(
+            'must be a SHA-256 digest: 64 hexadecimal characters (the "digest" of '
+            "'nodedesk invoice show --json')",
+            field=field,
+        )
+    return value
+
+
+def current_state(ctx: ServiceContext, period: str) -> tuple[str, str]:
+    """(status, digest) of the month right now: a finalized month's stored SHA-256, or the
+    digest its draft would be finalized with."""
+    ctx.require("read")
+    period = parse_month(period)
+    row = _period_row(ctx, period)
+    if row is not None and row.status == "finalized":
+        return "finalized", row.snapshot_sha256 or ""
+    _result, doc = _live(ctx, period)
+    return "draft", document.digest(doc)
+
+
+def ensure_unchanged(ctx: ServiceContext, shown: Invoice) -> None:
+    """Refuse (:class:`MonthChanged`) when the month is no longer the invoice that was shown."""
+    if current_state(ctx, shown.period) != (shown.status, shown.digest):
+        raise MonthChanged()
 
 
 # ---------------------------------------------------------------- months
@@ -207,6 +288,7 @@ class MonthSummary:
     drifted: bool = False
     finalized_by: str | None = None
     finalized_at: datetime | None = None
+    integrity_ok: bool = True
 
     def to_json(self, tz: str) -> Doc:
         return {
@@ -220,6 +302,7 @@ class MonthSummary:
             "amount": self.amount,
             "warnings": self.warnings,
             "drifted": self.drifted,
+            "integrity_ok": self.integrity_ok,
             "finalized_by": self.finalized_by,
             "finalized_at": timeutil.iso_local(self.finalized_at, tz) if self.finalized_at else None,
         }
@@ -271,6 +354,7 @@ def _summary(inv: Invoice) -> MonthSummary:
         drifted=inv.drifted,
         finalized_by=inv.finalized_by,
         finalized_at=inv.finalized_at,
+        integrity_ok=inv.integrity_ok,
     )
 
 
@@ -311,10 +395,16 @@ def ensure_month_open(ctx: ServiceContext, period: str, what: str) -> None:
         )
 
 
-def finalize(ctx: ServiceContext, period: str) -> Invoice:
-    """Freeze the month: store the full invoice and its SHA-256 (plus a history row)."""
+def finalize(ctx: ServiceContext, period: str, expected_digest: str | None = None) -> Invoice:
+    """Freeze the month: store the full invoice and its SHA-256 (plus a history row).
+
+    With ``expected_digest`` (the ``digest`` of the draft the user reviewed) the month is
+    finalized only if it still is exactly that invoice; otherwise :class:`MonthChanged` and
+    nothing is written. The stored SHA-256 is then that digest.
+    """
     ctx.require("manage_billing")
     period = parse_month(period)
+    expected = parse_digest(expected_digest) if expected_digest is not None else None
     now = ctx.now()
     span = month_interval(ctx, period)
     if now < span.end:
@@ -333,10 +423,10 @@ def finalize(ctx: ServiceContext, period: str) -> Invoice:
         )
     _result, doc = _live(ctx, period)
     by = ctx.actor.username
-    doc["status"] = "finalized"
-    doc["finalized"] = {"by": by, "at": timeutil.iso_local(now, ctx.tz)}
-    text = document.canonical_text(doc)
+    text = document.snapshot_text(doc)
     sha = document.sha256_text(text)
+    if expected is not None and sha != expected:
+        raise MonthChanged()
     if row is None:
         row = InvoicePeriod(period=period, created_at=now, created_by=by)
         ctx.session.add(row)
@@ -544,9 +634,8 @@ def verify(ctx: ServiceContext, period: str) -> VerifyResult:
             f"{period} is not finalized: a draft is always live, there is no snapshot to verify",
             field="period",
         )
-    text = row.snapshot_json or ""
-    integrity_ok = document.sha256_text(text) == row.snapshot_sha256
-    snapshot = json.loads(text)
+    integrity_ok = _integrity_ok(row)
+    snapshot = _snapshot_doc(row)
     _result, live = _live(ctx, period)
     items = compare.compare_documents(snapshot, live)
     if not integrity_ok:

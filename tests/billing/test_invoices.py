@@ -324,7 +324,13 @@ def test_finalize_snapshot_correction_verify_unfinalize_refinalize(
         live = invoices.live_invoice(ctx, "2026-02")
     assert shown.status == "finalized" and not shown.live
     assert shown.totals["amount"] == "1768.00" and live.totals["amount"] == "1440.00"
-    assert {k: v for k, v in shown.doc.items() if k != "snapshot"} == json.loads(_stored(runtime, "2026-02"))
+    stored = json.loads(_stored(runtime, "2026-02"))  # the figures; who and when sit beside them
+    assert stored["finalized"] is None and stored["generated_at"] is None
+    assert shown.doc["finalized"] == {"by": "bob", "at": "2026-03-03T09:00:00-05:00"}
+    assert shown.doc["generated_at"] == "2026-03-03T09:00:00-05:00"
+    assert {
+        k: v for k, v in shown.doc.items() if k not in ("snapshot", "digest", "finalized", "generated_at")
+    } == {k: v for k, v in stored.items() if k not in ("finalized", "generated_at")}
 
     # ordinary changes that would alter the finalized month are refused
     with bob.write() as ctx, pytest.raises(LockedError, match="finalized"):

@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     f = s.add_parser("finalize", help="freeze a month that has ended (billing manager)")
     f.add_argument("period", metavar="YYYY-MM")
+    f.add_argument(
+        "--expected-digest",
+        metavar="HEX",
+        help="finalize only if the month is still the draft you reviewed "
+        "(its \"digest\" in 'invoice show --json'); otherwise refused, nothing written",
+    )
     add_json(f)
     f.set_defaults(handler=cmd_finalize)
 
@@ -105,7 +111,9 @@ def cmd_months(args: argparse.Namespace, env: CliEnv) -> int:
         [
             [
                 m.period,
-                m.status + (" ⚠ drifted" if m.drifted else ""),
+                m.status
+                + (" ⚠ drifted" if m.drifted else "")
+                + ("" if m.integrity_ok else " ⚠ snapshot altered"),
                 m.projects,
                 m.lines,
                 m.gross_hours,
@@ -160,10 +168,15 @@ def print_invoice(inv: svc.Invoice, out: Any = None) -> None:
     if inv.status == "finalized":
         fin = doc.get("finalized") or {}
         state = f"FINALIZED by {fin.get('by')} at {_short(fin.get('at'))} · sha256 {(inv.sha256 or '')[:12]}…"
+        if not inv.integrity_ok:
+            state += (
+                " · ⚠ SNAPSHOT ALTERED: its text no longer matches its SHA-256 "
+                "(see 'nodedesk invoice verify')"
+            )
         if inv.drifted:
             state += " · ⚠ DRIFTED since finalizing (see 'nodedesk invoice verify')"
     else:
-        state = f"DRAFT (live, computed {_short(doc.get('generated_at'))})"
+        state = f"DRAFT (live, computed {_short(doc.get('generated_at'))}) · digest {inv.digest[:12]}…"
     title = f"Invoice {doc['period']} · {doc['timezone']} · {cur} · {state}"
     if doc.get("project_filter"):
         title += f" · project {doc['project_filter']}"
@@ -269,7 +282,7 @@ def print_invoice(inv: svc.Invoice, out: Any = None) -> None:
 
 def cmd_finalize(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().write() as ctx:
-        inv = svc.finalize(ctx, args.period)
+        inv = svc.finalize(ctx, args.period, expected_digest=args.expected_digest)
     if args.json:
         output.print_json(inv.to_json())
         return 0
