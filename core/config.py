@@ -6,14 +6,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ENV_DATABASE_URL = "NODEDESK_DATABASE_URL"
+from . import deploy
+
+ENV_DATABASE_URL = deploy.URL_FIELD
 ENV_USER = "NODEDESK_USER"
 
 
 def default_data_dir(environ: dict[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local/share")
-    return Path(base) / "nodedesk"
+    """``$XDG_DATA_HOME/nodedesk``, else ``~/.local/share/nodedesk`` (home from ``pwd``)."""
+    return deploy.data_dir(dict(os.environ if environ is None else environ))
 
 
 def default_database_url(environ: dict[str, str] | None = None) -> str:
@@ -22,14 +23,29 @@ def default_database_url(environ: dict[str, str] | None = None) -> str:
 
 @dataclass(frozen=True)
 class Config:
-    """Where the database is and who is acting, as read from the environment."""
+    """Where the database is and who is acting, as read from the environment.
+
+    ``shared_host`` (set by :meth:`from_env`, i.e. for the CLI and the app) turns on the rules of
+    :mod:`nodedesk.core.deploy`: the URL is checked, a database other users can open is refused
+    and a missing SQLite file is not created except by ``init``. A ``Config`` built directly
+    (tests, tools) keeps to the URL it is given."""
 
     database_url: str
     user_override: str | None = None
     environ: dict[str, str] = field(default_factory=dict, repr=False)
+    url_source: str = "environment"
+    url_problem: str | None = None
+    shared_host: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
         env = dict(os.environ if environ is None else environ)
-        url = env.get(ENV_DATABASE_URL, "").strip() or default_database_url(env)
-        return cls(database_url=url, user_override=env.get(ENV_USER) or None, environ=env)
+        choice = deploy.choose_url(env)
+        return cls(
+            database_url=choice.url,
+            user_override=env.get(ENV_USER) or None,
+            environ=env,
+            url_source=choice.source,
+            url_problem=choice.problem,
+            shared_host=True,
+        )

@@ -1,17 +1,21 @@
 """Who is acting, and what they may do.
 
-The acting user is the OS login (``getpass.getuser()``), as seen over SSH. An admin may act as
-another registered user with ``NODEDESK_USER``; the audit log then records "admin as name".
+The acting user is the OS account the kernel vouches for: the effective uid's name from the
+password database (never ``LOGNAME``/``USER``, which anyone can set), or the sudo caller when
+nodedesk runs through sudo as the site's service account (:mod:`nodedesk.core.deploy`). An admin
+may act as another registered user with ``NODEDESK_USER``; the audit log then records "admin as
+name".
 """
 
 from __future__ import annotations
 
-import getpass
+import os
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .deploy import login_name
 from .errors import PermissionDenied
 from .models import User
 
@@ -83,7 +87,8 @@ class Actor:
 
 
 def os_login() -> str:
-    return getpass.getuser()
+    """The effective uid's account name (see :func:`nodedesk.core.deploy.acting_login` for sudo)."""
+    return login_name(os.geteuid())
 
 
 def _load(session: Session, username: str) -> User | None:
@@ -93,7 +98,12 @@ def _load(session: Session, username: str) -> User | None:
 def resolve_actor(session: Session, login: str, override: str | None = None) -> Actor:
     """Map the OS login (and an optional ``NODEDESK_USER``) to a registered, active user."""
     user = _load(session, login)
-    if user is None or not user.active:
+    if user is not None and not user.active:
+        raise PermissionDenied(
+            f"user {login!r} is deactivated in nodedesk; ask an admin to run "
+            f"'nodedesk user edit {login} --active yes'"
+        )
+    if user is None:
         raise PermissionDenied(
             f"user {login!r} is not registered with nodedesk; ask an admin to run "
             f"'nodedesk user add {login} --role viewer'"
@@ -105,7 +115,9 @@ def resolve_actor(session: Session, login: str, override: str | None = None) -> 
                 f"NODEDESK_USER: only an admin may act as another user ({login} is not an admin)"
             )
         target = _load(session, override)
-        if target is None or not target.active:
+        if target is None:
             raise PermissionDenied(f"NODEDESK_USER: user {override!r} is not registered")
+        if not target.active:
+            raise PermissionDenied(f"NODEDESK_USER: user {override!r} is deactivated")
         return Actor(username=target.username, roles=frozenset(target.role_names), real_user=login)
     return Actor(username=user.username, roles=real_roles, real_user=login)

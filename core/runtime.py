@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import deploy
 from . import site as site_settings
-from .clock import Clock, clock_from_env
+from .clock import ENV_NOW, Clock, clock_from_env
 from .config import Config
 from .context import ServiceContext
 from .db import migrate
 from .db.engine import Database
-from .identity import Actor, os_login, resolve_actor
+from .errors import NotInitializedError, PermissionDenied, ValidationError
+from .identity import Actor, resolve_actor
 
 
 class Runtime:
@@ -26,11 +28,35 @@ class Runtime:
         clock: Clock | None = None,
         login: str | None = None,
         database: Database | None = None,
+        create: bool = False,
+        require_private: bool = True,
     ) -> None:
+        """``create`` lets ``init`` make a new SQLite file; ``require_private=False`` lets
+        ``db status`` report an exposed database instead of refusing it (shared-host rules,
+        :mod:`nodedesk.core.deploy`, apply to a configuration read from the environment)."""
         self.config = config
+        if database is None and config.shared_host:
+            self._check_storage(create=create, require_private=require_private)
         self.database = database or Database.from_url(config.database_url)
-        self.login = login or os_login()
+        self.login = login or deploy.acting_login(
+            config.environ, deploy.storage_owner(config.database_url, config.url_source)
+        )
         self._clock = clock
+        self._clock_from_env = clock is None
+
+    def _check_storage(self, *, create: bool, require_private: bool) -> None:
+        config = self.config
+        if config.url_problem:
+            raise ValidationError(config.url_problem, field="database")
+        field = deploy.URL_FIELD if config.url_source in ("environment", "default") else config.url_source
+        deploy.check_url(config.database_url, field=field)
+        if require_private:
+            deploy.require_private(config.database_url)
+        if not create and deploy.database_missing(config.database_url):
+            raise NotInitializedError(
+                f"no nodedesk database at {deploy.sqlite_path(config.database_url)}; "
+                "run 'nodedesk init' first"
+            )
 
     @classmethod
     def from_env(cls, **kwargs: object) -> Runtime:
@@ -44,9 +70,27 @@ class Runtime:
             self._clock = clock_from_env(tz, self.config.environ)
         return self._clock
 
+    def actor(self, session) -> Actor:  # type: ignore[no-untyped-def]
+        """The acting user, with the ``NODEDESK_NOW`` rule applied."""
+        actor = resolve_actor(session, self.login, self.config.user_override)
+        self.check_clock(actor)
+        return actor
+
+    def check_clock(self, actor: Actor) -> None:
+        """``NODEDESK_NOW`` moves time for every rule (locks, finalizing): admins only, judged by
+        the real user, not the one an admin acts as (help/security.md)."""
+        if not self._clock_from_env or not self.config.environ.get(ENV_NOW, "").strip():
+            return
+        if actor.impersonated or "admin" in actor.roles:
+            return
+        raise PermissionDenied(
+            f"only an admin may set the clock ({actor.real_user} is not an admin); unset {ENV_NOW}",
+            field=ENV_NOW,
+        )
+
     def _context(self, session) -> ServiceContext:  # type: ignore[no-untyped-def]
         site = site_settings.load(session)
-        actor: Actor = resolve_actor(session, self.login, self.config.user_override)
+        actor = self.actor(session)
         return ServiceContext(
             session=session, actor=actor, clock=self.clock_for(site.site_timezone), site=site
         )

@@ -11,8 +11,8 @@ from ..clock import Clock, clock_from_env
 from ..context import ServiceContext
 from ..db import migrate
 from ..db.engine import Database
-from ..errors import ValidationError
-from ..identity import Actor
+from ..errors import PermissionDenied, ValidationError
+from ..identity import Actor, resolve_actor
 from ..models import Base
 from ..timeutil import check_timezone
 from .rates import load_skus
@@ -46,6 +46,24 @@ def wipe(database: Database) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
+def require_site_admin(
+    database: Database,
+    login: str,
+    override: str | None = None,
+    *,
+    action: str = "wipe this site",
+    field: str = "init",
+) -> Actor:
+    """Only an admin of an existing site may wipe it (``init --force``) or upgrade its schema.
+
+    ``override`` is ``NODEDESK_USER``: an admin acting as a non-admin is refused too."""
+    with database.read() as session:
+        actor = resolve_actor(session, login, override)
+    if "admin" not in actor.roles:
+        raise PermissionDenied(f"{actor.username} may not {action} (needs role admin)", field=field)
+    return actor
+
+
 def initialize(
     database: Database,
     login: str,
@@ -56,7 +74,12 @@ def initialize(
     demo: bool = False,
     clock: Clock | None = None,
     environ: dict[str, str] | None = None,
+    override: str | None = None,
+    confirmed: bool = False,
 ) -> InitResult:
+    """Create a site whose first admin is ``login``.
+
+    Wiping an existing site (``force``) needs an admin of that site and ``confirmed``."""
     timezone = check_timezone(timezone, field="timezone")
     currency = site_settings.validate_setting("currency", currency)
     if is_initialized(database):
@@ -64,6 +87,11 @@ def initialize(
             raise ValidationError(
                 "nodedesk is already initialized here; use --force to wipe it and start again",
                 field="init",
+            )
+        require_site_admin(database, login, override)
+        if not confirmed:
+            raise ValidationError(
+                "--force deletes every record of this site; confirm with --yes", field="init"
             )
         wipe(database)
     elif migrate.has_tables(database.engine) and migrate.current_revision(database.engine) is None:
