@@ -1,9 +1,16 @@
-"""Site settings stored in the database (timezone, currency, reservation policy)."""
+"""Site settings stored in the database (timezone, currency, reservation policy, waits).
+
+Every value is checked when it is set (:func:`validate_setting`; whole numbers have a range,
+:data:`INT_RANGES`). A stored value that fails the same check (written by an older version, or
+edited in the database by hand) does not stop nodedesk: :func:`load` keeps it aside, and only
+reading *that* setting raises a one-line error naming it and the command that repairs it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime, time
+from typing import ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +35,29 @@ class SiteSettings:
     reminder_hours: int = 24
     notice_roles: str = "owner,technical_admin"  # project roles that receive notices
     schedule_horizon_months: int = 3  # how far ahead recurring schedules materialise windows
+    # How long a write waits for another admin's save before giving up (SQLite busy wait,
+    # PostgreSQL lock_timeout), and the longest any one PostgreSQL statement may run.
+    # Applied to each new database connection (core/db/engine.py).
+    lock_timeout_seconds: int = 10
+    statement_timeout_seconds: int = 120
+
+    # Stored values that failed their check: setting name -> the one-line message reading it
+    # gives. Set by :func:`load`; not a setting itself.
+    _invalid: ClassVar[dict[str, str]] = {}
+
+    def __getattribute__(self, name: str) -> object:
+        if not name.startswith("_"):
+            invalid = object.__getattribute__(self, "_invalid")
+            if name in invalid:
+                raise ValidationError(invalid[name], field=name)
+        return object.__getattribute__(self, name)
+
+    def stored_text(self, name: str) -> str:
+        """The setting as text, even when its stored value is invalid (for listing it)."""
+        invalid = object.__getattribute__(self, "_invalid")
+        if name in invalid:
+            return object.__getattribute__(self, "_raw")[name]
+        return str(getattr(self, name))
 
     @property
     def tz(self) -> str:
@@ -46,12 +76,27 @@ class SiteSettings:
         return time.fromisoformat(self.reservation_end_cap_time)
 
 
+SETTING_NAMES = tuple(f.name for f in fields(SiteSettings))
 _INT_FIELDS = {f.name for f in fields(SiteSettings) if f.type in ("int", int)}
+
+# Inclusive ranges of the whole-number settings. Wide enough for any real site, narrow enough
+# that every rule reading them stays within dates and timers Python and the databases can hold.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "reservation_block_hours": (1, 24),
+    "reservation_max_blocks": (1, 62),
+    "reservation_lead_days": (0, 365),
+    "reservation_horizon_days": (1, 730),
+    "reminder_hours": (0, 720),  # 0: no reminders
+    "schedule_horizon_months": (0, 24),  # the schedules' own limit (core/services/schedules.py)
+    "lock_timeout_seconds": (1, 600),
+    "statement_timeout_seconds": (10, 3600),
+}
 
 
 def validate_setting(key: str, value: str) -> str:
     """Check one setting value; return its canonical text."""
-    names = {f.name for f in fields(SiteSettings)}
+    names = set(SETTING_NAMES)
+    value = value if isinstance(value, str) else str(value)
     if key not in names:
         raise ValidationError(f"unknown setting (known: {', '.join(sorted(names))})", field=key)
     if key == "site_timezone":
@@ -72,12 +117,14 @@ def validate_setting(key: str, value: str) -> str:
             )
         return ",".join(dict.fromkeys(roles))
     if key in _INT_FIELDS:
-        try:
-            number = int(value)
-        except ValueError as exc:
-            raise ValidationError("must be a whole number", field=key) from exc
-        if number < 0:
-            raise ValidationError("must not be negative", field=key)
+        low, high = INT_RANGES[key]
+        text = value.strip()
+        digits = text[1:] if text[:1] in "+-" else text
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
+            raise ValidationError(f"must be a whole number between {low} and {high}", field=key)
+        number = int(text)
+        if not low <= number <= high:
+            raise ValidationError(f"must be between {low} and {high} (got {number})", field=key)
         return str(number)
     if key.endswith("_time"):
         try:
@@ -93,10 +140,24 @@ def load(session: Session) -> SiteSettings:
     if "site_timezone" not in rows:
         raise NotInitializedError("nodedesk is not initialized here; run 'nodedesk init' first")
     values: dict[str, object] = {}
-    for f in fields(SiteSettings):
-        if f.name in rows:
-            values[f.name] = int(rows[f.name]) if f.name in _INT_FIELDS else rows[f.name]
-    return SiteSettings(**values)  # type: ignore[arg-type]
+    invalid: dict[str, str] = {}
+    for name in SETTING_NAMES:
+        if name not in rows:
+            continue
+        try:
+            canonical = validate_setting(name, rows[name])
+        except ValidationError as exc:
+            invalid[name] = (
+                f"the stored value {rows[name][:40]!r} is invalid ({exc.message}); "
+                f"fix it with 'nodedesk settings set {name} VALUE'"
+            )
+            continue
+        values[name] = int(canonical) if name in _INT_FIELDS else canonical
+    settings = SiteSettings(**values)  # type: ignore[arg-type]
+    if invalid:
+        object.__setattr__(settings, "_invalid", invalid)
+        object.__setattr__(settings, "_raw", {name: rows[name] for name in invalid})
+    return settings
 
 
 def store(session: Session, key: str, value: str, *, by: str, at: datetime) -> tuple[str | None, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 
 from .errors import ValidationError
 
@@ -65,3 +66,54 @@ def choice(value: str | None, field: str, allowed: Iterable[str]) -> str:
 
 def reason(value: str | None, field: str = "reason") -> str:
     return text(value, field, min_len=1, max_len=2000)
+
+
+DECIMAL_MAX_CHARS = 64  # longer text cannot be a number that fits any column
+
+
+def decimal(
+    raw: str | Decimal | int,
+    field: str,
+    *,
+    places: int,
+    digits: int,
+    minimum: Decimal | int | None = None,
+    maximum: Decimal | int | None = None,
+    example: str = "",
+) -> Decimal:
+    """An exact decimal from user input: finite, at most ``places`` decimal places and
+    ``digits - places`` digits before the point (the column's NUMERIC(digits, places)), and
+    within ``minimum``..``maximum`` when given. Never rounds; never raises anything but a
+    one-line :class:`ValidationError` naming ``field`` (``1e400``, ``NaN`` and 100 nines
+    included). Floats are refused: they are not exact."""
+    hint = f" (e.g. {example})" if example else ""
+    if isinstance(raw, float):
+        raise ValidationError("must be given as text or Decimal, never a float", field=field)
+    shown = str(raw).strip()
+    if len(shown) > DECIMAL_MAX_CHARS:
+        raise ValidationError(f"{shown[:20]!r}... is too long to be a number{hint}", field=field)
+    try:
+        value = raw if isinstance(raw, Decimal) else Decimal(shown)
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise ValidationError(f"{shown!r} is not a number{hint}", field=field) from exc
+    if not value.is_finite():
+        raise ValidationError(f"{shown!r} is not a number{hint}", field=field)
+    # Comparisons of finite Decimals are exact and never trap, whatever the exponent.
+    if minimum is not None and value < minimum:
+        raise ValidationError(f"must be at least {minimum} (got {shown})", field=field)
+    if maximum is not None and value > maximum:
+        raise ValidationError(f"must be at most {maximum} (got {shown})", field=field)
+    if value and value.adjusted() >= digits - places:
+        raise ValidationError(
+            f"{shown} is too large (at most {digits - places} digits before the decimal point)", field=field
+        )
+    _sign, digit_tuple, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    trailing = len(digit_tuple) - len("".join(map(str, digit_tuple)).rstrip("0"))
+    if value and exponent + trailing < -places:
+        raise ValidationError(f"{shown} has more than {places} decimal places", field=field)
+    if not value:
+        return Decimal(0)  # also -0 and 0E+1000
+    if exponent > 0:  # 1E+2 -> 100 (exact: the digits were checked above)
+        value = value.quantize(Decimal(1))
+    return value

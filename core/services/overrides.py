@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -123,16 +123,7 @@ def _billed_reservation(ctx: ServiceContext, period: str, reservation_id: int) -
 
 
 def parse_hours(raw: str | Decimal | int, gross: Decimal) -> Decimal:
-    if isinstance(raw, float):
-        raise ValidationError("must be given as text or Decimal, never a float", field="hours")
-    try:
-        value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
-    except InvalidOperation as exc:
-        raise ValidationError(f"{raw!r} is not a number of hours", field="hours") from exc
-    if not value.is_finite() or value < 0:
-        raise ValidationError(f"must be 0 or more hours (got {raw})", field="hours")
-    if value != value.quantize(Decimal(1).scaleb(-HOURS_PLACES)):
-        raise ValidationError(f"{raw} has more than {HOURS_PLACES} decimal places", field="hours")
+    value = validate.decimal(raw, "hours", places=HOURS_PLACES, digits=20, minimum=0)
     if value > gross:
         raise ValidationError(
             f"{value} h is more than the reservation's {gross.quantize(Decimal('0.01'))} h in this month",

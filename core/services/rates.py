@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -299,22 +299,11 @@ def get_sku(ctx: ServiceContext, code: str, *, on: date | None = None) -> SkuVie
 
 
 def parse_amount(raw: str | Decimal | int, field: str = "amount") -> Decimal:
-    """A rate: exact Decimal, not negative, at most 6 decimal places."""
-    if isinstance(raw, float):
-        raise ValidationError("must be given as text or Decimal, never a float", field=field)
-    try:
-        value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip().lstrip("$").replace(",", ""))
-    except InvalidOperation as exc:
-        raise ValidationError(f"{raw!r} is not an amount (e.g. 8.00 or 2.125)", field=field) from exc
-    if not value.is_finite():
-        raise ValidationError(f"{raw!r} is not an amount", field=field)
-    if value < 0:
-        raise ValidationError(f"must not be negative (got {value})", field=field)
-    if value != value.quantize(Decimal(1).scaleb(-RATE_PLACES)):
-        raise ValidationError(f"{raw} has more than {RATE_PLACES} decimal places", field=field)
-    if value > MAX_RATE:
-        raise ValidationError("is too large", field=field)
-    return value
+    """A rate: exact Decimal, not negative, at most 6 decimal places, fits ExactDecimal(20, 6)."""
+    text = raw if isinstance(raw, (Decimal, float)) else str(raw).strip().lstrip("$").replace(",", "")
+    return validate.decimal(
+        text, field, places=RATE_PLACES, digits=20, minimum=0, maximum=MAX_RATE, example="8.00 or 2.125"
+    )
 
 
 def _rows(ctx: ServiceContext, sku: Sku) -> list[Rate]:

@@ -6,8 +6,6 @@ local rule (reservation days, invoice months, schedules) was evaluated in it.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 from .. import site
 from ..context import ServiceContext
 from ..errors import ValidationError
@@ -17,7 +15,8 @@ FIXED = ("site_timezone",)
 
 def list_settings(ctx: ServiceContext) -> dict[str, str]:
     ctx.require("read")
-    return {f.name: str(getattr(ctx.site, f.name)) for f in fields(site.SiteSettings)}
+    # stored_text: a stored value that fails its check is shown as it is, so it can be repaired.
+    return {name: ctx.site.stored_text(name) for name in site.SETTING_NAMES}
 
 
 def set_setting(ctx: ServiceContext, key: str, value: str) -> tuple[str, str]:
