@@ -19,20 +19,23 @@ from rich.text import Text
 Doc = dict[str, Any]
 
 MINUS = "−"  # U+2212, as DESIGN §10 writes "−12.00 h maintenance"
-STATE_GLYPH = {"draft": "◌", "finalized": "✓", "drifted": "⚠"}
-STATE_STYLE = {"draft": "cyan", "finalized": "green", "drifted": "bold yellow"}
+STATE_GLYPH = {"draft": "◌", "finalized": "✓", "drifted": "⚠", "altered": "⚠"}
+STATE_STYLE = {"draft": "cyan", "finalized": "green", "drifted": "bold yellow", "altered": "bold red"}
 OVERRIDE_MARK = "✎"
 WARNING_MARK = "⚠"
 
 
-def state_word(status: str, drifted: bool = False) -> str:
-    """``draft`` | ``finalized`` | ``drifted`` (a finalized month whose live data differs)."""
+def state_word(status: str, drifted: bool = False, altered: bool = False) -> str:
+    """``draft`` | ``finalized`` | ``drifted`` (a finalized month whose live data differs) |
+    ``altered`` (a finalized month whose stored snapshot no longer matches its SHA-256)."""
+    if status == "finalized" and altered:
+        return "altered"
     return "drifted" if status == "finalized" and drifted else status
 
 
-def state_text(status: str, drifted: bool = False, *, note: str = "") -> Text:
+def state_text(status: str, drifted: bool = False, *, note: str = "", altered: bool = False) -> Text:
     """``✓ finalized`` / ``⚠ drifted`` / ``◌ draft`` in the state colour (the word carries it)."""
-    word = state_word(status, drifted)
+    word = state_word(status, drifted, altered)
     label = f"{STATE_GLYPH.get(word, '?')} {word}{note}"
     return Text(label, style=STATE_STYLE.get(word, ""), no_wrap=True, overflow="ellipsis")
 

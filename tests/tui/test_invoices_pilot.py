@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from nodedesk.core.models import ActivityEntry, BillingOverride, InvoicePeriod
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoice_export, invoices
+from nodedesk.core.services import invoice_export, invoices, overrides
 from nodedesk.core.services import windows as window_svc
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.help import HelpScreen
@@ -33,7 +33,7 @@ from nodedesk.tui.screens.window_detail import WindowDetailScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from sqlalchemy import select
 from textual.pilot import Pilot
-from textual.widgets import Input, RadioButton, Static
+from textual.widgets import Button, Input, RadioButton, Static
 
 from tests.helpers import local, runtime_as
 from tests.tui.conftest import settle
@@ -508,6 +508,157 @@ async def test_export_writes_the_same_csv_and_json_as_the_cli(
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "Not written: path: folder" in text(app, "#dialog-error")
+
+
+# ---------------------------------------------------------------- two admins: act on what was shown
+
+STALE = "the month changed since it was shown: review again"
+
+
+def dialog_words(app: NodedeskApp) -> str:
+    return " ".join(str(s.render()) for s in app.screen.query(Static) if s.display)
+
+
+def confirm_label(app: NodedeskApp) -> str:
+    return str(app.screen.query_one("#confirm", Button).label)
+
+
+def month_now(runtime: Runtime, period: str = "2026-01") -> invoices.Invoice:
+    with runtime.read() as ctx:
+        return invoices.compute_invoice(ctx, period)
+
+
+def exclude_r7(second: Runtime, seed: InvoiceSeed) -> None:
+    with second.write() as ctx:  # January: 353.00 → 89.00 (r7's 264.00 excluded)
+        overrides.set_override(ctx, "2026-01", seed.r[7], kind="exclude", reason="booked twice")
+
+
+def restore_r7(second: Runtime, seed: InvoiceSeed) -> None:
+    with second.write() as ctx:
+        overrides.clear_override(ctx, "2026-01", seed.r[7], reason="it was not booked twice")
+
+
+async def test_finalize_shows_the_month_as_it_is_and_refuses_once_it_changed(
+    app: NodedeskApp, runtime: Runtime, seed: InvoiceSeed
+) -> None:
+    second = runtime_as(runtime, "bmgr")  # another admin, on another connection
+    async with app.run_test(size=(100, 34)) as pilot:
+        await open_month(pilot, "2026-01")
+        assert text(app, "#inv-totals").endswith("353.00 USD")
+        exclude_r7(second, seed)  # changed while the month is open here
+        await pilot.press("f")
+        await settle(pilot)
+        assert isinstance(app.screen, FinalizeScreen)
+        shown = month_now(second)
+        words = dialog_words(app)
+        assert "89.00 USD" in words and "353.00" not in words
+        assert f"digest {shown.digest[:16]}" in words
+
+        restore_r7(second, seed)  # changed again after the dialog was shown
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, FinalizeScreen)
+        assert text(app, "#dialog-error") == f"Refused, nothing changed: period: {STALE}"
+        assert "invoice.finalized" not in actions(runtime)
+        assert confirm_label(app) == "Review again (ctrl+s)"
+
+        await pilot.press("ctrl+s")  # review again: the dialog reads the month afresh
+        await settle(pilot)
+        again = month_now(second)
+        words = dialog_words(app)
+        assert "353.00 USD" in words and f"digest {again.digest[:16]}" in words
+        assert text(app, "#dialog-error") == "" and confirm_label(app) == "Finalize (ctrl+s)"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, InvoiceMonthScreen)
+        assert text(app, "#inv-totals").endswith("353.00 USD")
+    with runtime.read() as ctx:
+        row = ctx.session.scalar(select(InvoicePeriod).where(InvoicePeriod.period == "2026-01"))
+        assert row.status == "finalized" and row.snapshot_sha256 == again.digest
+
+
+async def test_export_writes_the_figures_it_shows_or_refuses(
+    app: NodedeskApp, runtime: Runtime, seed: InvoiceSeed, tmp_path: Path
+) -> None:
+    second = runtime_as(runtime, "bmgr")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await open_month(pilot, "2026-01")
+        exclude_r7(second, seed)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        shown = month_now(second)
+        words = dialog_words(app)
+        assert "as computed now" in words and "89.00 USD" in words and shown.digest[:16] in words
+        await type_into(pilot, "#path", str(tmp_path / "jan.csv"))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, InvoiceMonthScreen)
+        written = (tmp_path / "jan.csv").read_text(encoding="utf-8")
+        assert written == invoice_export.render(shown, "csv") and ",264.00," not in written
+        assert text(app, "#inv-totals").endswith("89.00 USD")  # the month behind follows what was read
+
+        await pilot.press("x")
+        await settle(pilot)
+        await type_into(pilot, "#path", str(tmp_path / "jan2.csv"))
+        restore_r7(second, seed)  # changed after the dialog showed 89.00
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        assert text(app, "#dialog-error") == f"Not written: period: {STALE}"
+        assert not (tmp_path / "jan2.csv").exists()
+        assert confirm_label(app) == "Review again (ctrl+s)"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "353.00 USD" in dialog_words(app)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, InvoiceMonthScreen)
+        written = (tmp_path / "jan2.csv").read_text(encoding="utf-8")
+        assert written == invoice_export.render(month_now(second), "csv")
+
+
+async def test_drift_check_reads_live_data_again(
+    app: NodedeskApp, runtime: Runtime, seed: InvoiceSeed
+) -> None:
+    with runtime.write() as ctx:
+        invoices.finalize(ctx, "2026-01")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await open_month(pilot, "2026-01")
+        assert "✓ live data matches" in text(app, "#inv-head")
+        with runtime_as(runtime, "admin").write() as ctx:  # a second admin corrects January
+            window_svc.update_window(
+                ctx,
+                seed.jan31,
+                window_svc.WindowChanges(end=local("2026-01-31 12:00")),
+                correction=True,
+                reason="the work ended at noon",
+            )
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, DriftScreen)
+        assert "live data differs from the finalized snapshot" in dialog_words(app)
+        assert f"reservation #{seed.r[6]} (node2436, Genomics): downtime_hours 24.00 → 12.00" in text(
+            app, "#drift-items"
+        )
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "live data matches" not in text(app, "#inv-head")
+        assert text(app, "#drift-banner").startswith("⚠ DRIFTED")
+
+
+async def test_a_tampered_snapshot_is_flagged_in_the_app(
+    app: NodedeskApp, runtime: Runtime, seed: InvoiceSeed
+) -> None:
+    with runtime.write() as ctx:
+        invoices.finalize(ctx, "2026-01")
+        row = ctx.session.scalar(select(InvoicePeriod).where(InvoicePeriod.period == "2026-01"))
+        row.snapshot_json = row.snapshot_json.replace('"353.00"', '"35.00"')
+    async with app.run_test(size=(100, 34)) as pilot:
+        await open_section(pilot)
+        assert "altered" in column(app, "state")[1]
+        await open_month(pilot, "2026-01")
+        assert "SNAPSHOT ALTERED" in text(app, "#inv-head")
 
 
 # ---------------------------------------------------------------- roles and help

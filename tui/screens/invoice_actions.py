@@ -151,6 +151,42 @@ def load_verify(node: DOMNode, state: MonthState, on_done: Callable[[], None]) -
     run_db(node, lambda ctx: svc.verify(ctx, period), on_done=done, on_error=failed, group="verify")
 
 
+def check_drift(
+    node: DOMNode,
+    state: MonthState,
+    on_done: Callable[[], None],
+    on_gone: Callable[[], None],
+) -> None:
+    """Compare a finalized month with live data afresh, then list the drift (``v``).
+
+    The comparison made when the month was opened may be stale: another admin may have
+    corrected data since. The result replaces the state's (the heading and banner follow);
+    when the month is no longer the snapshot shown (unfinalized, or finalized again), the
+    month is reloaded with ``on_gone()``.
+    """
+    period, generation = state.period, state.generation
+    shown = state.invoice.sha256 if state.invoice is not None else None
+
+    def done(result: svc.VerifyResult) -> None:
+        from .invoice_dialogs import DriftScreen
+
+        if state.generation == generation:
+            state.verify, state.verify_failed = result, ""
+            on_done()
+        if result.sha256 != shown:
+            state.changed = True
+            on_gone()
+        currency = state.invoice.currency if state.invoice is not None else ""
+        node.app.push_screen(DriftScreen(result, currency))
+
+    def failed(exc: NodedeskError) -> None:
+        node.app.notify(str(exc), title="Could not compare", severity="error", markup=False, timeout=8)
+        state.changed = True
+        on_gone()
+
+    run_db(node, lambda ctx: svc.verify(ctx, period), on_done=done, on_error=failed, group="verify")
+
+
 def month_end(tz: str, period: str) -> pendulum.DateTime:
     """The instant a ``YYYY-MM`` month ends in the site timezone (the next 1st, 00:00)."""
     return pendulum.datetime(int(period[:4]), int(period[5:7]), 1, tz=tz).add(months=1)

@@ -28,6 +28,7 @@ from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 from .. import invoice_render as ir
 from ..workers import run_db
 from .form_parts import field_row, set_error, set_text
+from .invoice_actions import MonthState
 
 Doc = dict[str, Any]
 
@@ -94,47 +95,153 @@ class _Dialog(ModalScreen[Any]):
         raise NotImplementedError
 
 
-# ---------------------------------------------------------------- finalize / unfinalize
+# ---------------------------------------------------------------- act on what was shown
 
 
-class FinalizeScreen(_Dialog):
-    """Confirm finalizing a month: what it means, and what is being frozen."""
+class _ReviewDialog(_Dialog):
+    """A dialog that reads the month afresh before it shows it, and acts on what it showed.
 
-    def __init__(self, inv: svc.Invoice) -> None:
+    Opening it reads the month in a worker (someone else may have changed it since the screen
+    behind was drawn); it shows those figures with their digest, and confirming acts on exactly
+    that invoice: the service refuses (``MonthChanged``, nothing written) when the month changed
+    in between. The dialog then offers to review again: ctrl+s reads the month once more
+    (help/invoices.md, "Finalize what you saw").
+    """
+
+    CONFIRM = "Confirm"
+
+    def __init__(self, state: MonthState) -> None:
         super().__init__()
-        self.inv = inv
+        self.state = state
+        self.inv: svc.Invoice | None = None  # what the dialog shows (and acts on)
+        self.stale = False  # the month changed since it was shown: confirming reviews again
 
-    def compose(self) -> ComposeResult:
-        inv = self.inv
-        lines = sum(len(p["lines"]) for p in inv.projects)
-        summary = (
-            f"{len(inv.projects)} project(s) · {lines} line(s) · {ir.totals_text(inv.totals, inv.currency)}"
-        )
-        with Vertical(classes="dialog", id="finalize-dialog"):
-            yield Static(
-                Content.styled(f"Finalize the invoice of {inv.period}?", "bold"), classes="dialog-title"
-            )
-            yield Static(Content(summary), classes="dialog-text")
-            yield Static(Content(FINALIZE_MEANING), classes="dialog-text")
-            if inv.warnings:
-                shown = "\n".join(f"  {ir.WARNING_MARK} {one_line(w, max_len=200)}" for w in inv.warnings[:3])
-                more = f"\n  … and {len(inv.warnings) - 3} more" if len(inv.warnings) > 3 else ""
-                yield Static(
-                    Content(f"It has {len(inv.warnings)} warning(s):\n{shown}{more}"),
-                    classes="dialog-text warning",
-                )
-            yield Static(id="dialog-error", classes="field-error")
-            yield self.buttons("Finalize", "warning")
+    @property
+    def period(self) -> str:
+        return self.state.period
 
     def on_mount(self) -> None:
         self.show_error("")
-        self.query_one("#cancel", Button).focus()
+        self.review()
+
+    def review(self) -> None:
+        """Read the month afresh (in a worker), then show it."""
+        self.stale = False
+        self.inv = None
+        self.show_reading()
+        self.start(lambda ctx: svc.compute_invoice(ctx, self.period), self._reviewed, write=False)
+
+    def _reviewed(self, inv: svc.Invoice) -> None:
+        self.busy = False
+        self.inv = inv
+        shown = self.state.invoice
+        if shown is None or (shown.status, shown.digest) != (inv.status, inv.digest):
+            self.state.set_invoice(inv)  # the screens behind show what this dialog read
+            self.state.changed = True
+        button = self.query_one("#confirm", Button)
+        button.label = f"{self.CONFIRM} (ctrl+s)"
+        button.disabled = False
+        self.show_invoice(inv)
+
+    def refused(self, exc: NodedeskError) -> None:
+        if self.inv is None:  # the month could not be read: nothing to act on
+            self.busy = False
+            self.show_error(f"Could not read {self.period}: {exc}")
+            return
+        if isinstance(exc, svc.MonthChanged):
+            self.busy = False
+            self.stale = True
+            button = self.query_one("#confirm", Button)
+            button.label = "Review again (ctrl+s)"
+            button.disabled = False
+            self.show_error(f"{self.REFUSED} {exc}")
+            return
+        self.refused_otherwise(exc)
+
+    REFUSED = "Refused, nothing changed:"
+
+    def refused_otherwise(self, exc: NodedeskError) -> None:
+        super().refused(exc)
 
     def action_confirm(self) -> None:
         if self.busy:
             return
-        period = self.inv.period
-        self.start(lambda ctx: svc.finalize(ctx, period), self._done)
+        if self.stale or self.inv is None:
+            self.review()
+            return
+        self.act(self.inv)
+
+    def show_reading(self) -> None:
+        raise NotImplementedError
+
+    def show_invoice(self, inv: svc.Invoice) -> None:
+        raise NotImplementedError
+
+    def act(self, inv: svc.Invoice) -> None:
+        raise NotImplementedError
+
+
+def _figures(inv: svc.Invoice) -> str:
+    lines = sum(len(p["lines"]) for p in inv.projects)
+    return f"{len(inv.projects)} project(s) · {lines} line(s) · {ir.totals_text(inv.totals, inv.currency)}"
+
+
+def _digest_text(inv: svc.Invoice) -> str:
+    if inv.status == "finalized":
+        altered = "" if inv.integrity_ok else " — DOES NOT MATCH its text: altered after finalizing"
+        return f"snapshot sha256 {inv.digest[:16]}…{altered}"
+    return f"digest {inv.digest[:16]}… (what finalizing it now would store)"
+
+
+# ---------------------------------------------------------------- finalize / unfinalize
+
+
+class FinalizeScreen(_ReviewDialog):
+    """Confirm finalizing a month: what it means, and what is being frozen (as read just now)."""
+
+    CONFIRM = "Finalize"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="finalize-dialog"):
+            yield Static(
+                Content.styled(f"Finalize the invoice of {self.period}?", "bold"), classes="dialog-title"
+            )
+            yield Static(id="finalize-figures", classes="dialog-text")
+            yield Static(id="finalize-digest", classes="dialog-text muted")
+            yield Static(Content(FINALIZE_MEANING), classes="dialog-text")
+            yield Static(id="finalize-warnings", classes="dialog-text warning")
+            yield Static(id="dialog-error", classes="field-error")
+            yield self.buttons("Finalize", "warning")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#cancel", Button).focus()
+
+    def show_reading(self) -> None:
+        set_text(self, "#finalize-figures", f"Reading {self.period} as it is now…")
+        set_text(self, "#finalize-digest", "")
+        self.query_one("#finalize-warnings", Static).display = False
+
+    def show_invoice(self, inv: svc.Invoice) -> None:
+        set_text(self, "#finalize-figures", _figures(inv))
+        set_text(self, "#finalize-digest", _digest_text(inv))
+        box = self.query_one("#finalize-warnings", Static)
+        box.display = bool(inv.warnings)
+        if inv.warnings:
+            shown = "\n".join(f"  {ir.WARNING_MARK} {one_line(w, max_len=200)}" for w in inv.warnings[:3])
+            more = f"\n  … and {len(inv.warnings) - 3} more" if len(inv.warnings) > 3 else ""
+            box.update(Content(f"It has {len(inv.warnings)} warning(s):\n{shown}{more}"))
+        if inv.status == "finalized":
+            fin = inv.doc.get("finalized") or {}
+            self.query_one("#confirm", Button).disabled = True
+            self.show_error(
+                f"{inv.period} was finalized meanwhile (by {one_line(fin.get('by'))}); "
+                "nothing to do here (escape)"
+            )
+
+    def act(self, inv: svc.Invoice) -> None:
+        period, digest = inv.period, inv.digest
+        self.start(lambda ctx: svc.finalize(ctx, period, expected_digest=digest), self._done)
 
     def _done(self, inv: svc.Invoice) -> None:
         self.notify(
@@ -444,46 +551,59 @@ class ClearOverrideScreen(_Dialog):
 # ---------------------------------------------------------------- export
 
 
-class ExportScreen(_Dialog):
-    """Write the month's invoice as CSV or JSON to a file the user names."""
+class ExportScreen(_ReviewDialog):
+    """Write the month's invoice as CSV or JSON to a file: the figures the dialog shows."""
 
-    def __init__(self, inv: svc.Invoice) -> None:
-        super().__init__()
-        self.inv = inv
+    CONFIRM = "Export"
+    REFUSED = "Not written:"
+
+    def __init__(self, state: MonthState) -> None:
+        super().__init__(state)
         self.fmt = "csv"
         self.overwrite_armed: str | None = None  # the path the user agreed to overwrite
 
     def compose(self) -> ComposeResult:
-        inv = self.inv
-        if inv.status == "finalized":
-            source = f"from its finalized snapshot (sha256 {(inv.sha256 or '')[:12]}…)"
-        else:
-            source = "as computed now (a live draft)"
         with Vertical(classes="dialog", id="export-dialog"):
             yield Static(
-                Content.styled(f"Export the invoice of {inv.period}", "bold"), classes="dialog-title"
+                Content.styled(f"Export the invoice of {self.period}", "bold"), classes="dialog-title"
             )
-            yield Static(
-                Content(
-                    f"The whole month, {source}. CSV: one row per line and cost "
-                    "object, as 'nodedesk invoice show --csv'. JSON: the documented invoice "
-                    "document, as '--json'."
-                ),
-                classes="dialog-text",
-            )
+            yield Static(id="export-source", classes="dialog-text")
+            yield Static(id="export-figures", classes="dialog-text")
             with RadioSet(id="format"):
                 yield RadioButton("CSV (spreadsheets, accounting)", value=True, name="csv", id="format-csv")
                 yield RadioButton("JSON (automation)", name="json", id="format-json")
             yield field_row(
-                "File", "path", Input(invoice_export.default_path(inv.period, "csv"), id="path", compact=True)
+                "File",
+                "path",
+                Input(invoice_export.default_path(self.period, "csv"), id="path", compact=True),
             )
             yield Static(id="dialog-error", classes="field-error")
             yield self.buttons("Export")
 
     def on_mount(self) -> None:
-        self.show_error("")
         set_error(self, "path", "")
+        super().on_mount()
         self.query_one("#path", Input).focus()
+
+    def show_reading(self) -> None:
+        self.overwrite_armed = None  # agreed for other figures: ask again
+        set_text(self, "#export-source", f"Reading {self.period} as it is now…")
+        set_text(self, "#export-figures", "")
+
+    def show_invoice(self, inv: svc.Invoice) -> None:
+        if inv.status == "finalized":
+            source = f"from its finalized snapshot (sha256 {inv.digest[:16]}…)"
+            if not inv.integrity_ok:
+                source += ", whose text NO LONGER MATCHES its SHA-256"
+        else:
+            source = f"as computed now (a live draft, digest {inv.digest[:16]}…)"
+        set_text(
+            self,
+            "#export-source",
+            f"The whole month, {source}. CSV: one row per line and cost object, as 'nodedesk "
+            "invoice show --csv'. JSON: the documented invoice document, as '--json'.",
+        )
+        set_text(self, "#export-figures", _figures(inv))
 
     @on(RadioSet.Changed, "#format")
     def _format_changed(self) -> None:
@@ -509,33 +629,29 @@ class ExportScreen(_Dialog):
     def _submitted(self) -> None:
         self.action_confirm()
 
-    def action_confirm(self) -> None:
-        if self.busy:
-            return
-        inv, fmt = self.inv, self.fmt
+    def act(self, inv: svc.Invoice) -> None:
+        fmt = self.fmt
         raw = self.query_one("#path", Input).value
         overwrite = self.overwrite_armed == raw
         self.start(
-            lambda ctx: invoice_export.export_to_file(inv, raw, fmt, overwrite=overwrite),
+            lambda ctx: invoice_export.export_checked(ctx, inv, raw, fmt, overwrite=overwrite),
             self._done,
             write=False,
         )
 
-    def refused(self, exc: NodedeskError) -> None:
+    def refused_otherwise(self, exc: NodedeskError) -> None:
+        self.busy = False
+        self.query_one("#confirm", Button).disabled = False
         if isinstance(exc, ConflictError) and exc.field == "path":
-            self.busy = False
-            self.query_one("#confirm", Button).disabled = False
             self.overwrite_armed = self.query_one("#path", Input).value
             self.query_one("#confirm", Button).label = "Overwrite (ctrl+s)"
             self.show_error(f"{exc.message}. Press ctrl+s again to overwrite it, or type another name.")
             return
-        self.busy = False
-        self.query_one("#confirm", Button).disabled = False
         self.show_error(f"Not written: {exc}")
 
     def _done(self, path: Any) -> None:
         self.notify(
-            f"Wrote the {self.inv.period} invoice ({self.fmt.upper()}) to {path}",
+            f"Wrote the {self.period} invoice ({self.fmt.upper()}) to {path}",
             title="Exported",
             markup=False,
             timeout=10,

@@ -308,7 +308,7 @@ class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
         if self.state.invoice is not None:
             from .invoice_dialogs import ExportScreen
 
-            self.app.push_screen(ExportScreen(self.state.invoice))
+            self.app.push_screen(ExportScreen(self.state))
 
     def action_set_override(self) -> None:
         open_override(self, self.state, self.current_line())

@@ -31,6 +31,7 @@ from .invoice_actions import (
     InvoiceActionsMixin,
     MonthState,
     action_bindings,
+    check_drift,
     load_invoice,
     load_verify,
     month_end_text,
@@ -130,6 +131,8 @@ def head_text(state: MonthState, tz: str, session: Any) -> Content:
         parts.append(
             f" · {finalized}{when} by {one_line(inv.finalized_by)} · sha256 {(inv.sha256 or '')[:8]}…"
         )
+        if not inv.integrity_ok:
+            parts.append((" · ⚠ SNAPSHOT ALTERED: its text no longer matches its SHA-256", "$error"))
         if state.verify is not None and not state.verify.drifted:
             parts.append((" · ✓ live data matches", "$success"))
         elif state.verify_failed:
@@ -380,7 +383,7 @@ class InvoiceMonthScreen(InvoiceActionsMixin, NodedeskScreen):
         if state is not None:
             return state
         if action == "drift":
-            return self.state.verify is not None
+            return self.state.finalized
         if action in ("export", "reload"):
             return self.state.invoice is not None
         if action == "warnings":
@@ -409,23 +412,23 @@ class InvoiceMonthScreen(InvoiceActionsMixin, NodedeskScreen):
         self._show_warnings()
 
     def action_drift(self) -> None:
-        if self.state.verify is not None and self.state.invoice is not None:
-            from .invoice_dialogs import DriftScreen
-
-            self.app.push_screen(DriftScreen(self.state.verify, self.state.invoice.currency))
+        """Compare the snapshot with live data as they are now (never an earlier comparison)."""
+        if not self.state.finalized:
+            return
+        check_drift(self, self.state, self._show_head, self.reload)
 
     def action_export(self) -> None:
         if self.state.invoice is not None:
             from .invoice_dialogs import ExportScreen
 
-            self.app.push_screen(ExportScreen(self.state.invoice))
+            self.app.push_screen(ExportScreen(self.state))
 
     def action_finalize(self) -> None:
         if self.state.invoice is None:
             return
         from .invoice_dialogs import FinalizeScreen
 
-        self.app.push_screen(FinalizeScreen(self.state.invoice), self._finalized)
+        self.app.push_screen(FinalizeScreen(self.state), self._finalized)
 
     def _finalized(self, inv: Any) -> None:
         if inv is not None:

@@ -188,7 +188,7 @@ class InvoicesScreen(NodedeskScreen):
         s = self.summaries.get(period)
         words = period
         if s is not None:
-            words += " " + ir.state_word(s.status, s.drifted) + " " + s.status
+            words += " " + ir.state_word(s.status, s.drifted, not s.integrity_ok) + " " + s.status
         return all(t in words.lower() for t in self.text.lower().split())
 
     def _show_months(self, offset: int | None = None, cursor: str = "keep") -> None:
@@ -213,7 +213,7 @@ class InvoicesScreen(NodedeskScreen):
             period,
             [
                 Text(period, style="bold"),
-                ir.state_text(s.status, s.drifted, note=note),
+                ir.state_text(s.status, s.drifted, note=note, altered=not s.integrity_ok),
                 Text(str(s.lines), justify="right"),
                 Text(ir.minus(s.downtime_hours), justify="right", style="dim"),
                 Text(s.net_hours, justify="right"),
@@ -265,7 +265,7 @@ class InvoicesScreen(NodedeskScreen):
         cur = self.session.site.currency
         first = Content.assemble(
             (f"{period} ", "bold"),
-            ir.state_text(s.status, s.drifted).plain,
+            ir.state_text(s.status, s.drifted, altered=not s.integrity_ok).plain,
             f"  ·  {s.projects} project(s) · {s.lines} line(s) · "
             f"net {s.net_hours} h · {ir.money(s.amount)} {cur}",
         )
@@ -274,6 +274,8 @@ class InvoicesScreen(NodedeskScreen):
             second = f"Finalized by {one_line(s.finalized_by)} at {when}: shown from its snapshot."
             if s.drifted:
                 second += " ⚠ Flagged as drifted after an admin correction."
+            if not s.integrity_ok:
+                second += " ⚠ Its stored snapshot no longer matches its SHA-256: altered after finalizing."
         elif month_over(self.session, period):
             second = "Draft: recomputed from live data each time; the month has ended and may be finalized."
         else:
