@@ -36,6 +36,12 @@ class Config:
     url_source: str = "environment"
     url_problem: str | None = None
     shared_host: bool = False
+    # The site's private directory (audit key and anchor, help/audit.md); default: the data dir.
+    private_dir: Path | None = None
+
+    @property
+    def site_dir(self) -> Path:
+        return self.private_dir or default_data_dir(self.environ or None)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:

@@ -2,19 +2,68 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from . import audit, timeutil
+from .auditseal import AuditSeal
 from .clock import Clock
-from .db.base import TrackedMixin
+from .config import default_data_dir
+from .db.base import IdMixin, TrackedMixin
 from .errors import ConflictError
 from .identity import Actor
-from .models import ActivityEntry
+from .models import (
+    ActivityEntry,
+    BillingOverride,
+    CostSplitVersion,
+    FeeSubscription,
+    InvoicePeriod,
+    MaintenanceSchedule,
+    MaintenanceWindow,
+    Node,
+    NodeType,
+    Outage,
+    Project,
+    Rate,
+    Reservation,
+    Sku,
+    User,
+)
 from .site import SiteSettings
+
+# The row behind an audit target type, so an entry can name its target's uuid (ids are short
+# and meant for people; the uuid names the same record in every copy of the database).
+TARGET_MODELS: dict[str, type[IdMixin]] = {
+    "window": MaintenanceWindow,
+    "outage": Outage,
+    "reservation": Reservation,
+    "project": Project,
+    "rate": Rate,
+    "sku": Sku,
+    "invoice_period": InvoicePeriod,
+    "billing_override": BillingOverride,
+    "schedule": MaintenanceSchedule,
+    "subscription": FeeSubscription,
+    "cost_split": CostSplitVersion,
+    "node": Node,
+    "node_type": NodeType,
+    "user": User,
+}
+
+
+def _uuid_in(doc: Any) -> str:
+    if isinstance(doc, dict):
+        value = doc.get("uuid")
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _default_seal() -> AuditSeal:
+    return AuditSeal(default_data_dir())
 
 
 @dataclass
@@ -23,6 +72,8 @@ class ServiceContext:
     actor: Actor
     clock: Clock
     site: SiteSettings
+    # The site's audit key and anchor (see core/auditseal.py); front ends pass the site's own.
+    seal: AuditSeal = field(default_factory=_default_seal)
 
     @property
     def tz(self) -> str:
@@ -55,10 +106,24 @@ class ServiceContext:
         before: Any = None,
         after: Any = None,
         reason: str = "",
+        target_uuid: str = "",
+        row: IdMixin | None = None,
     ) -> ActivityEntry:
-        """Append the activity-log entry for this change, in this transaction."""
+        """Append the activity-log entry for this change, in this transaction.
+
+        The target's uuid is ``target_uuid``, else ``row.uuid``, else the ``"uuid"`` of the
+        after/before document, else that of the row ``target_type``/``target_id`` names.
+        """
+        target_uuid = (
+            target_uuid
+            or (row.uuid if row is not None else "")
+            or _uuid_in(after)
+            or _uuid_in(before)
+            or self._target_uuid(target_type, target_id)
+        )
         return audit.append(
             self.session,
+            seal=self.seal,
             occurred_at=self.now(),
             actor=self.actor.username,
             real_user=self.actor.real_user,
@@ -66,8 +131,16 @@ class ServiceContext:
             target_type=target_type,
             target_id=target_id,
             target_label=label,
+            target_uuid=target_uuid,
             before=before,
             after=after,
             reason=reason,
             clock_frozen=self.clock.frozen,
         )
+
+    def _target_uuid(self, target_type: str, target_id: str | int) -> str:
+        model = TARGET_MODELS.get(target_type)
+        if model is None or not str(target_id).isdigit():
+            return ""
+        found = self.session.get(model, int(target_id))  # usually already in this session
+        return found.uuid if found is not None else ""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from nodedesk.core.auditseal import AuditSeal
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.db import migrate
@@ -133,8 +134,21 @@ def clock() -> FrozenClock:
     return FrozenClock(DEFAULT_NOW)
 
 
+@pytest.fixture(autouse=True)
+def _private_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's own data dir: audit keys and anchors never land in the real home."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
 @pytest.fixture
-def runtime(database: Database, clock: FrozenClock, database_url: str) -> Runtime:
+def site_dir(tmp_path: Path) -> Path:
+    """The ``runtime`` site's private dir (its audit key and anchor)."""
+    return tmp_path / "site"
+
+
+@pytest.fixture
+def runtime(database: Database, clock: FrozenClock, database_url: str, site_dir: Path) -> Runtime:
     """An initialized site (America/New_York, USD) acting as user ``admin``."""
-    initialize(database, ADMIN, timezone=SITE_TZ, clock=clock)
-    return Runtime(Config(database_url=database_url), clock=clock, login=ADMIN, database=database)
+    initialize(database, ADMIN, timezone=SITE_TZ, clock=clock, seal=AuditSeal(site_dir))
+    config = Config(database_url=database_url, private_dir=site_dir)
+    return Runtime(config, clock=clock, login=ADMIN, database=database)

@@ -16,7 +16,11 @@ ADMIN = "admin"
 
 def runtime_as(runtime: Runtime, login: str, override: str | None = None) -> Runtime:
     """The same database and clock, acting as another OS login."""
-    cfg = Config(database_url=runtime.config.database_url, user_override=override)
+    cfg = Config(
+        database_url=runtime.config.database_url,
+        user_override=override,
+        private_dir=runtime.config.site_dir,  # the same site: the same audit key and anchor
+    )
     return Runtime(cfg, clock=runtime.clock_for(SITE_TZ), login=login, database=runtime.database)
 
 

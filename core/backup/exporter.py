@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import ValidationError
 from ..runtime import Runtime
+from . import auditlog
 from .codec import iso_utc
 from .jsonstream import HashingWriter, KindFileWriter
 from .kinds import registry
@@ -123,6 +124,11 @@ def export_backup(
                 counts={e.kind: e.count for e in entries},
                 files=entries,
                 root_sha256=root_sha256(entries),
+                audit=(
+                    auditlog.export_section(runtime.seal, snap.conn, work)
+                    if auditlog.LOG_KIND in names
+                    else None
+                ),
             )
             if work is not None:
                 write_manifest(work, manifest)

@@ -21,7 +21,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ..auditseal import KEY_FILE
 from ..errors import ValidationError
+from . import auditlog
 from .jsonstream import dumps, file_digest
 
 FORMAT = "nodedesk-export"
@@ -96,6 +98,8 @@ class Manifest:
     files: list[FileEntry]
     root_sha256: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # The activity log's head and key fingerprint (core/backup/auditlog.py); None without a log.
+    audit: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,7 +114,7 @@ class Manifest:
             "files": [f.to_json() for f in self.files],
             "root_sha256": self.root_sha256,
             "root_sha256_method": ROOT_METHOD,
-        }
+        } | ({"audit": self.audit} if self.audit is not None else {})
 
     def text(self) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
@@ -154,6 +158,7 @@ def read_manifest(directory: Path) -> Manifest:
             counts={str(k): int(v) for k, v in (doc.get("counts") or {}).items()},
             files=files,
             root_sha256=str(doc["root_sha256"]),
+            audit=auditlog.parse_section(doc.get("audit")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # e.g. a list where a map belongs
         raise _bad(f"is malformed (missing or bad entry {exc})") from exc
@@ -195,7 +200,8 @@ def verify_files(directory: Path, manifest: Manifest, *, checksums: bool = True)
     problems: list[str] = []
     warnings: list[str] = []
     listed = {f.name for f in manifest.files}
-    present = {p.name for p in directory.iterdir() if p.name != MANIFEST}
+    # the audit key travels beside the data files; auditlog checks it against the manifest
+    present = {p.name for p in directory.iterdir() if p.name not in (MANIFEST, KEY_FILE)}
     for name in sorted(present - listed):
         (problems if checksums else warnings).append(f"{name}: not part of this export (extra file)")
     for entry in manifest.files:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,8 @@ from .. import audit, timeutil
 from ..context import ServiceContext
 from ..errors import ValidationError
 from ..models import ActivityEntry
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,14 @@ class ActivityView:
     after: Any
     reason: str
     clock_frozen: bool
+    recorded_at: datetime | None = None  # the real write time (None on legacy entries)
+    target_uuid: str = ""
+
+    @property
+    def real_time_differs(self) -> bool:
+        """The entry's service time is not when it was really written (a frozen or forged
+        clock); a second or less is the same moment."""
+        return self.recorded_at is not None and abs((self.recorded_at - self.occurred_at).total_seconds()) > 1
 
     @property
     def actor_label(self) -> str:
@@ -53,6 +64,8 @@ class ActivityView:
             "after": self.after,
             "reason": self.reason,
             "clock_frozen": self.clock_frozen,
+            "recorded_at": timeutil.iso_local(self.recorded_at, tz) if self.recorded_at else None,
+            "target_uuid": self.target_uuid,
         }
 
 
@@ -70,6 +83,8 @@ def _view(e: ActivityEntry) -> ActivityView:
         json.loads(e.after_json),
         e.reason,
         e.clock_frozen,
+        e.recorded_at,
+        e.target_uuid,
     )
 
 
@@ -77,7 +92,7 @@ def _view(e: ActivityEntry) -> ActivityView:
 class ActivityQuery:
     action: str = ""
     actor: str = ""
-    target: str = ""  # "window:12" or "window"
+    target: str = ""  # "window:12", "window:<uuid>" or "window"
     text: str = ""
     offset: int = 0
     limit: int = 50
@@ -101,7 +116,9 @@ def _conditions(q: ActivityQuery) -> list[ColumnElement[bool]]:
     if q.target:
         kind, _, ident = q.target.partition(":")
         conds.append(A.target_type == kind)
-        if ident:
+        if _UUID.match(ident):
+            conds.append(A.target_uuid == ident.lower())
+        elif ident:
             conds.append(A.target_id == ident)
     if q.text.strip():
         needle = f"%{q.text.strip()}%"
@@ -132,5 +149,6 @@ def list_activity(ctx: ServiceContext, query: ActivityQuery = ActivityQuery()) -
 
 
 def verify(ctx: ServiceContext) -> audit.VerifyResult:
+    """The whole log against the site's audit key and anchor (core/audit.py, help/audit.md)."""
     ctx.require("read")
-    return audit.verify(ctx.session)
+    return audit.verify(ctx.session, ctx.seal)

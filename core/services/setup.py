@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import inspect, text
 
+from .. import audit
 from .. import site as site_settings
+from ..auditseal import AuditSeal
 from ..clock import Clock, clock_from_env
+from ..config import default_data_dir
 from ..context import ServiceContext
 from ..db import migrate
 from ..db.engine import Database
@@ -76,6 +79,7 @@ def initialize(
     environ: dict[str, str] | None = None,
     override: str | None = None,
     confirmed: bool = False,
+    seal: AuditSeal | None = None,
 ) -> InitResult:
     """Create a site whose first admin is ``login``.
 
@@ -103,6 +107,9 @@ def initialize(
     clock = clock or clock_from_env(timezone, environ)
     now = clock.now()
     demo_counts = None
+    # The audit key (kept if this data dir has one) and anchor live outside the database.
+    seal = seal or AuditSeal(default_data_dir(environ))
+    seal.create_key()
     with database.write() as session:
         for key, value in (("site_timezone", timezone), ("currency", currency)):
             site_settings.store(session, key, value, by=login, at=now)
@@ -112,7 +119,9 @@ def initialize(
             actor=Actor(login, frozenset({"admin"}), login),
             clock=clock,
             site=site_settings.load(session),
+            seal=seal,
         )
+        audit.reset_anchor_on_commit(session)  # a new log: its head replaces any old anchor
         skus = load_skus(ctx, record=False)  # shipped fee SKUs (data/skus.json), listed below
         ctx.record(
             "site.initialized",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import make_engine
 from nodedesk.core.runtime import Runtime
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, pg_schema_url, truncate_all
 from tests.helpers import ADMIN
@@ -76,8 +78,19 @@ def target_url(backend: str, request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("sqlite_empty_url" if backend == "sqlite" else "pg_empty_url")
 
 
+def site_dir_for(url: str) -> Path:
+    """Each database's own private dir (audit key and anchor), the same for every runtime on it:
+    beside a SQLite file, or per PostgreSQL schema (schema names are unique per run)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        db = Path(parsed.database)
+        return db.parent / f"{db.stem}.site"
+    schema = str(parsed.query.get("options", "")).rpartition("=")[2] or "public"
+    return Path(tempfile.gettempdir()) / "nodedesk-test-sites" / schema
+
+
 def make_runtime(url: str, clock: FrozenClock, login: str = ADMIN) -> Runtime:
-    return Runtime(Config(database_url=url), clock=clock, login=login)
+    return Runtime(Config(database_url=url, private_dir=site_dir_for(url)), clock=clock, login=login)
 
 
 @pytest.fixture
@@ -94,7 +107,7 @@ def init_runtime(url: str, clock: FrozenClock, login: str = ADMIN) -> Runtime:
     from tests.helpers import SITE_TZ
 
     rt = make_runtime(url, clock, login)
-    initialize(rt.database, login, timezone=SITE_TZ, clock=clock)
+    initialize(rt.database, login, timezone=SITE_TZ, clock=clock, seal=rt.seal)
     return rt
 
 

@@ -1,12 +1,12 @@
-"""The hash-chained activity log (DESIGN §3) on SQLite and PostgreSQL.
+"""The keyed, hash-chained activity log (help/audit.md) on SQLite and PostgreSQL.
 
-What verification detects (and what it cannot):
-- an edited field of any entry (its own hash no longer matches);
-- an edited entry whose hash was recomputed too (the next entry's ``prev_hash`` no longer links);
-- a deleted entry in the middle (sequence gap and broken link).
-- NOT detectable: removing the newest entries (tail truncation). The remaining chain is
-  internally consistent; only an externally kept head (count or last hash) could reveal it.
-  Nor can it detect someone with write access rewriting the whole chain from the genesis.
+What verification detects:
+- an edited field of any entry (its keyed hash no longer matches);
+- an edited entry whose hash was recomputed without the key (it fails its keyed check, and the
+  next entry's ``prev_hash`` no longer links);
+- a deleted entry in the middle (sequence gap and broken link);
+- removing the newest entries (the anchor outside the database records the head).
+The attacks themselves, one by one, are in tests/trust/test_audit_chain.py.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def entries(runtime: Runtime) -> list[dict[str, Any]]:
 
 def verify(runtime: Runtime, batch: int = 2000) -> audit.VerifyResult:
     with runtime.read() as ctx:
-        return audit.verify(ctx.session, batch=batch)
+        return audit.verify(ctx.session, ctx.seal, batch=batch)
 
 
 def raw(runtime: Runtime, sql: str, **params: object) -> None:
@@ -88,7 +88,8 @@ def test_entries_link_to_predecessor(runtime: Runtime) -> None:
         assert rows[0].prev_hash == audit.GENESIS_HASH
         for prev, cur in itertools.pairwise(rows):
             assert cur.prev_hash == prev.hash
-        assert all(audit.entry_hash(e) == e.hash for e in rows)
+        key = ctx.seal.require_key()
+        assert all(e.hash_scheme == audit.KEYED_SCHEME and audit.entry_mac(key, e) == e.hash for e in rows)
 
 
 @pytest.mark.parametrize(
@@ -125,9 +126,9 @@ def test_edited_entry_with_recomputed_hash_detected_by_successor(runtime: Runtim
         entry = ctx.session.scalar(select(ActivityEntry).where(ActivityEntry.seq == 3))
         assert entry is not None
         entry.reason = "forged"
-        entry.hash = audit.entry_hash(entry)  # a careful forger recomputes this entry's hash
+        entry.hash = audit.entry_hash(entry)  # a forger without the key recomputes a plain hash
     result = verify(runtime)
-    assert not result.ok
+    assert not result.ok and result.first_bad == 3
     assert any("#4" in p and "chain broken" in p for p in result.problems), result.problems
 
 
@@ -148,17 +149,12 @@ def test_deleted_first_entry_detected(runtime: Runtime) -> None:
     assert not result.ok and any("#1" in p and "missing" in p for p in result.problems)
 
 
-def test_deleted_last_entry_is_not_detectable(runtime: Runtime) -> None:
-    """Documented limitation: tail truncation leaves a consistent chain (see module doc)."""
+def test_deleted_last_entry_is_detected_by_the_anchor(runtime: Runtime) -> None:
     populate(runtime)
     raw(runtime, "DELETE FROM activity_log WHERE seq = 6")
     result = verify(runtime)
-    assert result.ok and result.checked == 5
-    # ...but new entries continue from the truncated head, and the chain stays consistent
-    with runtime.write() as ctx:
-        users.add_user(ctx, "carol", "viewer")
-    assert verify(runtime).ok
-    assert [e["seq"] for e in entries(runtime)][-1] == 6
+    assert not result.ok and result.checked == 5 and result.first_bad == 6
+    assert any("truncated" in p for p in result.problems), result.problems
 
 
 def test_verify_service_requires_registered_user_and_reports(runtime: Runtime) -> None:
@@ -249,7 +245,7 @@ def test_clock_frozen_recorded(runtime: Runtime) -> None:
         users.add_user(ctx, "frozen", "viewer")
     assert entries(runtime)[-1]["clock_frozen"] is True
     live = Runtime(
-        Config(database_url=runtime.config.database_url),
+        Config(database_url=runtime.config.database_url, private_dir=runtime.config.site_dir),
         clock=SystemClock(),
         login="admin",
         database=runtime.database,
