@@ -647,6 +647,25 @@ async def test_drift_check_reads_live_data_again(
         assert text(app, "#drift-banner").startswith("⚠ DRIFTED")
 
 
+async def test_finalize_dialog_says_when_another_admin_finalized_meanwhile(
+    app: NodedeskApp, runtime: Runtime, seed: InvoiceSeed
+) -> None:
+    async with app.run_test(size=(100, 34)) as pilot:
+        await open_month(pilot, "2026-01")
+        with runtime_as(runtime, "bmgr").write() as ctx:
+            invoices.finalize(ctx, "2026-01")
+        await pilot.press("f")
+        await settle(pilot)
+        assert isinstance(app.screen, FinalizeScreen)
+        assert "2026-01 was finalized meanwhile (by bmgr)" in text(app, "#dialog-error")
+        assert app.screen.query_one("#confirm", Button).disabled
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, InvoiceMonthScreen)
+        assert "2026-01 ✓ finalized" in text(app, "#inv-head") and "by bmgr" in text(app, "#inv-head")
+    assert actions(runtime).count("invoice.finalized") == 1
+
+
 async def test_a_tampered_snapshot_is_flagged_in_the_app(
     app: NodedeskApp, runtime: Runtime, seed: InvoiceSeed
 ) -> None:

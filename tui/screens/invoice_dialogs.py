@@ -115,6 +115,7 @@ class _ReviewDialog(_Dialog):
         self.state = state
         self.inv: svc.Invoice | None = None  # what the dialog shows (and acts on)
         self.stale = False  # the month changed since it was shown: confirming reviews again
+        self.reading = False
 
     @property
     def period(self) -> str:
@@ -128,11 +129,18 @@ class _ReviewDialog(_Dialog):
         """Read the month afresh (in a worker), then show it."""
         self.stale = False
         self.inv = None
+        self.reading = True
         self.show_reading()
         self.start(lambda ctx: svc.compute_invoice(ctx, self.period), self._reviewed, write=False)
 
+    def action_cancel(self) -> None:
+        if self.reading:  # nothing is being done yet: the read is dropped with the dialog
+            self.dismiss(None)
+        else:
+            super().action_cancel()
+
     def _reviewed(self, inv: svc.Invoice) -> None:
-        self.busy = False
+        self.busy = self.reading = False
         self.inv = inv
         shown = self.state.invoice
         if shown is None or (shown.status, shown.digest) != (inv.status, inv.digest):
@@ -144,8 +152,12 @@ class _ReviewDialog(_Dialog):
         self.show_invoice(inv)
 
     def refused(self, exc: NodedeskError) -> None:
-        if self.inv is None:  # the month could not be read: nothing to act on
-            self.busy = False
+        if self.inv is None:  # the month could not be read: nothing to act on yet
+            self.busy = self.reading = False
+            self.stale = True
+            button = self.query_one("#confirm", Button)
+            button.label = "Read again (ctrl+s)"
+            button.disabled = False
             self.show_error(f"Could not read {self.period}: {exc}")
             return
         if isinstance(exc, svc.MonthChanged):
