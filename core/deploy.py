@@ -187,8 +187,22 @@ def require_private(url: str) -> None:
 
 
 def database_missing(url: str) -> bool:
+    """Whether the SQLite file does not exist yet; one line if this account cannot reach it."""
     db = sqlite_path(url)
-    return db is not None and not db.exists()
+    if db is None:
+        return False
+    try:
+        db.stat()
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        raise PermissionDenied(
+            f"cannot open {db} ({exc.strerror.lower() if exc.strerror else 'no access'}); on a "
+            "shared host run nodedesk through sudo as the service account (see 'nodedesk help "
+            "security')",
+            field="database",
+        ) from None
+    return False
 
 
 # --- who is acting ------------------------------------------------------------------------------

@@ -50,9 +50,10 @@ class Runtime:
             raise ValidationError(config.url_problem, field="database")
         field = deploy.URL_FIELD if config.url_source in ("environment", "default") else config.url_source
         deploy.check_url(config.database_url, field=field)
+        missing = deploy.database_missing(config.database_url)
         if require_private:
             deploy.require_private(config.database_url)
-        if not create and deploy.database_missing(config.database_url):
+        if not create and missing:
             raise NotInitializedError(
                 f"no nodedesk database at {deploy.sqlite_path(config.database_url)}; "
                 "run 'nodedesk init' first"

@@ -13,7 +13,6 @@ Use from another folder by importing the fixtures into that folder's ``conftest.
 
 from __future__ import annotations
 
-import getpass
 import json
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nodedesk.core.identity import os_login
 from sqlalchemy import create_engine, text
 
 from tests.cli_helpers import Cli
@@ -41,7 +41,7 @@ class SiteCli(Cli):
         super().__init__(database_url, home, now)
         self.database_url = database_url
         self.home = home
-        self.admin = getpass.getuser()
+        self.admin = os_login()  # the effective uid's account: nodedesk's acting login
 
     def run(  # type: ignore[override]
         self, *args: str, input: str | None = None, env: dict[str, str] | None = None

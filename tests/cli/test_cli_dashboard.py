@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
+from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import users
 
@@ -15,7 +15,8 @@ from tests.tui.dashboard_seed import seed_dashboard
 def test_dashboard_text_and_json(runtime: Runtime, database_url: str, tmp_path: Path) -> None:
     seed = seed_dashboard(runtime)
     with runtime.write() as ctx:
-        users.add_user(ctx, getpass.getuser(), "viewer")
+        # an admin: NODEDESK_NOW (the frozen clock below) is honoured for admins only
+        users.add_user(ctx, os_login(), "admin")
     cli = Cli(database_url, tmp_path)
     doc = cli.json("dashboard")
     assert [w["id"] for w in doc["in_progress"]["windows"]["items"]] == [seed.cooling]

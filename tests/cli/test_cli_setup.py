@@ -45,8 +45,11 @@ def test_second_init_refused_without_force(cli_site: SiteCli) -> None:
     assert line.startswith("nodedesk: error: init:")
     assert "--force" in line
     assert [t["name"] for t in cli_site.json("node-type", "list")] == ["A100"]
-    # --force wipes and starts again
-    result = cli_site.run("init", "--timezone", "Europe/Berlin", "--force")
+    # --force without a terminal needs --yes; then it wipes and starts again
+    line = cli_site.refused("init", "--timezone", "Europe/Berlin", "--force")
+    assert line.startswith("nodedesk: error: init:") and "--yes" in line
+    assert [t["name"] for t in cli_site.json("node-type", "list")] == ["A100"]
+    result = cli_site.run("init", "--timezone", "Europe/Berlin", "--force", "--yes")
     assert result.returncode == 0, result.stderr
     assert cli_site.json("node-type", "list") == []
     assert cli_site.sql("SELECT value FROM settings WHERE key = 'site_timezone'") == [("Europe/Berlin",)]

@@ -13,7 +13,6 @@ property and enables the ``slow`` test: ``NODEDESK_FUZZ_EXAMPLES=100 pytest -n 2
 from __future__ import annotations
 
 import functools
-import getpass
 import hashlib
 import io
 import os
@@ -27,9 +26,10 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from nodedesk.core.clock import FrozenClock
+from nodedesk.core.clock import FrozenClock, clock_from_env
 from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import Database, make_engine
+from nodedesk.core.identity import os_login
 from nodedesk.core.models import Base
 from nodedesk.core.services.setup import initialize
 from nodedesk.tui.cli import build_parser
@@ -38,7 +38,7 @@ from sqlalchemy import select
 from tests.helpers import DEFAULT_NOW, SITE_TZ
 
 SITE_NOW = "2026-02-15T10:00"
-ADMIN_LOGIN = getpass.getuser()
+ADMIN_LOGIN = os_login()  # the effective uid's account, as nodedesk sees it
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -127,8 +127,16 @@ class InProcessCli:
             env["NODEDESK_USER"] = user
         return env
 
-    def run(self, argv: Sequence[str], *, user: str | None = None, login: str | None = None) -> Outcome:
-        """Run main(argv). ``user`` sets NODEDESK_USER; ``login`` pretends to be that OS login."""
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        user: str | None = None,
+        login: str | None = None,
+        now_from_env: bool = False,
+    ) -> Outcome:
+        """Run main(argv). ``user`` sets NODEDESK_USER; ``login`` pretends to be that OS login
+        (whose clock is frozen without NODEDESK_NOW unless ``now_from_env``)."""
         from nodedesk.tui.cli import main
 
         out_buf, err_buf = io.BytesIO(), io.BytesIO()
@@ -142,7 +150,19 @@ class InProcessCli:
             mock.patch.object(migrate, "head_revision", _head_revision),
         ]
         if login:
-            patches.append(mock.patch("nodedesk.core.runtime.os_login", return_value=login))
+            patches.append(mock.patch("nodedesk.core.deploy.acting_login", return_value=login))
+            if login != ADMIN_LOGIN and not now_from_env:
+                # NODEDESK_NOW is for admins only (help/security.md): other logins get the same
+                # frozen instant from the clock factory instead of the environment.
+                env = self.environ(user)
+                now = env.pop("NODEDESK_NOW")
+                patches[0] = mock.patch.dict(os.environ, env, clear=True)
+                patches.append(
+                    mock.patch(
+                        "nodedesk.core.runtime.clock_from_env",
+                        side_effect=lambda tz, _environ: clock_from_env(tz, {"NODEDESK_NOW": now}),
+                    )
+                )
         old_cwd = os.getcwd()
         os.chdir(self.home)
         try:

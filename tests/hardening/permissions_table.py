@@ -12,6 +12,12 @@ Where DESIGN.md is silent we decided (and say so here):
 - fee subscriptions: rental and billing managers (DESIGN §7 lists them with rentals, they feed billing);
 - recurring schedules and notice reminders are maintenance windows: rental managers;
 - users, site settings and backups (export/import): admins only.
+
+Site-wide actions outside the capability list (help/security.md), admins only:
+- ``init`` over an existing site (``--force`` wipes it) and ``db upgrade``;
+- ``import`` (a merge or restore rewrites records of every kind);
+- ``NODEDESK_NOW``: moving the clock moves every time rule (locks, backdating, finalizing), so it
+  is honoured only when the real user is an admin.
 """
 
 from __future__ import annotations
@@ -47,5 +53,13 @@ AREAS: dict[str, set[str]] = {
 }
 
 
+SITE_ACTIONS: dict[str, set[str]] = {
+    "init": _ADMIN,
+    "db_upgrade": _ADMIN,
+    "import": _ADMIN,
+    "clock": _ADMIN,
+}
+
+
 def allowed(area: str, role: str) -> bool:
-    return role in AREAS[area]
+    return role in (AREAS[area] if area in AREAS else SITE_ACTIONS[area])

@@ -57,12 +57,18 @@ COMMANDS: list[tuple[str, str, list[str]]] = [
     ("export", "backup", ["export", "backup-out", "--no-timestamp"]),
     ("window list", "read", ["window", "list", "--json"]),
     ("invoice show", "read", ["invoice", "show", "2026-01", "--json"]),
+    ("db upgrade", "db_upgrade", ["db", "upgrade"]),
+    ("import", "import", ["import", "import-src", "--dry-run"]),
+    # last: for an admin it wipes the site
+    ("init --force", "init", ["init", "--force", "--yes", "--timezone", "America/New_York"]),
 ]
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_cli_outcomes_match_the_table(role: str, demo_site: InProcessCli) -> None:
     login = ADMIN_LOGIN if role == "admin" else LOGIN_OF[role]
+    made = demo_site.run(["export", "import-src", "--no-timestamp"])  # by the admin
+    assert made.rc == 0, made.describe()
     wrong = []
     for name, area, argv in COMMANDS:
         before = db_digest(demo_site.database_url)
@@ -100,3 +106,18 @@ def test_real_entry_point_with_nodedesk_user(
     assert result.returncode == rc, result.stderr
     if rc:
         assert result.stderr.count("\n") == 1 and "viewer may not manage maintenance windows" in result.stderr
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_clock_override_is_for_admins(role: str, demo_site: InProcessCli) -> None:
+    """NODEDESK_NOW set back lets a rental manager edit a completed window, set ahead lets a
+    billing manager finalize a month that has not ended: honoured for admins only."""
+    login = ADMIN_LOGIN if role == "admin" else LOGIN_OF[role]
+    before = db_digest(demo_site.database_url)
+    outcome = demo_site.run(["window", "list", "--json"], login=login, now_from_env=True)
+    if allowed("clock", role):
+        assert outcome.rc == 0, outcome.describe()
+    else:
+        assert outcome.rc == 1 and outcome.stderr.count("\n") == 1, outcome.describe()
+        assert "may set the clock" in outcome.stderr or "not registered" in outcome.stderr
+    assert db_digest(demo_site.database_url) == before

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nodedesk.core.backup import exporter
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import PermissionDenied
@@ -325,3 +326,46 @@ def test_backup_export_is_admin_only(runtime: Runtime, tmp_path: Path) -> None:
         except PermissionDenied as exc:
             error = exc
         assert (error is None) == allowed("backup", role), (role, error)
+
+
+def test_site_actions_are_admin_only(runtime: Runtime) -> None:
+    """Wiping the site (init --force), upgrading its schema and moving the clock with
+    NODEDESK_NOW: admins only, judged by the real user (an admin acting as a viewer may still
+    set the clock, but may not wipe the site as that viewer)."""
+    from nodedesk.core.clock import ENV_NOW
+    from nodedesk.core.config import Config
+    from nodedesk.core.services import setup
+
+    with runtime.write() as ctx:
+        for role, login in LOGIN_OF.items():
+            if role != "unregistered":
+                users.add_user(ctx, login, [role])
+    for role in ROLES:
+        login = "admin" if role == "admin" else LOGIN_OF[role]
+        for area in ("init", "db_upgrade"):
+            try:
+                setup.require_site_admin(runtime.database, login)
+                error = None
+            except PermissionDenied as exc:
+                error = exc
+            assert (error is None) == allowed(area, role), (role, area, error)
+        config = Config(runtime.config.database_url, environ={ENV_NOW: "2026-01-01 08:00"})
+        rt = Runtime(config, login=login, database=runtime.database)
+        try:
+            with rt.read() as ctx:
+                assert ctx.now() == local("2026-01-01 08:00")
+            error = None
+        except PermissionDenied as exc:
+            error = exc
+            if role != "unregistered":
+                assert str(error).startswith(f"{ENV_NOW}: only an admin may set the clock")
+        assert (error is None) == allowed("clock", role), (role, error)
+    as_viewer = Runtime(
+        Config(runtime.config.database_url, user_override="viewer", environ={ENV_NOW: "2026-01-01"}),
+        login="admin",
+        database=runtime.database,
+    )
+    with as_viewer.read() as ctx:
+        assert ctx.actor.audit_name == "admin as viewer" and ctx.clock.frozen
+    with pytest.raises(PermissionDenied, match="viewer may not wipe this site"):
+        setup.require_site_admin(runtime.database, "admin", "viewer")
