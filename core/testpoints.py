@@ -1,39 +1,33 @@
-"""Named pause points for the crash-safety tests (inert unless a test asks for one).
+"""Named pause points for the crash-safety tests (inert in the product).
 
 A long unit of work calls :func:`reached` at a named point *inside* its transaction (for example
-``invoice.finalize`` after the snapshot rows are written but before the commit). Normally that
-does nothing. When the environment variable ``NODEDESK_TEST_PAUSE_AT`` names the point, the
-process writes ``nodedesk: paused at <name>`` to stderr and sleeps
-(``NODEDESK_TEST_PAUSE_SECONDS``, default 60), so a test can SIGKILL it at exactly that moment and
-check that the database is unchanged. ``name@N`` pauses at the N-th time the point is reached
-(e.g. ``backup.import.kind@3``: after the third kind of an import has been written).
+``invoice.finalize`` after the snapshot rows are written but before the commit). In the product
+that does nothing: no hook is installed, and nothing here reads the environment or the command
+line, so no user can make a writer hold its transaction open.
 
-Operators never set this variable; tests/crash/ does. Points: ``backup.import.kind``,
-``invoice.finalize``, ``schedule.extend``.
+The crash tests start nodedesk through their own entry module (``tests/crash/paused_entry.py``),
+which installs a hook with :func:`install` and then calls the normal ``main``; the hook pauses at
+the point the test names so the test can SIGKILL the process at exactly that moment. Points:
+``backup.import.kind`` (after each kind of an import is written), ``invoice.finalize``,
+``schedule.extend`` (after each schedule's new windows are written).
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
+from collections.abc import Callable
 
-ENV_POINT = "NODEDESK_TEST_PAUSE_AT"
-ENV_SECONDS = "NODEDESK_TEST_PAUSE_SECONDS"
+Hook = Callable[[str], None]
 
-_hits: dict[str, int] = {}
+_hook: Hook | None = None
+
+
+def install(hook: Hook | None) -> None:
+    """Set (or with ``None`` clear) the function called at every pause point. Tests only."""
+    global _hook
+    _hook = hook
 
 
 def reached(name: str) -> None:
-    wanted = os.environ.get(ENV_POINT)
-    if not wanted:
-        return
-    point, _, nth = wanted.partition("@")
-    if point != name:
-        return
-    _hits[name] = _hits.get(name, 0) + 1
-    if _hits[name] != (int(nth) if nth.isdigit() else 1):
-        return
-    sys.stderr.write(f"nodedesk: paused at {name}\n")
-    sys.stderr.flush()
-    time.sleep(float(os.environ.get(ENV_SECONDS, "60")))
+    """Mark that the unit of work reached the point ``name`` (no-op unless a test hooked it)."""
+    if _hook is not None:
+        _hook(name)

@@ -1,7 +1,8 @@
 """Crash safety: SIGKILL a real ``nodedesk`` process in the middle of a long unit of work.
 
-The process is started with ``NODEDESK_TEST_PAUSE_AT=<point>`` (see core/testpoints.py): it stops
-at that point *inside* its transaction, after it has written rows, and says so on stderr; the test
+The process is started through the test-only entry ``python -m tests.crash.paused_entry <point>``
+(see core/testpoints.py; the product's own entry point has no pause points): it stops at that
+point *inside* its transaction, after it has written rows, and says so on stderr; the test
 then kills it with SIGKILL (no cleanup, no rollback by the process). Afterwards the database must
 be exactly as before (a digest of every row of every table), the schema status must still work
 (SQLite: the WAL is recovered, the file passes ``integrity_check``; PostgreSQL: the dead session's
@@ -47,6 +48,7 @@ from tests.conftest import PG_URL, pg_schema_url
 from tests.stress import worker
 
 NODEDESK = Path(sys.executable).with_name("nodedesk")
+REPO = Path(__file__).resolve().parents[2]
 NOW = "2026-02-15T10:00"
 OS_USER = getpass.getuser()
 
@@ -99,8 +101,9 @@ def kill_at(url: str, home: Path, point: str, *args: str) -> str:
     """Start ``nodedesk ARGS``, wait until it reports the pause point, SIGKILL it. Returns the
     stderr it wrote before dying."""
     proc = subprocess.Popen(
-        [str(NODEDESK), *args],
-        env=cli_env(url, home, NODEDESK_TEST_PAUSE_AT=point, NODEDESK_TEST_PAUSE_SECONDS="120"),
+        [sys.executable, "-m", "tests.crash.paused_entry", point, "120", "--", *args],
+        cwd=REPO,
+        env=cli_env(url, home),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -124,6 +127,14 @@ def kill_at(url: str, home: Path, point: str, *args: str) -> str:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     return "".join(seen)
+
+
+def site_home(runtime: Runtime, tmp_path: Path) -> Path:
+    """A data home for the CLI holding the ``runtime`` site's private dir (its audit key)."""
+    home = tmp_path / "home"
+    if runtime.config.site_dir.exists():
+        shutil.copytree(runtime.config.site_dir, home / "nodedesk", dirs_exist_ok=True)
+    return home
 
 
 def check_recovered(url: str, home: Path) -> None:
@@ -211,7 +222,7 @@ def _january(runtime: Runtime) -> None:
 
 def test_kill_during_finalize_leaves_the_month_open(runtime: Runtime, tmp_path: Path) -> None:
     _january(runtime)
-    url, home = runtime.config.database_url, tmp_path / "home"
+    url, home = runtime.config.database_url, site_home(runtime, tmp_path)
     before = digest(url)
 
     kill_at(url, home, "invoice.finalize", "invoice", "finalize", "2026-01")
@@ -242,7 +253,7 @@ def test_kill_during_schedule_extension_creates_no_window(runtime: Runtime, tmp_
         ):
             draft = schedules.ScheduleDraft(title, rule, "06:00", duration="4h", scope=win.Scope(("n1",)))
             schedules.create_schedule(ctx, draft)  # windows up to the default horizon (3 months)
-    url, home = runtime.config.database_url, tmp_path / "home"
+    url, home = runtime.config.database_url, site_home(runtime, tmp_path)
     before = digest(url)
 
     # After the first schedule's new windows are written, before the second one's and the commit.
