@@ -42,3 +42,9 @@ class NotInitializedError(NodedeskError):
 
 class SchemaOutdatedError(NodedeskError):
     """The database schema is older than this version of nodedesk."""
+
+
+class BusyError(NodedeskError):
+    """Another unit of work held the lock this one needed for longer than the site lets a save
+    wait (``lock_timeout_seconds``), or a statement ran past ``statement_timeout_seconds``.
+    Nothing was saved; trying again usually works (help/troubleshooting.md)."""

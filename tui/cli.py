@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from nodedesk.core.config import Config
+from nodedesk.core.db.engine import busy_error
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
@@ -144,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"nodedesk: error: {one_line(str(exc), max_len=ERROR_MAX)}\n")
         return 2
     except (OperationalError, ProgrammingError) as exc:
+        busy = busy_error(exc)  # waited too long for another admin's save: one line, exit 1
+        if busy is not None:
+            sys.stderr.write(f"nodedesk: error: {busy}\n")
+            return 1
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         sys.stderr.write(f"nodedesk: error: database: {one_line(first)}\n")
         return 1

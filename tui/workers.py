@@ -13,6 +13,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, TypeVar
 
 from nodedesk.core.context import ServiceContext
+from nodedesk.core.db.engine import busy_error
 from nodedesk.core.errors import NodedeskError
 from sqlalchemy.exc import SQLAlchemyError
 from textual.worker import Worker, get_current_worker
@@ -70,7 +71,9 @@ def run_db(
             deliver(report, exc, worker.is_cancelled)
             return
         except SQLAlchemyError as exc:
-            deliver(report, DatabaseProblem(f"database: {_database_message(exc)}"), worker.is_cancelled)
+            busy = busy_error(exc)  # the same line as the command line (core/db/engine.py)
+            problem = busy or DatabaseProblem(f"database: {_database_message(exc)}")
+            deliver(report, problem, worker.is_cancelled)
             return
         except Exception as exc:  # a bug: say so in the app instead of crashing it
             problem = NodedeskError(f"internal error: {type(exc).__name__}: {exc}")

@@ -1,21 +1,39 @@
-"""Engine and transaction handling for SQLite (embedded default) and PostgreSQL."""
+"""Engine and transaction handling for SQLite (embedded default) and PostgreSQL.
+
+Bounded waits: every connection waits at most ``lock_timeout_seconds`` (site setting, default
+10 s) for a lock another admin's save holds (SQLite ``busy_timeout``, PostgreSQL
+``lock_timeout``), and a PostgreSQL statement runs at most ``statement_timeout_seconds``
+(default 120 s). The values are read from the ``settings`` table when a connection opens (the
+defaults before ``nodedesk init``, or when the stored value is invalid). A wait that runs out
+becomes :class:`~nodedesk.core.errors.BusyError` ("another admin is saving; try again") in
+:func:`busy_error`, the one place both the command line and the app map it.
+"""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..errors import ConflictError
+from ..errors import BusyError, ConflictError
 
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # until the connection has read lock_timeout_seconds
+DEFAULT_LOCK_TIMEOUT_S = 10
+DEFAULT_STATEMENT_TIMEOUT_S = 120
+TIMEOUT_SETTINGS = ("lock_timeout_seconds", "statement_timeout_seconds")
+BUSY_MESSAGE = "another admin is saving; try again (nothing was saved)"
+_SETTINGS_QUERY = (
+    "SELECT key, value FROM settings WHERE key IN ('lock_timeout_seconds', 'statement_timeout_seconds')"
+)
 # The database's own no-overlap guarantee on reservations (migration 0004): the PostgreSQL
 # exclusion constraint and the SQLite triggers both carry this name.
 OVERLAP_GUARD = "reservations_no_overlap"
@@ -24,6 +42,23 @@ OVERLAP_REFUSED = (
     "database); reservations on a node may touch but never overlap"
 )
 WRITE_OPTION = "nodedesk_write"
+
+
+def _timeouts_from_rows(rows: list[tuple[Any, Any]]) -> tuple[int, int]:
+    """(lock, statement) seconds from stored ``settings`` rows; a missing or invalid value
+    gives the default (a bad value is reported by the settings themselves, core/site.py)."""
+    from ..errors import ValidationError
+    from ..site import validate_setting
+
+    found = {str(k): str(v) for k, v in rows}
+    defaults = (DEFAULT_LOCK_TIMEOUT_S, DEFAULT_STATEMENT_TIMEOUT_S)
+    values = []
+    for key, default in zip(TIMEOUT_SETTINGS, defaults, strict=True):
+        try:
+            values.append(int(validate_setting(key, found[key])) if key in found else default)
+        except ValidationError:
+            values.append(default)
+    return values[0], values[1]
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -44,6 +79,12 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
+        try:
+            rows = cur.execute(_SETTINGS_QUERY).fetchall()
+        except sqlite3.Error:  # not initialized yet (no settings table): the default
+            rows = []
+        lock_s, _statement_s = _timeouts_from_rows(rows)
+        cur.execute(f"PRAGMA busy_timeout = {lock_s * 1000}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -77,7 +118,74 @@ def make_engine(url: str, *, create_dirs: bool = True) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """``lock_timeout`` and ``statement_timeout`` on every new session (module docstring)."""
+
+    def apply(cur: Any, lock_s: int, statement_s: int) -> None:
+        cur.execute(f"SET lock_timeout = '{int(lock_s)}s'")
+        cur.execute(f"SET statement_timeout = '{int(statement_s)}s'")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        try:
+            # The defaults first and committed: reading the settings must not wait forever either.
+            apply(cur, DEFAULT_LOCK_TIMEOUT_S, DEFAULT_STATEMENT_TIMEOUT_S)
+            dbapi_conn.commit()
+            try:
+                cur.execute(_SETTINGS_QUERY)
+                rows = cur.fetchall()
+            except Exception:  # no settings table yet, or it is locked: the defaults
+                dbapi_conn.rollback()
+                return
+            apply(cur, *_timeouts_from_rows(rows))
+            dbapi_conn.commit()
+        finally:
+            cur.close()
+
+
+def busy_error(exc: BaseException) -> BusyError | None:
+    """The :class:`BusyError` for a database error that means "waited too long for another
+    save" (SQLite "database is locked", PostgreSQL lock_not_available, query_canceled by the
+    statement timeout, deadlock_detected); ``None`` for any other error. Shared by the command
+    line (tui/cli.py) and the app (tui/workers.py) so both say the same line."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(orig, sqlite3.OperationalError):
+        text_ = str(orig).lower()
+        if "database is locked" in text_ or "database table is locked" in text_:
+            return BusyError(BUSY_MESSAGE)
+        return None
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg errors carry the SQLSTATE
+    if sqlstate in ("55P03", "40P01"):  # lock_not_available, deadlock_detected
+        return BusyError(BUSY_MESSAGE)
+    if sqlstate == "57014":  # query_canceled: statement_timeout ran out
+        return BusyError(
+            "another admin is saving, or the database is slow: a statement ran past "
+            "statement_timeout_seconds; nothing was saved; try again"
+        )
+    return None
+
+
+def pg_timeouts(session: Session | Connection) -> dict[str, str]:
+    """The wait limits in force on this database session, as the server reports them: on
+    PostgreSQL ``{"lock_timeout": "10s", "statement_timeout": "2min"}``, on SQLite
+    ``{"busy_timeout": "10000ms"}``. For ``nodedesk doctor``; a value of ``0``/``0ms`` means
+    "wait forever"."""
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    if dialect == "postgresql":
+        return {
+            name: str(session.execute(text(f"SHOW {name}")).scalar_one())
+            for name in ("lock_timeout", "statement_timeout")
+        }
+    if dialect == "sqlite":
+        return {"busy_timeout": f"{session.execute(text('PRAGMA busy_timeout')).scalar_one()}ms"}
+    return {}
 
 
 class Database:
@@ -120,6 +228,12 @@ class Database:
                 # for anything that bypassed them.
                 raise ConflictError(OVERLAP_REFUSED, field="reservation") from exc
             raise
+        except DBAPIError as exc:
+            session.rollback()
+            busy = busy_error(exc)
+            if busy is not None:
+                raise busy from exc
+            raise
         except StaleDataError as exc:
             # A row's version moved under us (a concurrent save won the race): a conflict the
             # user can act on, not a crash. Everything in this unit of work is rolled back.
@@ -140,6 +254,11 @@ class Database:
         with self._read() as session:
             try:
                 yield session
+            except DBAPIError as exc:
+                busy = busy_error(exc)
+                if busy is not None:
+                    raise busy from exc
+                raise
             finally:
                 session.rollback()
 
