@@ -7,11 +7,17 @@ Variables (never stored in the database):
   (a file holding the password; its trailing newline is ignored),
 - ``NODEDESK_SMTP_FROM`` (required): the sender address.
 A missing or invalid value is refused with one line naming the variable.
+
+Credentials never travel in clear text: with ``NODEDESK_SMTP_SECURITY=none`` a user and
+password are refused unless the host is the loopback interface (``localhost``, ``127.0.0.0/8``,
+``::1``: a relay on this machine), and the refusal comes before any connection is made
+(help/notices.md). :func:`smtp_security_problem` says the same for ``nodedesk doctor``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import smtplib
 import ssl
@@ -42,6 +48,47 @@ class SmtpConfig:
 def _valid_address(value: str) -> bool:
     local, _, domain = value.partition("@")
     return bool(local) and bool(domain) and "@" not in domain and not any(c.isspace() for c in value)
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address, judged from the text alone (no DNS lookup)."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def credentials_problem(config: SmtpConfig) -> str | None:
+    """Why this configuration would send the password in clear text, or ``None``."""
+    if config.user and config.security == "none" and not is_loopback(config.host):
+        return (
+            f"is none, so the SMTP password would cross the network to {config.host} unencrypted; "
+            "use starttls or ssl (or a relay on localhost)"
+        )
+    return None
+
+
+def smtp_security_problem(environ: Mapping[str, str] | None = None) -> str | None:
+    """One line about the SMTP transport's security for ``nodedesk doctor``, or ``None`` when
+    it is fine (or SMTP is not configured). A configuration ``notices send`` refuses is
+    reported with that refusal; unencrypted mail without credentials to another host is
+    allowed but reported (notices then cross the network readable)."""
+    env = os.environ if environ is None else environ
+    if not env.get("NODEDESK_SMTP_HOST", "").strip():
+        return None
+    try:
+        config = config_from_env(env)
+    except ValidationError as exc:
+        return str(exc)
+    if config.security == "none" and not is_loopback(config.host):
+        return (
+            f"NODEDESK_SMTP_SECURITY: is none, so notices cross the network to {config.host} "
+            "unencrypted; use starttls or ssl"
+        )
+    return None
 
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> SmtpConfig:
@@ -91,7 +138,11 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> SmtpConfig:
             "is not set (or use NODEDESK_SMTP_PASSWORD_FILE) but NODEDESK_SMTP_USER is",
             field="NODEDESK_SMTP_PASSWORD",
         )
-    return SmtpConfig(host, port, security, sender, user, password)
+    config = SmtpConfig(host, port, security, sender, user, password)
+    problem = credentials_problem(config)
+    if problem:
+        raise ValidationError(problem, field="NODEDESK_SMTP_SECURITY")
+    return config
 
 
 @dataclass(frozen=True)
@@ -164,6 +215,9 @@ def _connect(config: SmtpConfig) -> smtplib.SMTP:
 def deliver(config: SmtpConfig, items: list[Outgoing], *, now: datetime) -> Outcome:
     """Send every item over one connection; each message succeeds or fails on its own. When the
     connection cannot be made (or drops), every unsent item fails with that reason."""
+    problem = credentials_problem(config)
+    if problem:  # checked again here for a configuration not built by config_from_env
+        raise ValidationError(problem, field="NODEDESK_SMTP_SECURITY")
     errors: dict[int, str] = {}
     try:
         client = _connect(config)
