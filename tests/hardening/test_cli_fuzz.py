@@ -120,6 +120,19 @@ REGRESSIONS = [
     ["project", "show", "99999999999999999999"],  # a numeric project reference
     ["split", "show", "#99999999999999999999"],
     ["invoice", "show", "²⁰²⁶-⁰²"],
+    # Decimals past the column's range (the shared parser, core/validate.py).
+    ["rate", "set", "NODE_A100", "1e400", "--from", "2026-03-01"],
+    ["rate", "set", "NODE_A100", "1E+30", "--from", "2026-03-01"],
+    ["rate", "set", "NODE_A100", "9" * 80, "--from", "2026-03-01"],
+    ["override", "set", "2026-02", "1", "--hours", "1e400", "--reason", "x"],
+    ["override", "set", "2026-02", "1", "--hours=-1E+30", "--reason", "x"],
+    ["override", "set", "2026-02", "1", "--split", "X=1e400", "--reason", "x"],
+    # Settings that used to be stored and then broke every later command that read them.
+    ["settings", "set", "reminder_hours", "99999999999999999999"],
+    ["settings", "set", "reservation_block_hours", "0"],
+    ["settings", "set", "reservation_max_blocks", "1000000000"],
+    ["settings", "set", "lock_timeout_seconds", "1e400"],
+    ["settings", "set", "statement_timeout_seconds", "-5"],
 ]
 
 
