@@ -149,7 +149,7 @@ class Exposure:
 
     def line(self) -> str:
         kind = "directory" if self.fix.startswith("chmod 700") else "file"
-        return f"database {kind} {self.path} is open to other users (mode {self.mode}); run '{self.fix}'"
+        return f"{kind} {self.path} is open to other users (mode {self.mode}); run '{self.fix}'"
 
 
 def sqlite_exposures(db: Path) -> list[Exposure]:

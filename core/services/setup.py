@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 
@@ -21,6 +22,9 @@ from ..timeutil import check_timezone
 from .rates import load_skus
 from .users import create_user_row
 from .users import view as user_view
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,21 @@ def wipe(database: Database) -> None:
     Base.metadata.drop_all(database.engine)
     with database.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def check_options(timezone: str, currency: str) -> tuple[str, str]:
+    """The site timezone and currency, checked before anything (a database file) is created."""
+    return check_timezone(timezone, field="timezone"), site_settings.validate_setting("currency", currency)
+
+
+def require_backup_admin(runtime: Runtime) -> None:
+    """``check-import`` and ``import`` read files as the account nodedesk runs as (the service
+    account, through sudo): on an existing site only an admin may. A restore into a blank
+    database is checked against the imported admins instead (core/backup/importer.py)."""
+    if not is_initialized(runtime.database):
+        return
+    with runtime.database.read() as session:
+        runtime.actor(session).require("backup")
 
 
 def require_site_admin(
@@ -84,8 +103,7 @@ def initialize(
     """Create a site whose first admin is ``login``.
 
     Wiping an existing site (``force``) needs an admin of that site and ``confirmed``."""
-    timezone = check_timezone(timezone, field="timezone")
-    currency = site_settings.validate_setting("currency", currency)
+    timezone, currency = check_options(timezone, currency)
     if is_initialized(database):
         if not force:
             raise ValidationError(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core.backup import compat, exporter, importer
 from nodedesk.core.safetext import one_line
+from nodedesk.core.services import setup
 
 from .. import output
 from .common import add_json
@@ -160,6 +161,7 @@ def _print_report(report: compat.CompatReport) -> None:
 
 
 def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
+    setup.require_backup_admin(env.runtime(check_schema=False))  # before reading any file
     report = compat.check_import(
         env.runtime(check_schema=False), args.directory, models=args.models, exclude=args.exclude
     )
@@ -174,6 +176,7 @@ def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
+    setup.require_backup_admin(env.runtime(check_schema=False))  # before reading any file
     progress = _Progress("importing")
     try:
         result = importer.import_backup(

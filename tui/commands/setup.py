@@ -86,6 +86,7 @@ def _confirm_wipe(assume_yes: bool) -> bool:
 
 def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
     tz = args.timezone or _default_timezone()
+    setup.check_options(tz, args.currency)  # a refused init leaves no database file behind
     runtime = _runtime(env, create=True)
     confirmed = False
     if args.force and setup.is_initialized(runtime.database):
