@@ -44,7 +44,8 @@ class SchemaOutdatedError(NodedeskError):
     """The database schema is older than this version of nodedesk."""
 
 
-class BusyError(NodedeskError):
+class BusyError(ConflictError):
     """Another unit of work held the lock this one needed for longer than the site lets a save
     wait (``lock_timeout_seconds``), or a statement ran past ``statement_timeout_seconds``.
-    Nothing was saved; trying again usually works (help/troubleshooting.md)."""
+    Nothing was saved; trying again usually works (help/troubleshooting.md). A kind of conflict:
+    another admin's save was in the way."""
