@@ -23,10 +23,10 @@ from sqlalchemy import Connection, select
 
 from .. import site as site_settings
 from ..db import migrate
-from ..errors import NotInitializedError
+from ..errors import NotInitializedError, ValidationError
 from ..models import ActivityEntry
 from ..runtime import Runtime
-from .jsonstream import JsonShapeError, KindFileReader
+from .jsonstream import JsonShapeError, KindFileReader, NotPlainFile, check_plain_files
 from .kinds import registry
 from .manifest import (
     FORMAT,
@@ -289,6 +289,16 @@ def instance_info(runtime: Runtime, export_log: Path | None = None) -> InstanceI
     return info
 
 
+def _check_plain(path: Path) -> None:
+    """A link or special file inside the export is refused before anything is read."""
+    try:
+        check_plain_files(path)
+    except NotPlainFile as exc:
+        raise ValidationError(str(exc), field="export") from None
+    except (FileNotFoundError, NotADirectoryError):
+        return  # read_manifest names what is missing
+
+
 def check_import(
     runtime: Runtime,
     directory: str | Path,
@@ -300,6 +310,7 @@ def check_import(
 ) -> CompatReport:
     """The full pre-import report: integrity, compatibility and what is here already."""
     path = Path(directory).expanduser()
+    _check_plain(path)
     manifest = read_manifest(path)
     integrity = verify_files(path, manifest, checksums=verify_checksums)
     kinds = selected_kinds(manifest, models, exclude)

@@ -34,26 +34,42 @@ from sqlalchemy import and_, bindparam, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
-from .. import audit, testpoints
+from .. import audit, testpoints, validate
 from .. import site as site_settings
 from ..context import ServiceContext
 from ..db import migrate
-from ..errors import NotInitializedError, PermissionDenied, ValidationError
+from ..errors import LockedError, NotInitializedError, PermissionDenied, ValidationError
 from ..identity import resolve_actor
-from ..models import ActivityEntry
+from ..models import ActivityEntry, Reservation
 from ..runtime import Runtime
 from .bulk import insert_rows
+from .clashes import ClashGuard, booking
 from .codec import UNSAFE_TEXT, FieldError
 from .compat import INCOMPATIBLE, WARNINGS, assess, instance_info, selected_kinds
-from .jsonstream import JsonShapeError, KindFileReader, dumps
+from .jsonstream import JsonShapeError, KindFileReader, NotPlainFile, check_plain_files, dumps
 from .kinds import registry
+from .locks import MODELS as LOCKABLE
+from .locks import Correction, HistoryLocks
 from .manifest import FileEntry, Manifest, read_manifest, verify_files
 from .registry import ChildSpec, FieldSpec, KindSpec
 from .rows import KindRows, chunked, key_in, sort_items
+from .rules import rules_for
 
 MODES = ("create-only", "update-only", "create-or-update")
 Progress = Callable[[str, int, int], None]
 BATCH = 1000
+
+
+class LockedRecordError(LockedError):
+    """A merge would change locked history without ``--correct --reason`` (see locks.py)."""
+
+    def __init__(self, kind: str, key: str, why: str) -> None:
+        super().__init__(
+            f"{kind} record {key} {why}; a merge may change it only as an admin correction "
+            "(--correct --reason R); nothing was imported"
+        )
+        self.kind = kind
+        self.key = key
 
 
 class RecordError(ValidationError):
@@ -199,6 +215,14 @@ class _Decoder:
             self.plan[c.field] = (_CHILD, "", None, True, c)
         if spec.id_column is not None:
             self.plan["id"] = (_ID, "", None, False, None)
+        rules, child_rules = rules_for(spec)
+        keys = {c.name: i for i, c in enumerate(spec.key)}
+        # (field name, natural-key position or None, column name, rule)
+        self.rules = [
+            (name, keys.get(name), "" if name in keys else self.plan[name][1], rule)
+            for name, rule in rules.items()
+        ]
+        self.child_rules = list(child_rules.items())
 
     def _fail(self, rec_label: str, field_name: str | None, reason: str) -> RecordError:
         return RecordError(self.spec.name, rec_label, field_name, reason)
@@ -255,9 +279,26 @@ class _Decoder:
                     rec.row_id = value
         except FieldError as exc:
             raise self._fail(rec.label, name, str(exc)) from None
+        self._check_rules(rec)
         if spec.name == "settings":
             self._check_setting(rec)
         return rec
+
+    def _check_rules(self, rec: _Rec) -> None:
+        """The console's own field rules (rules.py): an import stores nothing it would refuse."""
+        name = ""
+        try:
+            for step in self.rules:
+                name, at, column, rule = step
+                value = rec.key[at] if at is not None else rec.values.get(column)
+                if value is not None:
+                    rule(value)
+            for name, rule in self.child_rules:
+                items = rec.children.get(name)
+                if items:
+                    rule(items)
+        except ValidationError as exc:
+            raise self._fail(rec.label, name, exc.message) from None
 
     def _check_setting(self, rec: _Rec) -> None:
         """A setting's value obeys the same rules as ``nodedesk settings set`` (a garbage
@@ -413,8 +454,19 @@ class _LogChain:
 
 
 class _KindImport:
-    def __init__(self, spec: KindSpec, session: Session, mode: str, restore: bool) -> None:
+    def __init__(
+        self,
+        spec: KindSpec,
+        session: Session,
+        mode: str,
+        restore: bool,
+        locks: HistoryLocks | None = None,
+        corrections: list[Correction] | None = None,
+    ) -> None:
         self.spec = spec
+        self.locks = locks if spec.name in LOCKABLE else None
+        self.corrections = corrections  # None: locked history is refused, not corrected
+        self.clashes = ClashGuard(session, restore) if spec.table.name == Reservation.__tablename__ else None
         self.session = session
         self.conn = session.connection()
         self.mode = mode
@@ -513,6 +565,7 @@ class _KindImport:
                 self._check_required(rec)
                 if self.chain is not None:
                     self.chain.check_new(rec)
+                self._check_lock(rec, None, None)
                 creates.append(rec)
                 c.created += 1
                 continue
@@ -537,9 +590,48 @@ class _KindImport:
             elif self.mode == "create-only" or self.spec.append_only:
                 c.skipped += 1
             else:
+                self._check_lock(rec, row_id, current)
                 updates.append((rec, row_id, current))
                 c.updated += 1
         return creates, updates
+
+    def _check_lock(self, rec: _Rec, row_id: Any, current: dict[str, Any] | None) -> None:
+        """Refuse (or, when correcting, note) a change to locked history (locks.py)."""
+        if self.locks is None:
+            return
+        old = None
+        if row_id is not None:
+            old = self.session.get(LOCKABLE[self.spec.name], row_id, populate_existing=True)
+        values = {c.name: v for c, v in zip(self.spec.key, rec.key, strict=True)} | rec.values
+        found = self.locks.check(self.spec.name, old, values)
+        if found is None:
+            return
+        why, months = found
+        if self.corrections is None:
+            raise LockedRecordError(self.spec.name, rec.label, why)
+        after = self.decoder.encoded(rec)
+        uuid = str(rec.key[0]) if self.spec.key[0].name == "uuid" else ""
+        self.corrections.append(Correction(self.spec.name, rec.label, row_id, uuid, current, after, months))
+
+    def _check_clashes(self, creates: list[_Rec], updates: list[tuple[_Rec, Any, dict[str, Any]]]) -> None:
+        """No two active reservations overlap on a node (clashes.py), checked before writing."""
+        assert self.clashes is not None
+        batch = []
+        for rec in creates:
+            b = booking(str(rec.key[0]), None, rec.values, None)
+            if b is not None:
+                batch.append((rec, b))
+        for rec, row_id, _current in updates:
+            old = self.session.get(Reservation, row_id, populate_existing=True)
+            b = booking(str(rec.key[0]), row_id, rec.values, old)
+            if b is not None:
+                batch.append((rec, b))
+        if not batch:
+            return
+        hit = self.clashes.check([b for _r, b in batch], {u[1] for u in updates})
+        if hit is not None:
+            rec = next(r for r, b in batch if b is hit[0])
+            raise RecordError(self.spec.name, rec.label, None, hit[1])
 
     # -- writing ----------------------------------------------------------------------
     def _insert_params(self, rec: _Rec) -> dict[str, Any]:
@@ -635,7 +727,17 @@ class _KindImport:
         except self._db_errors as exc:
             orig = getattr(exc, "orig", None)
             reason = str(orig if orig is not None else exc).strip().splitlines()[0]
+            clash = self._explain_refusal(rec)
+            if clash is not None:
+                raise RecordError(self.spec.name, rec.label, None, clash) from None
             raise RecordError(self.spec.name, rec.label, None, f"refused by the database: {reason}") from None
+
+    def _explain_refusal(self, rec: _Rec) -> str | None:
+        """A reservation the database refused because it overlaps another: say which."""
+        if self.clashes is None:
+            return None
+        b = booking(str(rec.key[0]), None, rec.values, None)
+        return self.clashes.explain(b) if b is not None else None
 
     # -- the file --------------------------------------------------------------------
     def run(
@@ -670,6 +772,8 @@ class _KindImport:
                 sha, size = reader.sha256, reader.size
         except JsonShapeError as exc:
             raise ValidationError(f"not a valid kind file: {exc}", field=entry.name) from None
+        except NotPlainFile as exc:
+            raise ValidationError(f"{exc}; nothing was imported", field="export") from None
         if header.get("model") != name:
             raise ValidationError(f"holds model {header.get('model')!r}, not {name!r}", field=entry.name)
         if header.get("count") != seen or entry.count != seen:
@@ -686,6 +790,8 @@ class _KindImport:
     def _batch(self, recs: list[_Rec]) -> None:
         self._resolve(recs)
         creates, updates = self._plan(recs)
+        if self.clashes is not None:
+            self._check_clashes(creates, updates)
         self._write(creates, updates)
 
 
@@ -722,6 +828,33 @@ def _restore_context(runtime: Runtime, session: Session) -> ServiceContext:
         ) from None
     ctx.require("backup")
     return ctx
+
+
+def check_export_files(path: Path) -> None:
+    """Only regular files inside the export are ever read (jsonstream.check_plain_files)."""
+    try:
+        check_plain_files(path)
+    except NotPlainFile as exc:
+        raise ValidationError(f"{exc}; nothing was imported", field="export") from None
+    except FileNotFoundError:
+        return  # read_manifest names the missing directory or manifest
+    except NotADirectoryError:
+        return
+
+
+def _record_corrections(ctx: ServiceContext, corrections: Sequence[Correction], reason: str) -> None:
+    """One audit entry per corrected record, with before and after, in the import's transaction."""
+    for c in corrections:
+        ctx.record(
+            f"{c.kind}.corrected_by_import",
+            c.kind,
+            "" if c.row_id is None else c.row_id,
+            c.label,
+            before=c.before,
+            after=c.after,
+            reason=reason,
+            target_uuid=c.target_uuid,
+        )
 
 
 def _reset_sequences(session: Session, specs: Iterable[KindSpec]) -> None:
@@ -765,12 +898,22 @@ def import_backup(
     verify_checksums: bool = True,
     progress: Progress | None = None,
     batch: int = BATCH,
+    correct: bool = False,
+    reason: str = "",
 ) -> ImportResult:
-    """Verify, check, and import in one transaction. Needs the admin role (see module doc)."""
+    """Verify, check, and import in one transaction. Needs the admin role (see module doc).
+
+    A merge that would change locked history is refused unless ``correct`` (an admin
+    correction, with ``reason``) is given; see locks.py."""
     started = time.perf_counter()
     if mode not in MODES:
         raise ValidationError(f"must be one of {', '.join(MODES)}", field="mode")
+    if correct:
+        reason = validate.reason(reason)
+    elif (reason or "").strip():
+        raise ValidationError("a reason goes with --correct (an admin correction)", field="reason")
     path = Path(directory).expanduser()
+    check_export_files(path)
     manifest = read_manifest(path)
     integrity = verify_files(path, manifest, checksums=verify_checksums)
     if not integrity.ok:
@@ -807,21 +950,32 @@ def import_backup(
                 field="mode",
             )
         ctx = None
+        locks: HistoryLocks | None = None
+        corrections: list[Correction] | None = None
         if not restore:
             ctx = _context(runtime, session)
             ctx.require("backup")
+            locks = HistoryLocks(ctx)
+            if correct:
+                ctx.require("correct")
+                corrections = []
         audit._lock_chain(session)  # no other entry may slip into the chain meanwhile
         for name in kinds:
             spec = reg[name]
             entry = manifest.file_for(name)
             assert entry is not None
-            job = _KindImport(spec, session, mode, restore)
+            job = _KindImport(spec, session, mode, restore, locks, corrections)
             results.append(job.run(path / entry.name, entry, batch, verify_checksums, progress))
+            session.expire_all()  # rows read through the ORM may have been rewritten meanwhile
             testpoints.reached("backup.import.kind")  # crash tests kill the import here
         if restore:
             _reset_sequences(session, (reg[k] for k in kinds))
             ctx = _restore_context(runtime, session)
         assert ctx is not None
+        if corrections:
+            _record_corrections(ctx, corrections, reason)
+            assert locks is not None
+            locks.flag(corrections, f"corrected by import ({ctx.actor.username}): {reason}")
         changed = {
             c.kind: {"created": c.created, "updated": c.updated} for c in results if c.created or c.updated
         }
@@ -838,7 +992,9 @@ def import_backup(
                     "mode": mode,
                     "restore": restore,
                     "changed": changed,
+                    "corrected": len(corrections or []),
                 },
+                reason=reason,
             )
             audit_seq = entry_row.seq
     return ImportResult(

@@ -11,7 +11,9 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -75,6 +77,51 @@ class JsonShapeError(ValueError):
     """The file is not valid JSON or not a kind file (message says where)."""
 
 
+class NotPlainFile(ValueError):
+    """A name inside an export is a symbolic link or not a regular file (message names it)."""
+
+    def __init__(self, name: str, mode: int) -> None:
+        super().__init__(f"{name}: {_describe(mode)}; an export holds only regular files")
+
+
+def _describe(mode: int) -> str:
+    return "is a symbolic link" if stat.S_ISLNK(mode) else "is not a regular file"
+
+
+def check_plain_files(directory: Path) -> None:
+    """Every entry of an export directory must be a regular file, never a symbolic link.
+
+    An export holds only regular files; a link could make an import read something outside the
+    export (e.g. a system file), so one is refused before anything is read.
+    """
+    with os.scandir(directory) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if not stat.S_ISREG(mode):
+                raise NotPlainFile(entry.name, mode)
+
+
+def open_plain(path: Path) -> BinaryIO:
+    """Open a file of an export for reading, refusing a symbolic link or a special file.
+
+    ``O_NOFOLLOW`` closes the gap between :func:`check_plain_files` and the open: a link put in
+    place meanwhile is refused, not followed; ``O_NONBLOCK`` keeps a FIFO from blocking the open.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if path.is_symlink():
+            raise NotPlainFile(path.name, stat.S_IFLNK) from None
+        raise exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotPlainFile(path.name, mode)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 class KindFileReader:
     """Iterate the records of a kind file without loading it whole.
 
@@ -89,17 +136,18 @@ class KindFileReader:
         self.header: dict[str, Any] = {}
         self.size = 0
         self._sha = hashlib.sha256()
-        self._fh: BinaryIO = path.open("rb")
+        self._fh: BinaryIO = open_plain(path)
         self._text = codecs.getincrementaldecoder("utf-8")()
         self._buf = ""
         self._pos = 0
         self._eof = False
+        self.parsed_chars = 0  # characters handed to the JSON decoder (retries included)
 
     # -- low level ------------------------------------------------------------------------
-    def _fill(self) -> bool:
+    def _fill(self, size: int = CHUNK) -> bool:
         if self._eof:
             return False
-        data = self._fh.read(self.CHUNK)
+        data = self._fh.read(size)
         if not data:
             self._eof = True
             try:
@@ -136,15 +184,19 @@ class KindFileReader:
         self._pos += 1
 
     def _value(self) -> Any:
+        """The next JSON value. A value longer than the buffer is re-parsed from its start after
+        each read, so each read at least doubles what is buffered: linear time in its size."""
         self._peek()
         while True:
+            self.parsed_chars += len(self._buf) - self._pos
+            grow = max(self.CHUNK, len(self._buf) - self._pos)
             try:
                 value, end = _DECODER.raw_decode(self._buf, self._pos)
             except json.JSONDecodeError as exc:
-                if self._fill():
+                if self._fill(grow):
                     continue
                 raise JsonShapeError(f"invalid JSON: {exc.msg} near character {exc.pos}") from exc
-            if end == len(self._buf) and self._fill():
+            if end == len(self._buf) and self._fill(grow):
                 continue  # a number may continue in the next chunk
             self._pos = end
             return value
@@ -210,7 +262,7 @@ def file_digest(path: Path) -> tuple[int, str]:
     """Size and SHA-256 of a file, read in chunks."""
     sha = hashlib.sha256()
     size = 0
-    with path.open("rb") as fh:
+    with open_plain(path) as fh:
         while chunk := fh.read(1 << 20):
             size += len(chunk)
             sha.update(chunk)

@@ -17,7 +17,7 @@ from nodedesk.core.services import windows
 from sqlalchemy import select
 
 from tests.backup.conftest import RichSource
-from tests.backup.dataset import AWKWARD, data_files, invoice_docs
+from tests.backup.dataset import AWKWARD_LINE, data_files, invoice_docs
 from tests.helpers import local
 
 
@@ -56,7 +56,7 @@ def test_round_trip_is_lossless(rich_source: RichSource, target: Runtime, tmp_pa
     # Awkward text survives byte for byte.
     with target.read() as ctx:
         titles = set(ctx.session.scalars(select(MaintenanceWindow.title)))
-    assert "bk scoped " + AWKWARD in titles
+    assert "bk scoped " + AWKWARD_LINE in titles
 
 
 def test_restore_keeps_ids_and_new_rows_get_fresh_ones(

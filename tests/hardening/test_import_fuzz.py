@@ -9,6 +9,7 @@ Contract: exit 0, 1 or 2, never a traceback, one-line errors, and a refused impo
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -154,15 +155,16 @@ def mutation(draw: st.DrawFn, source: Path) -> tuple[str, str, Any]:
 
 
 def working_copy(source: Path, target: Path) -> Path:
-    """The export, as symlinks (cheap); :func:`apply` replaces the files it changes."""
+    """The export, as hard links (cheap; an import refuses symbolic links); :func:`apply`
+    replaces the files it changes, never writing through a link."""
     target.mkdir()
     for item in source.iterdir():
-        (target / item.name).symlink_to(item)
+        os.link(item, target / item.name)
     return target
 
 
 def _replace(path: Path) -> Path:
-    if path.is_symlink():
+    if path.exists() and path.stat().st_nlink > 1:
         data = path.read_bytes()
         path.unlink()
         path.write_bytes(data)

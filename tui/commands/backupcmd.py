@@ -60,6 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--dry-run", action="store_true", help="do everything, then roll back: nothing is written")
     i.add_argument("--force", action="store_true", help="import despite compatibility warnings")
     i.add_argument(
+        "--correct",
+        action="store_true",
+        help="admin correction: a merge may change locked history (completed windows, resolved "
+        "outages, finalized months); each changed record is audited with --reason",
+    )
+    i.add_argument("--reason", default="", help="why (required with --correct)")
+    i.add_argument(
         "--no-verify-checksum",
         action="store_true",
         help="skip the SHA-256 checks (only for an export you edited on purpose)",
@@ -189,6 +196,8 @@ def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
             force=args.force,
             verify_checksums=not args.no_verify_checksum,
             progress=progress,
+            correct=args.correct,
+            reason=args.reason,
         )
     finally:
         progress.done()
