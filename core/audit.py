@@ -39,6 +39,19 @@ _PG_AUDIT_LOCK_KEY = 0x6E6F64656465736B
 _HEAD = "nodedesk_audit_head"
 _RESET = "nodedesk_audit_reset"
 _HOOKED = "nodedesk_audit_hooked"
+SEAL_INFO = "nodedesk_audit_seal"  # the site's seal, put there by ServiceContext
+# The seal last used with each database in this process (by URL): lets a caller holding only
+# a session (tools, tests) verify against the right key and anchor.
+_KNOWN_SEALS: dict[str, AuditSeal] = {}
+
+
+def _url_of(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=False)
+
+
+def remember_seal(session: Session, seal: AuditSeal) -> None:
+    session.info[SEAL_INFO] = seal
+    _KNOWN_SEALS[_url_of(session)] = seal
 
 
 def to_jsonable(value: Any) -> Any:
@@ -266,6 +279,18 @@ def append(
 # Verification
 
 
+class ChainProblem(str):
+    """A problem line, with the entry field it concerns (for the importer's record errors)."""
+
+    field: str = ""
+
+
+def _problem(message: str, field: str = "") -> ChainProblem:
+    p = ChainProblem(message)
+    p.field = field
+    return p
+
+
 class ChainChecker:
     """Checks entries one by one, in order: numbering, links, scheme order and hash or MAC.
 
@@ -287,43 +312,58 @@ class ChainChecker:
         self.prev_seq, self.prev_hash = seq, hash_
         self.keyed_seen = self.keyed_seen or scheme != LEGACY_SCHEME
 
-    def check(self, e: Any) -> list[str]:
-        problems: list[str] = []
+    def check(self, e: Any) -> list[ChainProblem]:
+        problems: list[ChainProblem] = []
         seq = e.seq
         expected = self.prev_seq + 1
         if seq != expected:
             problems.append(
-                f"entry #{expected}"
-                + (f"..#{seq - 1}" if seq - 1 > expected else "")
-                + " is missing (deleted?)"
+                _problem(
+                    f"entry #{expected}"
+                    + (f"..#{seq - 1}" if seq - 1 > expected else "")
+                    + " is missing (deleted?)",
+                    "seq",
+                )
             )
         if e.prev_hash != self.prev_hash:
-            problems.append(f"entry #{seq} does not follow its predecessor (chain broken)")
+            problems.append(
+                _problem(f"entry #{seq} does not follow its predecessor (chain broken)", "prev_hash")
+            )
         scheme = e.hash_scheme or LEGACY_SCHEME
         if scheme == LEGACY_SCHEME:
             if self.keyed_seen:
                 problems.append(
-                    f"entry #{seq} ({e.action}) carries an unkeyed hash after keyed entries "
-                    "(the log was re-hashed without the key)"
+                    _problem(
+                        f"entry #{seq} ({e.action}) carries an unkeyed hash after keyed entries "
+                        "(the log was re-hashed without the key)",
+                        "hash_scheme",
+                    )
                 )
             elif entry_hash(e) != e.hash:
-                problems.append(f"entry #{seq} ({e.action}) was altered after it was written")
+                problems.append(
+                    _problem(f"entry #{seq} ({e.action}) was altered after it was written", "hash")
+                )
         elif scheme == KEYED_SCHEME:
             self.keyed_seen = True
             if self.key is None:
                 if not self._told_no_key:
                     self._told_no_key = True
                     problems.append(
-                        f"entry #{seq} and later are keyed but the audit key {self.key_path} is missing: "
-                        "they cannot be verified (restore the key; see 'nodedesk help audit')"
+                        _problem(
+                            f"entry #{seq} and later are keyed but the audit key {self.key_path} is "
+                            "missing: they cannot be verified (restore the key; see 'nodedesk help audit')"
+                        )
                     )
             elif not hmac.compare_digest(entry_mac(self.key, e), e.hash or ""):
                 problems.append(
-                    f"entry #{seq} ({e.action}) fails its keyed check "
-                    "(altered after it was written, or sealed with another key)"
+                    _problem(
+                        f"entry #{seq} ({e.action}) fails its keyed check "
+                        "(altered after it was written, or sealed with another key)",
+                        "hash",
+                    )
                 )
         else:
-            problems.append(f"entry #{seq} has an unknown hash scheme {scheme!r}")
+            problems.append(_problem(f"entry #{seq} has an unknown hash scheme {scheme!r}", "hash_scheme"))
         if problems and self.first_bad is None:
             self.first_bad = expected if seq != expected else seq
         self.prev_seq, self.prev_hash = seq, e.hash
@@ -373,6 +413,7 @@ def verify(session: Session, seal: AuditSeal | None = None, batch: int = 5000) -
     of it. A sound log ahead of its anchor (a crash between commit and anchor write) moves
     the anchor up; a missing anchor is re-created and reported once.
     """
+    seal = seal or session.info.get(SEAL_INFO) or _KNOWN_SEALS.get(_url_of(session))
     key = seal.key() if seal is not None else None
     anchor = seal.read_anchor() if seal is not None else None
     key_path = str(seal.key_path) if seal is not None else "(no site directory)"

@@ -69,6 +69,7 @@ class AuditSeal:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory).expanduser()
         self._key: bytes | None = None
+        self.assumed = False  # True: a default, not known to be this site's own
 
     @property
     def key_path(self) -> Path:

@@ -63,7 +63,10 @@ def _uuid_in(doc: Any) -> str:
 
 
 def _default_seal() -> AuditSeal:
-    return AuditSeal(default_data_dir())
+    """For contexts built without the site's seal (read-only helpers): the default data dir."""
+    seal = AuditSeal(default_data_dir())
+    seal.assumed = True
+    return seal
 
 
 @dataclass
@@ -74,6 +77,11 @@ class ServiceContext:
     site: SiteSettings
     # The site's audit key and anchor (see core/auditseal.py); front ends pass the site's own.
     seal: AuditSeal = field(default_factory=_default_seal)
+
+    def __post_init__(self) -> None:
+        # ``audit.verify(session)`` finds the site's key and anchor without being handed them.
+        if not self.seal.assumed:
+            audit.remember_seal(self.session, self.seal)
 
     @property
     def tz(self) -> str:

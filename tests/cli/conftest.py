@@ -101,6 +101,10 @@ def cli_site(cli_template: Path, tmp_path: Path) -> SiteCli:
     (home / "nodedesk").mkdir(parents=True)
     path = home / "nodedesk" / "nodedesk.db"
     shutil.copy(cli_template, path)
+    # the site's audit key and anchor live beside it, outside the database (help/audit.md)
+    for name in ("audit.key", "audit.anchor"):
+        shutil.copy2(cli_template.parent / "nodedesk" / name, home / "nodedesk" / name)
+    (home / "nodedesk").chmod(0o700)
     return SiteCli(f"sqlite:///{path}", home)
 
 
