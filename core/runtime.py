@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from . import deploy
 from . import site as site_settings
+from .auditseal import AuditSeal
 from .clock import ENV_NOW, Clock, clock_from_env
 from .config import Config
 from .context import ServiceContext
@@ -93,8 +94,13 @@ class Runtime:
         site = site_settings.load(session)
         actor = self.actor(session)
         return ServiceContext(
-            session=session, actor=actor, clock=self.clock_for(site.site_timezone), site=site
+            session=session, actor=actor, clock=self.clock_for(site.site_timezone), site=site, seal=self.seal
         )
+
+    @property
+    def seal(self) -> AuditSeal:
+        """The site's audit key and anchor, in its private directory (help/audit.md)."""
+        return AuditSeal(self.config.site_dir)
 
     @contextmanager
     def write(self, *, dry_run: bool = False) -> Iterator[ServiceContext]:

@@ -20,8 +20,6 @@ In practice: restore into an empty database, or merge other data with ``--exclud
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -42,6 +40,7 @@ from ..errors import LockedError, NotInitializedError, PermissionDenied, Validat
 from ..identity import resolve_actor
 from ..models import ActivityEntry, Reservation
 from ..runtime import Runtime
+from . import auditlog
 from .bulk import insert_rows
 from .clashes import ClashGuard, booking
 from .codec import UNSAFE_TEXT, FieldError
@@ -372,81 +371,63 @@ class _Decoder:
 # The activity-log chain
 
 
-# Keys are written below in sorted order already, so the encoder need not sort them.
-_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def _quick_entry_hash(seq: int, v: dict[str, Any]) -> str | None:
-    """``audit.entry_hash`` for an entry whose fields are plain text, numbers and booleans.
-
-    It builds the same canonical document without the generic value conversion (which dominates
-    a large import). Only ever trusted when it *agrees* with the stored hash; on any difference
-    the caller asks ``audit.entry_hash`` itself, so a change in the audit module costs speed,
-    never correctness.
-    """
-    try:
-        doc = {
-            "action": v["action"],
-            "actor": v["actor"],
-            "after": v["after_json"],
-            "before": v["before_json"],
-            "clock_frozen": v["clock_frozen"],
-            "occurred_at": v["occurred_at"].isoformat(),
-            "prev_hash": v["prev_hash"],
-            "real_user": v["real_user"],
-            "reason": v["reason"],
-            "seq": seq,
-            "target_id": v["target_id"],
-            "target_label": v["target_label"],
-            "target_type": v["target_type"],
-        }
-    except (KeyError, AttributeError):
-        return None
-    return hashlib.sha256(_CANONICAL.encode(doc).encode("utf-8")).hexdigest()
-
-
 class _LogChain:
-    """Keeps the imported log one unbroken chain continuing this database's own."""
+    """Keeps the imported log one unbroken chain continuing this database's own; every new
+    entry is checked with the backup's audit key (core/backup/auditlog.py)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.prev_seq = 0
-        self.prev_hash = audit.GENESIS_HASH
+        self.seal: auditlog.BackupSeal | None = None  # set by import_backup before the run
+        self._checker: audit.ChainChecker | None = None
+        self.hash_at_head: str | None = None
 
-    def _hash_at(self, seq: int) -> str | None:
-        return self.session.scalar(select(ActivityEntry.hash).where(ActivityEntry.seq == seq))
+    @property
+    def checker(self) -> audit.ChainChecker:
+        if self._checker is None:
+            key = self.seal.key if self.seal is not None else None
+            self._checker = audit.ChainChecker(key, key_path=auditlog.KEY_FILE)
+        return self._checker
+
+    @property
+    def last_seq(self) -> int:
+        return self.checker.prev_seq
+
+    def _follow(self, seq: int, hash_: str, scheme: str) -> None:
+        self.checker.follow(seq, hash_, scheme)
+        if self.seal is not None and self.seal.head is not None and seq == self.seal.head["seq"]:
+            self.hash_at_head = hash_
 
     def seen(self, rec: _Rec) -> None:
-        self.prev_seq, self.prev_hash = rec.key[0], rec.values.get("hash", "")
+        auditlog.normalize(rec.values)
+        self._follow(rec.key[0], rec.values.get("hash", ""), rec.values["hash_scheme"])
 
     def check_new(self, rec: _Rec) -> None:
         seq = rec.key[0]
-        if seq != self.prev_seq + 1:
-            prev = audit.GENESIS_HASH if seq == 1 else self._hash_at(seq - 1)
+        auditlog.normalize(rec.values)
+        if seq != self.last_seq + 1:
+            prev = (
+                (audit.GENESIS_HASH, audit.LEGACY_SCHEME)
+                if seq == 1
+                else self.session.execute(
+                    select(ActivityEntry.hash, ActivityEntry.hash_scheme).where(ActivityEntry.seq == seq - 1)
+                ).first()
+            )
             if prev is None:
                 raise RecordError(
                     "activity_log", rec.label, None, f"entry #{seq - 1} is missing (the chain has a gap)"
                 )
-            self.prev_seq, self.prev_hash = seq - 1, prev
-        if rec.values.get("prev_hash") != self.prev_hash:
+            self._follow(seq - 1, prev[0], prev[1])
+        if rec.values["hash_scheme"] != audit.LEGACY_SCHEME and (self.seal is None or self.seal.head is None):
             raise RecordError(
-                "activity_log",
-                rec.label,
-                "prev_hash",
-                f"does not follow entry #{self.prev_seq} (chain broken)",
+                "activity_log", rec.label, None, "is keyed but the manifest has no audit section (removed?)"
             )
-        stored = rec.values.get("hash")
-        ok = _quick_entry_hash(seq, rec.values) == stored
-        if not ok:
-            try:
-                ok = audit.entry_hash(SimpleNamespace(seq=seq, **rec.values)) == stored  # type: ignore[arg-type]
-            except AttributeError as exc:
-                raise RecordError("activity_log", rec.label, None, f"incomplete entry ({exc})") from None
-        if not ok:
-            raise RecordError(
-                "activity_log", rec.label, "hash", "does not match the entry (altered after it was written)"
-            )
-        self.seen(rec)
+        try:
+            problems = self.checker.check(SimpleNamespace(seq=seq, **rec.values))
+        except (AttributeError, TypeError) as exc:
+            raise RecordError("activity_log", rec.label, None, f"incomplete entry ({exc})") from None
+        if problems:
+            raise RecordError("activity_log", rec.label, problems[0].field or None, problems[0])
+        self._follow(seq, rec.values["hash"], rec.values["hash_scheme"])
 
 
 # ------------------------------------------------------------------------------------------
@@ -809,7 +790,7 @@ def _is_empty(session: Session) -> bool:
 def _context(runtime: Runtime, session: Session) -> ServiceContext:
     site = site_settings.load(session)
     actor = resolve_actor(session, runtime.login, runtime.config.user_override)
-    return ServiceContext(session, actor, runtime.clock_for(site.site_timezone), site)
+    return ServiceContext(session, actor, runtime.clock_for(site.site_timezone), site, runtime.seal)
 
 
 def _restore_context(runtime: Runtime, session: Session) -> ServiceContext:
@@ -960,17 +941,32 @@ def import_backup(
                 ctx.require("correct")
                 corrections = []
         audit._lock_chain(session)  # no other entry may slip into the chain meanwhile
+        log_seal = (
+            auditlog.read_backup_seal(path, manifest.audit, runtime.seal, restore=restore)
+            if auditlog.LOG_KIND in kinds
+            else None
+        )
+        log_chain: _LogChain | None = None
         for name in kinds:
             spec = reg[name]
             entry = manifest.file_for(name)
             assert entry is not None
             job = _KindImport(spec, session, mode, restore, locks, corrections)
+            if job.chain is not None:
+                job.chain.seal = log_seal
+                log_chain = job.chain
             results.append(job.run(path / entry.name, entry, batch, verify_checksums, progress))
             session.expire_all()  # rows read through the ORM may have been rewritten meanwhile
             testpoints.reached("backup.import.kind")  # crash tests kill the import here
+        if log_seal is not None and log_chain is not None:
+            log_seal.check_head(log_chain.last_seq, log_chain.hash_at_head, log_chain.checker.keyed_seen)
+        key_replaced = None
         if restore:
             _reset_sequences(session, (reg[k] for k in kinds))
             ctx = _restore_context(runtime, session)
+            if log_seal is not None:
+                ctx.seal, key_replaced = log_seal.seal_for_restore(runtime.seal, dry_run=dry_run)
+            audit.reset_anchor_on_commit(session)  # the restored log's head is the site's anchor
         assert ctx is not None
         if corrections:
             _record_corrections(ctx, corrections, reason)
@@ -992,6 +988,7 @@ def import_backup(
                     "mode": mode,
                     "restore": restore,
                     "changed": changed,
+                    **({"audit_key_replaced": key_replaced} if key_replaced else {}),
                     "corrected": len(corrections or []),
                 },
                 reason=reason,
