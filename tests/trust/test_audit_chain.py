@@ -535,3 +535,37 @@ def test_hmac_is_what_the_docs_say(runtime: Runtime) -> None:
 def test_seal_dir_of_a_second_runtime_is_separate(runtime: Runtime, tmp_path: Path) -> None:
     assert runtime.seal.directory == tmp_path / "site"
     assert AuditSeal(tmp_path / "site").key() == runtime.seal.key()
+
+
+# ---------------------------------------------------------------- the app's activity screen
+
+
+def test_activity_screen_shows_the_real_time_beside_the_frozen_one(runtime: Runtime) -> None:
+    import asyncio
+
+    asyncio.run(_activity_screen(runtime))
+
+
+async def _activity_screen(runtime: Runtime) -> None:
+    from nodedesk.tui.app import create_app
+    from nodedesk.tui.screens.activity import ActivityEntryScreen
+    from nodedesk.tui.widgets.paged_table import PagedTable
+    from textual.widgets import Static
+
+    from tests.tui.conftest import settle
+
+    add_users(runtime, 1)
+    app = create_app(runtime)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        row = app.screen.query_one(PagedTable).get_row_at(0)
+        assert str(row[1]) == "2026-02-15 10:00"  # the frozen clock
+        written = row[-1].plain
+        assert written and written != "2026-02-15 10:00"  # the real time, shown as it differs
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ActivityEntryScreen)
+        shown = " ".join(str(s.render()) for s in app.screen.query(Static))
+        assert "written" in shown and "real time" in shown

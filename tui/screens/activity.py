@@ -1,4 +1,7 @@
-"""Activity section: the append-only, hash-chained log of every change (read only)."""
+"""Activity section: the append-only, keyed, hash-chained log of every change (read only).
+
+The time column is the service time (which a frozen clock may set); "Written" shows the real
+time the entry was written only where the two differ (help/audit.md)."""
 
 from __future__ import annotations
 
@@ -62,6 +65,7 @@ class ActivityScreen(NodedeskScreen):
                 Col("action", "Action", 20),
                 Col("target", "Target", None, min_width=16),
                 Col("reason", "Reason", None, min_width=10),
+                Col("written", "Written (real)", 16),
             ]
         )
         self.table.focus()
@@ -103,6 +107,12 @@ class ActivityScreen(NodedeskScreen):
                     render.text(e.action),
                     render.text(e.target),
                     render.text(e.reason),
+                    Text(
+                        timeutil.format_short(e.recorded_at, tz)
+                        if e.real_time_differs and e.recorded_at is not None
+                        else "",
+                        style="bold",
+                    ),
                 ],
             )
             for e in page.items
@@ -172,17 +182,22 @@ class ActivityScreen(NodedeskScreen):
         open_backup_menu(self.app)
 
     def action_verify(self) -> None:
-        self.notify("Verifying the activity log hash chain…", markup=False, timeout=3)
+        self.notify("Verifying the activity log against the site's audit key…", markup=False, timeout=3)
         self.db(svc.verify, self._verified)
 
     def _verified(self, result: VerifyResult) -> None:
+        notes = "".join(f" {n}." for n in result.notes)
         if result.ok:
             self.notify(
-                f"Activity log intact ({result.checked} entries checked).", title="Verified", markup=False
+                f"Activity log intact ({result.checked} entries checked).{notes}",
+                title="Verified",
+                markup=False,
             )
         else:
             shown = "; ".join(result.problems[:3]) + (" …" if len(result.problems) > 3 else "")
-            self.refused(f"Activity log chain broken: {shown}", "Verification failed")
+            self.refused(
+                f"Activity log broken from entry #{result.first_bad}: {shown}", "Verification failed"
+            )
 
 
 class ActivityEntryScreen(ModalScreen[None]):
@@ -200,9 +215,15 @@ class ActivityEntryScreen(ModalScreen[None]):
             f"#{e.seq}  {e.action}",
             f"time    {timeutil.format_local(e.occurred_at, self.tz, seconds=True)}"
             + ("  (frozen clock)" if e.clock_frozen else ""),
-            f"actor   {e.actor_label}",
-            f"target  {e.target}",
         ]
+        if e.recorded_at is not None:
+            lines.append(
+                f"written {timeutil.format_local(e.recorded_at, self.tz, seconds=True)}"
+                + ("  (real time; differs from the time above)" if e.real_time_differs else "")
+            )
+        lines += [f"actor   {e.actor_label}", f"target  {e.target}"]
+        if e.target_uuid:
+            lines.append(f"uuid    {e.target_uuid}")
         if e.reason:
             lines.append(f"reason  {e.reason}")
         for name, value in (("before", e.before), ("after", e.after)):
