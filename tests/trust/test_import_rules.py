@@ -209,3 +209,24 @@ def test_merge_refuses_moving_a_reservation_onto_another(target: Runtime, export
     with pytest.raises(ValidationError, match=r"overlaps reservation"):
         _import(target, export_dir, correct=True, reason="test")
     assert _active_overlaps(target) == 0
+
+
+@pytest.mark.parametrize("restore", [True, False], ids=["restore", "merge"])
+def test_the_databases_own_refusal_is_named_too(
+    target: Runtime, export_dir: Path, monkeypatch: pytest.MonkeyPatch, restore: bool
+) -> None:
+    """Were the import's own check bypassed, the database refuses the overlap (schema 0004) and
+    the import still says which reservations clash, in one line, writing nothing."""
+    from nodedesk.core.backup import clashes
+
+    if not restore:
+        _import(target, export_dir)
+    rows = _total_rows(target)
+    edit_kind(export_dir, "reservations", _overlap, recount=True)
+    monkeypatch.setattr(clashes.ClashGuard, "check", lambda self, batch, moving: None)
+    with pytest.raises(ValidationError) as err:
+        _import(target, export_dir)
+    line = str(err.value)
+    assert 'reservations record "ffffffff-0000-4000-8000-0000000000aa"' in line, line
+    assert "overlaps reservation" in line and "\n" not in line
+    assert _total_rows(target) == rows and _active_overlaps(target) == 0
