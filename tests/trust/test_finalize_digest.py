@@ -244,6 +244,7 @@ def test_cli_finalize_with_expected_digest(cli) -> None:  # type: ignore[no-unty
     shown = run.json("invoice", "show", "2026-02")
     assert len(shown["digest"]) == 64 and shown["status"] == "draft"
     assert run.json("invoice", "show", "2026-02", "--project", "Genomics")["digest"] == shown["digest"]
+    assert f"--expected-digest {shown['digest']}" in run.ok("invoice", "show", "2026-02")
 
     with db.write() as session:  # a second admin changes the month
         session.get(Reservation, ids[1]).status = "cancelled"

@@ -278,6 +278,12 @@ def print_invoice(inv: svc.Invoice, out: Any = None) -> None:
         out.write("\nWarnings:\n")
         for w in doc["warnings"]:
             out.write(f"  ! {output.one_line(w)}\n")
+    if inv.status == "draft" and inv.digest:
+        out.write(
+            f"\nDigest of the whole month: {inv.digest}\n"
+            f"(nodedesk invoice finalize {inv.period} --expected-digest {inv.digest} "
+            "finalizes exactly these figures)\n"
+        )
 
 
 def cmd_finalize(args: argparse.Namespace, env: CliEnv) -> int:
