@@ -6,6 +6,7 @@ The smoke run (2 processes, a few seconds) is part of the normal suite. The long
     .venv/bin/python -m pytest -m stress -s -p no:cacheprovider tests/stress
     STRESS_PROCESSES=8 STRESS_SECONDS=120 .venv/bin/python -m pytest -m stress -s tests/stress
 
+Admins also merge small backup imports of new reservations, some edited to overlap a booking.
 Afterwards the database must show: no overlapping pending/approved reservations on a node; no lost
 update (every window's version is 1 + the successful edits reported for it, each edit produced a
 distinct version, and its title is the one the last successful edit wrote); exactly one audit entry
@@ -43,6 +44,7 @@ AUDIT_ACTION = {
     "reservation.cancel": "reservation.cancelled",
     "invoice.finalize": "invoice.finalized",
     "invoice.unfinalize": "invoice.unfinalized",
+    "reservation.import": "backup.imported",
 }
 
 

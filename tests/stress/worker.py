@@ -4,32 +4,40 @@ Each process acts as its own registered user (``ops0``, ``ops1``, ...; even ones
 billing managers, odd ones admins) against the same database, and loops over random operations
 until its deadline: create, edit and delete maintenance windows; book, approve and cancel
 reservations (also backdated approved ones inside January, which a finalized January must refuse);
-finalize and unfinalize January 2026. Every refused save is classified and counted: a
-``ConflictError`` is a conflict, a ``ValidationError``/``LockedError``/``NotFoundError`` a
-refusal, anything else an error (the test fails on any error). Successful edits report the version
-they produced, so the test can prove that no update was lost.
+finalize and unfinalize January 2026; and (admins) merge small backup imports of new approved
+reservations, half of them edited to overlap a booking that exists, which the import must refuse.
+Every refused save is classified and counted: a ``ConflictError`` is a conflict, a
+``ValidationError``/``LockedError``/``NotFoundError`` a refusal, anything else an error (the test
+fails on any error). Successful edits report the version they produced, so the test can prove that
+no update was lost.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import shutil
+import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from nodedesk.core.backup import export_backup, import_backup
+from nodedesk.core.backup.codec import iso_utc
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.errors import ConflictError, LockedError, NotFoundError, ValidationError
-from nodedesk.core.models import MaintenanceWindow, Reservation
+from nodedesk.core.models import MaintenanceWindow, Node, Reservation
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import inventory, invoices, projects, rates, splits, users
 from nodedesk.core.services import reservations as rsv
 from nodedesk.core.services import windows as win
 from sqlalchemy import select
 
+from tests.backup.dataset import edit_kind
 from tests.helpers import DEFAULT_NOW, local
 
 NODES = ("n1", "n2", "n3")
@@ -204,6 +212,59 @@ class Admin:
             invoices.unfinalize(ctx, MONTH, f"stress: reopened by {login(self.index)}")
         return True
 
+    def import_reservations(self) -> bool:
+        """Merge an export holding one new approved reservation on a random slot (which a booking
+        made meanwhile may take first) and, half the time, one that overlaps an active booking
+        here: the import must refuse any overlap, whoever wrote the other reservation first."""
+        if self.index % 2 == 0:
+            return False  # only admins may import
+        clash = None
+        if self.rng.random() < 0.5:
+            with self.rt.read() as ctx:
+                rows = ctx.session.execute(
+                    select(Reservation.node_id, Reservation.start, Reservation.end).where(
+                        Reservation.status.in_(rsv.ACTIVE), Reservation.start > DEFAULT_NOW
+                    )
+                ).all()
+                names = {n.id: n.name for n in ctx.session.scalars(select(Node))}
+            if rows:
+                node_id, start, end = self.rng.choice(rows)
+                clash = (names[node_id], start + timedelta(hours=1), end + timedelta(hours=1))
+        start = local("2026-03-01 16:00") + timedelta(days=self.rng.randrange(0, 60))
+        free = (self.rng.choice(NODES), start, start + timedelta(hours=17))
+        wanted = [free] + ([clash] if clash else [])
+        work = tempfile.mkdtemp(prefix="nd-stress-import-")
+        try:
+            export = export_backup(self.rt, work, models=["reservations"], timestamp=False).directory
+
+            def replace(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                template = records[0]["fields"] if records else None
+                out = []
+                for node, s, e in wanted:
+                    fields = dict(template or {})
+                    fields.pop("id", None)
+                    fields.update(
+                        node=node,
+                        project=PROJECT,
+                        requested_for="pi",
+                        start_at=iso_utc(s),
+                        end_at=iso_utc(e),
+                        blocks=2,
+                        status="approved",
+                        notes="stress: imported",
+                        version=1,
+                    )
+                    out.append({"natural_key": [str(uuid.uuid4())], "fields": fields})
+                return sorted(out, key=lambda r: r["natural_key"])
+
+            if not export.joinpath("reservations.json").read_text().count('"natural_key"'):
+                return False  # no template record yet: nothing to import
+            edit_kind(export, "reservations", replace, recount=True)
+            import_backup(self.rt, export, models=["reservations"])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return True  # the overlapped booking may have been cancelled meanwhile: the final check decides
+
     OPERATIONS = (
         ("window.create", "create_window", 5),
         ("window.edit", "edit_window", 6),
@@ -214,6 +275,7 @@ class Admin:
         ("reservation.book_january", "book_january", 2),
         ("invoice.finalize", "finalize", 2),
         ("invoice.unfinalize", "unfinalize", 1),
+        ("reservation.import", "import_reservations", 2),
     )
 
     def step(self) -> None:
