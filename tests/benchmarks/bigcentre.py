@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -29,7 +30,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nodedesk.core import audit
+from nodedesk.core.auditseal import AuditSeal
 from nodedesk.core.clock import FrozenClock
+from nodedesk.core.config import Config
 from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import Database
 from nodedesk.core.models import (
@@ -48,10 +51,13 @@ from nodedesk.core.models import (
 )
 from nodedesk.core.services.setup import initialize
 from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 TZ = "America/New_York"
 ZONE = ZoneInfo(TZ)
+# A fixed audit key, so that a given seed and size always give the same chain (help/audit.md).
+BENCH_KEY = hashlib.sha256(b"nodedesk big-centre benchmark audit key").digest()
 LOGIN = "bench"  # the site admin the benchmark acts as
 FIRST_DAY = date(2023, 1, 1)
 LAST_DAY = date(2026, 12, 31)
@@ -128,6 +134,53 @@ def _span_minutes() -> int:
     return int((_utc(LAST_DAY, 23) - _utc(FIRST_DAY, 0)).total_seconds() // 60)
 
 
+def site_dir(url: str) -> Path:
+    """The centre's private dir (audit key and anchor): beside its SQLite file, or per schema."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        db = Path(parsed.database)
+        return db.parent / f"{db.stem}.site"
+    schema = str(parsed.query.get("options", "")).rpartition("=")[2] or "public"
+    return Path(tempfile.gettempdir()) / "nodedesk-bench-sites" / schema
+
+
+def seal_for(url: str) -> AuditSeal:
+    """The centre's seal holding the benchmark key; the anchor is made from the log's head
+    when missing (a cached centre file is copied or renamed without its private dir)."""
+    seal = AuditSeal(site_dir(url))
+    if seal.key() != BENCH_KEY:
+        seal.install_key(BENCH_KEY)
+    if seal.read_anchor() is None:
+        database = Database.from_url(url)
+        try:
+            with database.read() as session:
+                head = audit.head(session)
+        finally:
+            database.dispose()
+        if head is not None:
+            seal.reset(head.seq, head.hash)
+    return seal
+
+
+def config(url: str) -> Config:
+    """A configuration for the centre at ``url`` with its private dir."""
+    seal_for(url)
+    return Config(database_url=url, private_dir=site_dir(url))
+
+
+def _reseal_init_entries(session: Session) -> None:
+    """``initialize`` stamps its entries with the real time and its admin with a random uuid;
+    fix both, so the chain (and its head) depend only on the seed and size."""
+    admin = session.scalars(select(User).where(User.username == LOGIN)).one()
+    admin.uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"nodedesk-bench-{LOGIN}"))  # init's is random
+    prev = audit.GENESIS_HASH
+    for e in session.scalars(select(ActivityEntry).order_by(ActivityEntry.seq)):
+        if e.target_type == "user":
+            e.target_uuid = admin.uuid
+        e.recorded_at, e.prev_hash = e.occurred_at, prev
+        e.hash = prev = audit.entry_mac(BENCH_KEY, e)
+
+
 def build(url: str, size: Size = Size(), seed: int = 7) -> dict[str, int]:
     """Initialize an empty database at ``url`` and load the centre into it; returns row counts."""
     rnd = random.Random(seed)
@@ -135,8 +188,11 @@ def build(url: str, size: Size = Size(), seed: int = 7) -> dict[str, int]:
     database = Database.from_url(url)
     start_clock = FrozenClock(_utc(FIRST_DAY, 0) - timedelta(days=1))
     try:
-        initialize(database, LOGIN, timezone=TZ, clock=start_clock)
+        seal = AuditSeal(site_dir(url))
+        seal.install_key(BENCH_KEY)
+        initialize(database, LOGIN, timezone=TZ, clock=start_clock, seal=seal)
         with database.write() as session:
+            _reseal_init_entries(session)
             counts = _load(session, size, rnd, ids)
             if session.get_bind().dialect.name == "postgresql":
                 _move_sequences(session)
@@ -400,7 +456,10 @@ def _activity(
                 clock_frozen=False,
                 prev_hash=prev,
             )
-            entry.hash = prev = audit.entry_hash(entry)  # type: ignore[arg-type]
+            entry.recorded_at = entry.occurred_at
+            entry.target_uuid = ""
+            entry.hash_scheme = audit.KEYED_SCHEME
+            entry.hash = prev = audit.entry_mac(BENCH_KEY, entry)
             yield vars(entry)
 
     return _insert(session, ActivityEntry, rows())

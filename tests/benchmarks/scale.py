@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from nodedesk.core.clock import FrozenClock
-from nodedesk.core.config import Config
 from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import users
@@ -100,7 +99,7 @@ def register_login(url: str) -> None:
     login = os_login()
     if login == bigcentre.LOGIN:
         return
-    runtime = Runtime(Config(database_url=url), clock=FrozenClock(bigcentre.NOW), login=bigcentre.LOGIN)
+    runtime = Runtime(bigcentre.config(url), clock=FrozenClock(bigcentre.NOW), login=bigcentre.LOGIN)
     try:
         with runtime.write() as ctx:
             users.add_user(ctx, login, ["admin"])
@@ -244,7 +243,7 @@ async def moves(pilot: Pilot, key: str, n: int) -> tuple[float, float]:
 async def measure_app(url: str, report: Report, *, filter_text: str, node: str, moves_n: int = 20) -> None:
     from nodedesk.tui.screens.invoices import InvoicesScreen
 
-    runtime = Runtime(Config(database_url=url), clock=FrozenClock(bigcentre.NOW), login=bigcentre.LOGIN)
+    runtime = Runtime(bigcentre.config(url), clock=FrozenClock(bigcentre.NOW), login=bigcentre.LOGIN)
     try:
         with probed() as probe:
             t0 = time.perf_counter()

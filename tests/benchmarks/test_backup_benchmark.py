@@ -26,9 +26,10 @@ from typing import Any
 
 import pytest
 from nodedesk.core import audit
+from nodedesk.core.auditseal import AuditSeal
 from nodedesk.core.backup import export_backup, import_backup
 from nodedesk.core.clock import FrozenClock
-from nodedesk.core.config import Config
+from nodedesk.core.config import Config, default_data_dir
 from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import Database, make_engine
 from nodedesk.core.models import ActivityEntry
@@ -44,7 +45,9 @@ ACTIONS = ("reservation.created", "reservation.approved", "window.updated", "inv
 
 
 def add_log(database: Database, n: int, batch: int = 10_000) -> None:
-    """Append ``n`` valid, hash-chained activity entries with bulk inserts."""
+    """Append ``n`` valid, keyed, hash-chained activity entries with bulk inserts (under the
+    key ``initialize`` made in this test's data dir)."""
+    key = AuditSeal(default_data_dir()).require_key()
     with database.write() as session:
         seq, prev = session.execute(
             select(ActivityEntry.seq, ActivityEntry.hash).order_by(ActivityEntry.seq.desc()).limit(1)
@@ -68,8 +71,11 @@ def add_log(database: Database, n: int, batch: int = 10_000) -> None:
                 reason="",
                 clock_frozen=False,
                 prev_hash=prev,
+                recorded_at=t0 + timedelta(seconds=300 * i),
+                target_uuid="",
+                hash_scheme=audit.KEYED_SCHEME,
             )
-            entry.hash = prev = audit.entry_hash(entry)  # type: ignore[arg-type]
+            entry.hash = prev = audit.entry_mac(key, entry)
             rows.append(vars(entry))
             if len(rows) == batch:
                 session.execute(insert(ActivityEntry), rows)

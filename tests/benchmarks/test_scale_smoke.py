@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from nodedesk.core import audit
 from nodedesk.core.clock import FrozenClock
-from nodedesk.core.config import Config
 from nodedesk.core.models import ActivityEntry, MaintenanceWindow, Outage, Reservation
 from nodedesk.core.runtime import Runtime
 from sqlalchemy import func, select
@@ -33,7 +32,7 @@ def centre(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_generator_makes_a_valid_centre(centre: Path) -> None:
     runtime = Runtime(
-        Config(database_url=f"sqlite:///{centre}"), clock=FrozenClock(bigcentre.NOW), login=bigcentre.LOGIN
+        bigcentre.config(f"sqlite:///{centre}"), clock=FrozenClock(bigcentre.NOW), login=bigcentre.LOGIN
     )
     try:
         with runtime.read() as ctx:
@@ -64,7 +63,7 @@ def test_same_seed_same_centre(centre: Path, tmp_path: Path) -> None:
     bigcentre.build(f"sqlite:///{again}", bigcentre.SMOKE)
 
     def head(path: Path) -> tuple[object, ...]:
-        runtime = Runtime(Config(database_url=f"sqlite:///{path}"), login=bigcentre.LOGIN)
+        runtime = Runtime(bigcentre.config(f"sqlite:///{path}"), login=bigcentre.LOGIN)
         try:
             with runtime.read() as ctx:
                 last = select(ActivityEntry.hash).order_by(ActivityEntry.seq.desc()).limit(1)
