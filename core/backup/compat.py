@@ -14,6 +14,7 @@ Warnings need ``--force`` on import; INCOMPATIBLE is never imported.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from .kinds import registry
 from .manifest import (
     FORMAT,
     FORMAT_VERSION,
+    MANIFEST,
     IntegrityReport,
     Manifest,
     parse_semver,
@@ -291,6 +293,8 @@ def instance_info(runtime: Runtime, export_log: Path | None = None) -> InstanceI
 
 def _check_plain(path: Path) -> None:
     """A link or special file inside the export is refused before anything is read."""
+    if not os.path.lexists(path / MANIFEST):
+        return  # not an export at all: read_manifest says so
     try:
         check_plain_files(path)
     except NotPlainFile as exc:

@@ -20,6 +20,7 @@ In practice: restore into an empty database, or merge other data with ``--exclud
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -49,7 +50,7 @@ from .jsonstream import JsonShapeError, KindFileReader, NotPlainFile, check_plai
 from .kinds import registry
 from .locks import MODELS as LOCKABLE
 from .locks import Correction, HistoryLocks
-from .manifest import FileEntry, Manifest, read_manifest, verify_files
+from .manifest import MANIFEST, FileEntry, Manifest, read_manifest, verify_files
 from .registry import ChildSpec, FieldSpec, KindSpec
 from .rows import KindRows, chunked, key_in, sort_items
 from .rules import rules_for
@@ -813,6 +814,8 @@ def _restore_context(runtime: Runtime, session: Session) -> ServiceContext:
 
 def check_export_files(path: Path) -> None:
     """Only regular files inside the export are ever read (jsonstream.check_plain_files)."""
+    if not os.path.lexists(path / MANIFEST):
+        return  # not an export at all: read_manifest says so
     try:
         check_plain_files(path)
     except NotPlainFile as exc:
@@ -890,6 +893,8 @@ def import_backup(
     if mode not in MODES:
         raise ValidationError(f"must be one of {', '.join(MODES)}", field="mode")
     if correct:
+        if not (reason or "").strip():
+            raise ValidationError("--correct needs --reason R (why history is corrected)", field="reason")
         reason = validate.reason(reason)
     elif (reason or "").strip():
         raise ValidationError("a reason goes with --correct (an admin correction)", field="reason")
