@@ -625,7 +625,7 @@ async def test_drift_check_reads_live_data_again(
         invoices.finalize(ctx, "2026-01")
     async with app.run_test(size=(100, 34)) as pilot:
         await open_month(pilot, "2026-01")
-        assert "✓ live data matches" in text(app, "#inv-head")
+        assert "✓ live data matches (checked 10:00)" in text(app, "#inv-head")
         with runtime_as(runtime, "admin").write() as ctx:  # a second admin corrects January
             window_svc.update_window(
                 ctx,
@@ -634,6 +634,13 @@ async def test_drift_check_reads_live_data_again(
                 correction=True,
                 reason="the work ended at noon",
             )
+        assert "✓ live data matches" in text(app, "#inv-head")  # as checked at 10:00, it says
+        await pilot.press("enter")  # a project's lines, and back: the month is compared again
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "live data matches" not in text(app, "#inv-head")
+        assert text(app, "#drift-banner").startswith("⚠ DRIFTED")
         await pilot.press("v")
         await settle(pilot)
         assert isinstance(app.screen, DriftScreen)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pendulum
@@ -74,6 +75,7 @@ class MonthState:
     generation: int = 0
     verify: svc.VerifyResult | None = None
     verify_failed: str = ""
+    verified_at: datetime | None = None  # when ``verify`` was read: it says nothing about later
     verifying: int = -1  # the generation being compared with live data
     changed: bool = False  # something was written: the month list refreshes this month's row
 
@@ -85,6 +87,7 @@ class MonthState:
         self.invoice = inv
         self.verify = None
         self.verify_failed = ""
+        self.verified_at = None
         self.generation += 1
 
     def find_line(self, key: str) -> tuple[Doc, Doc] | None:
@@ -131,16 +134,23 @@ def load_invoice(
     )
 
 
-def load_verify(node: DOMNode, state: MonthState, on_done: Callable[[], None]) -> None:
-    """Compare a finalized month with live data (for the drift banner), then ``on_done()``."""
+def load_verify(
+    node: DOMNode, state: MonthState, on_done: Callable[[], None], *, again: bool = False
+) -> None:
+    """Compare a finalized month with live data (for the drift banner), then ``on_done()``.
+
+    ``again``: compare once more although this invoice was compared already (live data may
+    have been corrected since).
+    """
     period, generation = state.period, state.generation
-    if state.verifying == generation:
+    if state.verifying == generation and not again:
         return  # already comparing this very invoice
     state.verifying = generation
+    started = node.app.session.now()  # type: ignore[attr-defined]
 
     def done(result: svc.VerifyResult) -> None:
         if state.generation == generation:
-            state.verify = result
+            state.verify, state.verified_at = result, started
             on_done()
 
     def failed(exc: NodedeskError) -> None:
@@ -166,12 +176,13 @@ def check_drift(
     """
     period, generation = state.period, state.generation
     shown = state.invoice.sha256 if state.invoice is not None else None
+    started = node.app.session.now()  # type: ignore[attr-defined]
 
     def done(result: svc.VerifyResult) -> None:
         from .invoice_dialogs import DriftScreen
 
         if state.generation == generation:
-            state.verify, state.verify_failed = result, ""
+            state.verify, state.verify_failed, state.verified_at = result, "", started
             on_done()
         if result.sha256 != shown:
             state.changed = True

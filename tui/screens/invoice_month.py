@@ -134,7 +134,10 @@ def head_text(state: MonthState, tz: str, session: Any) -> Content:
         if not inv.integrity_ok:
             parts.append((" · ⚠ SNAPSHOT ALTERED: its text no longer matches its SHA-256", "$error"))
         if state.verify is not None and not state.verify.drifted:
-            parts.append((" · ✓ live data matches", "$success"))
+            checked = timeutil.format_short(state.verified_at, tz)[-5:] if state.verified_at else ""
+            parts.append(
+                (" · ✓ live data matches" + (f" (checked {checked})" if checked else ""), "$success")
+            )
         elif state.verify_failed:
             parts.append((f" · could not compare with live data: {state.verify_failed}", "$error"))
         elif state.verify is None:
@@ -230,6 +233,8 @@ class InvoiceMonthScreen(InvoiceActionsMixin, NodedeskScreen):
     def on_screen_resume(self) -> None:
         if self.rendered != self.state.generation:
             self.show_state()
+        elif self.state.finalized and self.state.verify is not None:
+            load_verify(self, self.state, self._show_head, again=True)  # it may have drifted since
 
     # ------------------------------------------------------------------ loading
 
