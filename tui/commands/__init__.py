@@ -5,6 +5,7 @@ from . import (
     backupcmd,
     calendarcmd,
     dashboardcmd,
+    doctorcmd,
     helpcmd,
     inventory,
     invoicecmd,
@@ -41,5 +42,6 @@ COMMAND_MODULES = [
     invoicecmd,
     auditcmd,
     backupcmd,
+    doctorcmd,
     helpcmd,
 ]
