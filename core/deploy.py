@@ -93,7 +93,7 @@ def choose_url(environ: dict[str, str]) -> UrlChoice:
 
 def _private_file_problem(path: Path, info: os.stat_result, *, what: str) -> str | None:
     if info.st_uid != os.geteuid():
-        return f"{what} {path} belongs to uid {info.st_uid}, not to {login_name(os.geteuid())}"
+        return f"{what} {path} belongs to uid {info.st_uid}, not to uid {os.geteuid()}"
     if info.st_mode & 0o077:
         return f"{what} {path} is open to other users (mode {_mode(info)}); run 'chmod 600 {path}'"
     return None
