@@ -56,7 +56,10 @@ def run_stress(runtime: Runtime, url: str, backend: str, processes: int, seconds
     barrier = mp.Barrier(processes)
     results = mp.Queue()
     procs = [
-        mp.Process(target=worker.process_main, args=(url, i, seconds, barrier, results))
+        mp.Process(
+            target=worker.process_main,
+            args=(url, i, seconds, barrier, results, str(runtime.config.site_dir)),
+        )
         for i in range(processes)
     ]
     started = time.monotonic()

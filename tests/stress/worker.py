@@ -23,6 +23,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from nodedesk.core.backup import export_backup, import_backup
@@ -306,9 +307,13 @@ class Admin:
         return self.tally
 
 
-def process_main(url: str, index: int, seconds: float, barrier: Any, results: Any) -> None:
-    """Entry point of one spawned admin process: its own engine, the shared frozen clock."""
-    runtime = Runtime(Config(database_url=url), clock=FrozenClock(DEFAULT_NOW), login=login(index))
+def process_main(
+    url: str, index: int, seconds: float, barrier: Any, results: Any, site_dir: str | None = None
+) -> None:
+    """Entry point of one spawned admin process: its own engine, the shared frozen clock, and the
+    site's private directory (its audit key) like every process of one site."""
+    config = Config(database_url=url, private_dir=Path(site_dir) if site_dir else None)
+    runtime = Runtime(config, clock=FrozenClock(DEFAULT_NOW), login=login(index))
     try:
         with runtime.read():
             pass  # connect and load the site before the start signal
