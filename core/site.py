@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime, time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,8 +44,9 @@ class SiteSettings:
     # Stored values that failed their check: setting name -> the one-line message reading it
     # gives. Set by :func:`load`; not a setting itself.
     _invalid: ClassVar[dict[str, str]] = {}
+    _raw: ClassVar[dict[str, str]] = {}  # their stored text
 
-    def __getattribute__(self, name: str) -> object:
+    def __getattribute__(self, name: str) -> Any:
         if not name.startswith("_"):
             invalid = object.__getattribute__(self, "_invalid")
             if name in invalid:
