@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,7 +44,14 @@ BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 
 def _run(*cmd: str) -> None:
-    subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60)
+    """Run a setup command; retried while another test process holds /etc/passwd's lock."""
+    for attempt in range(10):
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if result.returncode == 0:
+            return
+        if "lock" not in result.stderr.lower() or attempt == 9:
+            raise AssertionError(f"{' '.join(cmd)}: rc={result.returncode} {result.stderr.strip()}")
+        time.sleep(0.5)
 
 
 def _python_for_everyone() -> str | None:
