@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from nodedesk.core.backup import compat, exporter, importer
+from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services import setup
 
@@ -15,6 +16,14 @@ from .common import add_json
 
 if TYPE_CHECKING:
     from ..cli import CliEnv
+
+
+def _restore_target(env: CliEnv) -> Runtime:
+    """The runtime of ``check-import``/``import``: on a new server the database may not exist
+    yet (a restore creates it, as ``init`` would); its schema is checked by the import."""
+    if env._runtime is None:
+        env._runtime = Runtime(env.config, create=True)
+    return env._runtime
 
 
 def _names(text: str) -> list[str]:
@@ -168,9 +177,9 @@ def _print_report(report: compat.CompatReport) -> None:
 
 
 def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
-    setup.require_backup_admin(env.runtime(check_schema=False))  # before reading any file
+    setup.require_backup_admin(_restore_target(env))  # before reading any file
     report = compat.check_import(
-        env.runtime(check_schema=False), args.directory, models=args.models, exclude=args.exclude
+        _restore_target(env), args.directory, models=args.models, exclude=args.exclude
     )
     if args.json:
         output.print_json(report.to_json())
@@ -183,11 +192,11 @@ def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
-    setup.require_backup_admin(env.runtime(check_schema=False))  # before reading any file
+    setup.require_backup_admin(_restore_target(env))  # before reading any file
     progress = _Progress("importing")
     try:
         result = importer.import_backup(
-            env.runtime(check_schema=False),
+            _restore_target(env),
             args.directory,
             mode=args.mode,
             models=args.models,
