@@ -966,6 +966,7 @@ def import_backup(
         if log_seal is not None and log_chain is not None:
             log_seal.check_head(log_chain.last_seq, log_chain.hash_at_head, log_chain.checker.keyed_seen)
         key_replaced = None
+        anchor_before = runtime.seal.read_anchor() if restore else None  # a restore may go back
         if restore:
             _reset_sequences(session, (reg[k] for k in kinds))
             ctx = _restore_context(runtime, session)
@@ -994,6 +995,7 @@ def import_backup(
                     "restore": restore,
                     "changed": changed,
                     **({"audit_key_replaced": key_replaced} if key_replaced else {}),
+                    **({"audit_anchor_before": anchor_before.to_json()} if anchor_before else {}),
                     "corrected": len(corrections or []),
                 },
                 reason=reason,
