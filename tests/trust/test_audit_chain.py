@@ -569,3 +569,78 @@ async def _activity_screen(runtime: Runtime) -> None:
         assert isinstance(app.screen, ActivityEntryScreen)
         shown = " ".join(str(s.render()) for s in app.screen.query(Static))
         assert "written" in shown and "real time" in shown
+
+
+# ---------------------------------------------------------------- concurrency and restores
+
+
+def test_concurrent_writers_leave_the_anchor_at_the_head(runtime: Runtime) -> None:
+    import threading
+
+    from tests.helpers import runtime_as
+
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        rt = runtime_as(runtime, "admin")
+        try:
+            for i in range(6):
+                with rt.write() as ctx:
+                    users.add_user(ctx, f"w{n}x{i}", "viewer")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    anchor = runtime.seal.read_anchor()
+    with runtime.read() as ctx:
+        head = audit.head(ctx.session)
+    assert anchor is not None and head is not None and (anchor.seq, anchor.hash) == (head.seq, head.hash)
+    assert head.seq == 2 + 18
+    assert verify(runtime).ok
+
+
+def test_restore_over_another_key_keeps_it_aside_and_says_so(
+    runtime: Runtime,
+    tmp_path: Path,
+    target_url: str,  # noqa: F811
+) -> None:
+    add_users(runtime, 2)
+    out = _export(runtime, tmp_path / "exp")
+    target = make_runtime(target_url, FrozenClock(DEFAULT_NOW))
+    old_key = target.seal.create_key() if target.seal.key() is None else target.seal.require_key()
+    if old_key == runtime.seal.require_key():  # pragma: no cover - a reused target dir
+        pytest.skip("target already holds this key")
+    import_backup(target, out)
+    assert target.seal.require_key() == runtime.seal.require_key()
+    kept = target.seal.directory / f"audit.key.{key_id(old_key)[:16]}"
+    assert kept.read_text().strip() == old_key.hex()
+    with target.read() as ctx:
+        last = activity.list_activity(ctx, activity.ActivityQuery(limit=1)).items[0]
+    assert last.action == "backup.imported" and last.after["audit_key_replaced"] == key_id(old_key)
+    assert verify(target).ok
+
+
+def test_dry_run_restore_installs_no_key(runtime: Runtime, tmp_path: Path, target_url: str) -> None:  # noqa: F811
+    add_users(runtime, 1)
+    out = _export(runtime, tmp_path / "exp")
+    target = make_runtime(target_url, FrozenClock(DEFAULT_NOW))
+    before = target.seal.key()
+    import_backup(target, out, dry_run=True)
+    assert target.seal.key() == before
+    assert log_size(target) == 0
+
+
+def test_merge_of_another_sites_log_is_refused(runtime: Runtime, tmp_path: Path) -> None:
+    add_users(runtime, 1)
+    out = _export(runtime, tmp_path / "exp")
+    (out / "audit.key").write_text(os.urandom(32).hex() + "\n")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["audit"]["key_id"] = key_id(bytes.fromhex((out / "audit.key").read_text().strip()))
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValidationError, match="another site's audit key"):
+        import_backup(runtime, out)
