@@ -70,6 +70,7 @@ class HistoryLocks:
         self.now = ctx.now()
         # Months this import finalizes itself: their snapshots and overrides arrive with them.
         self.finalized_here: set[str] = set()
+        self._finalized: dict[str, bool] = {}  # month -> finalized here (asked once, see below)
 
     # -- helpers ------------------------------------------------------------------------
     def _closed(self, spans: list[Interval[datetime]]) -> list[str]:
@@ -77,8 +78,13 @@ class HistoryLocks:
         return self._closed_months(months)
 
     def _closed_months(self, months: list[str]) -> list[str]:
-        found = [p.period for p in drift.finalized_months(self.ctx, months)]
-        return [m for m in found if m not in self.finalized_here]
+        """The finalized ones among ``months``. Each month is asked once per import: asking takes
+        its lock (drift.lock_months), held until the import commits, so the answer stands."""
+        unknown = [m for m in months if m is not None and m not in self._finalized]
+        if unknown:
+            found = {p.period for p in drift.finalized_months(self.ctx, unknown)}
+            self._finalized.update((m, m in found) for m in unknown)
+        return [m for m in months if self._finalized.get(m) and m not in self.finalized_here]
 
     def _closed_from(self, days: list[tuple[date, date | None]]) -> list[str]:
         out: set[str] = set()
@@ -103,6 +109,7 @@ class HistoryLocks:
         ``old`` is the record's row as it is here (None for a record the merge creates);
         ``new`` its column values after the merge (only the columns the export gives).
         """
+
         def val(attr: str, column: str | None = None) -> Any:
             column = column or attr
             if column in new:

@@ -210,3 +210,17 @@ def test_cli_merge_refuses_then_corrects(cli_site: SiteCli, tmp_path: Path) -> N
     assert [w["title"] for w in cli_site.json("window", "list")] == ["Rewritten"]
     rows = cli_site.sql("SELECT action, reason FROM activity_log WHERE action LIKE '%corrected_by_import'")
     assert rows == [("maintenance_windows.corrected_by_import", "vendor copy")]
+
+
+def test_rate_in_effect_in_a_finalized_month_is_refused(merged: Runtime, export_dir: Path) -> None:
+    edit_kind(export_dir, "rates", _set("r", lambda f: f["amount"] == "8.000000", amount="7.000000"))
+    with pytest.raises(LockedError, match=r"rates record .*2026-01.*--correct --reason"):
+        _import(merged, export_dir)
+
+
+def test_override_of_a_finalized_month_is_refused(merged: Runtime, export_dir: Path) -> None:
+    edit_kind(
+        export_dir, "billing_overrides", _set("o", lambda f: f["period"] == "2026-01", reason="rewritten")
+    )
+    with pytest.raises(LockedError, match=r"billing_overrides record .*2026-01.*--correct --reason"):
+        _import(merged, export_dir)
