@@ -1,4 +1,4 @@
-"""Base screen: header rows, body, footer with the live key bindings; helpers for DB work."""
+"""Base screen: header rows, body, footer with the keys that matter most; helpers for DB work."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker
 
+from ..widgets.footer import KeyFooter
 from ..widgets.topbar import TopBar
 from ..workers import run_db
 
@@ -33,7 +33,7 @@ class NodedeskScreen(Screen[Any]):
     def compose(self) -> ComposeResult:
         yield TopBar(self.SECTION, self.crumbs())
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
