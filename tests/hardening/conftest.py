@@ -26,6 +26,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from nodedesk.core.auditseal import AuditSeal
 from nodedesk.core.clock import FrozenClock, clock_from_env
 from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import Database, make_engine
@@ -188,7 +189,14 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo_template") / "nodedesk.db"
     database = Database.from_url(f"sqlite:///{path}")
     try:
-        initialize(database, ADMIN_LOGIN, timezone=SITE_TZ, demo=True, clock=FrozenClock(DEFAULT_NOW))
+        initialize(
+            database,
+            ADMIN_LOGIN,
+            timezone=SITE_TZ,
+            demo=True,
+            clock=FrozenClock(DEFAULT_NOW),
+            seal=AuditSeal(path.parent / "nodedesk"),
+        )
     finally:
         database.dispose()
     engine = make_engine(f"sqlite:///{path}")
@@ -205,7 +213,17 @@ def demo_site(demo_template: Path, tmp_path: Path) -> InProcessCli:
     (home / "nodedesk").mkdir(parents=True)
     path = home / "nodedesk" / "nodedesk.db"
     shutil.copy(demo_template, path)
+    install_seal(demo_template, home)
     return InProcessCli(f"sqlite:///{path}", home)
+
+
+def install_seal(demo_template: Path, home: Path) -> None:
+    """The template's audit key and anchor, where a site with XDG_DATA_HOME=home keeps them
+    (beside the data, outside the database: help/audit.md)."""
+    target = home / "nodedesk"
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name in ("audit.key", "audit.anchor"):
+        shutil.copy2(demo_template.parent / "nodedesk" / name, target / name)
 
 
 @pytest.fixture(scope="module")
@@ -227,11 +245,18 @@ def pg_demo_site(
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = pg_schema_url(schema)
     database = Database.from_url(url)
+    home = tmp_path_factory.mktemp("pg_home")
     try:
-        initialize(database, ADMIN_LOGIN, timezone=SITE_TZ, demo=True, clock=FrozenClock(DEFAULT_NOW))
+        initialize(
+            database,
+            ADMIN_LOGIN,
+            timezone=SITE_TZ,
+            demo=True,
+            clock=FrozenClock(DEFAULT_NOW),
+            seal=AuditSeal(home / "nodedesk"),
+        )
     finally:
         database.dispose()
-    home = tmp_path_factory.mktemp("pg_home")
     try:
         yield InProcessCli(url, home)
     finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import NODEDESK
-from tests.hardening.conftest import ADMIN_LOGIN, InProcessCli, db_digest
+from tests.hardening.conftest import ADMIN_LOGIN, InProcessCli, db_digest, install_seal
 from tests.hardening.permissions_table import LOGIN_OF, ROLES, allowed
 
 # (name, area, argv): independent of each other, so allowed runs can follow one another.
@@ -58,7 +58,8 @@ COMMANDS: list[tuple[str, str, list[str]]] = [
     ("window list", "read", ["window", "list", "--json"]),
     ("invoice show", "read", ["invoice", "show", "2026-01", "--json"]),
     ("db upgrade", "db_upgrade", ["db", "upgrade"]),
-    ("import", "import", ["import", "import-src", "--dry-run"]),
+    # the export is from before the admin's correction above: putting it back is a correction
+    ("import", "import", ["import", "import-src", "--dry-run", "--correct", "--reason", "check"]),
     # last: for an admin it wipes the site
     ("init --force", "init", ["init", "--force", "--yes", "--timezone", "America/New_York"]),
 ]
@@ -94,6 +95,7 @@ def test_real_entry_point_with_nodedesk_user(
 ) -> None:
     """Through the installed console script: the admin acts as ``user`` with NODEDESK_USER."""
     shutil.copy(demo_template, tmp_path / "nodedesk.db")
+    install_seal(demo_template, tmp_path)
     site = InProcessCli(f"sqlite:///{tmp_path / 'nodedesk.db'}", tmp_path)
     result = subprocess.run(
         [str(NODEDESK), *argv],
