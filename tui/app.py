@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
 from rich.text import Text
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -89,6 +90,14 @@ class NodedeskApp(App[int]):
         self.theme = self._start_theme
         if self.no_color:  # Textual strips the colours; reverse video and bold need none
             self.add_class("-no-color")
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Keys typed into a form stay there (``holds_key``): no section switch, no quit."""
+        from .screens.base import holds_key
+
+        if holds_key(self, event):
+            event.stop()
+            event.prevent_default()  # (Textual would also run App._on_key itself)
 
     # ------------------------------------------------------------------ actions
 

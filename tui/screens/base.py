@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
-from textual.app import ComposeResult
+from textual import events
+from textual.app import App, ComposeResult
 from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Input, RadioSet, Select, Switch, TextArea
+from textual.widgets._toggle_button import ToggleButton
 from textual.worker import Worker
 
 from ..widgets.footer import KeyFooter
@@ -21,11 +25,43 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+# Widgets that take input: a printable key typed while one of them has focus is for the form.
+FORM_WIDGETS: tuple[type[Widget], ...] = (Input, TextArea, Select, ToggleButton, RadioSet, Switch, Button)
+TEXT_ENTRIES = "Input, TextArea, Select"
+
+
+def holds_key(app: App[Any], event: events.Key) -> bool:
+    """Whether a key press must not reach any binding (help/keys.md, "Typing in forms").
+
+    A printable key typed while a form widget has focus (or anywhere on an edit form) never
+    switches sections, quits or runs a screen action: only the focused widget's own keys (a
+    checkbox's space) still work. ``?`` still opens the help. A dialog made of buttons only
+    (yes/no) keeps its letter keys: pressing them is what the dialog is for.
+    """
+    if not event.is_printable or event.key == "question_mark" or len(event.character or "") != 1:
+        return False
+    screen, focused = app.screen, app.focused
+    chain: list[Widget] = []
+    node = focused
+    while node is not None and node is not screen and isinstance(node, Widget):
+        chain.append(node)
+        node = node.parent  # type: ignore[assignment]
+    in_form = getattr(screen, "KEEPS_TYPED_KEYS", False) or any(isinstance(n, FORM_WIDGETS) for n in chain)
+    if not in_form:
+        return False
+    if any(event.key in n._bindings.key_to_bindings for n in chain):
+        return False  # the widget's own key
+    if event.key in screen._bindings.key_to_bindings:
+        return bool(getattr(screen, "KEEPS_TYPED_KEYS", False) or screen.query(TEXT_ENTRIES))
+    return True  # an app key (section number, quit, copy) or nothing at all
+
+
 class NodedeskScreen(Screen[Any]):
     """Every full screen: :class:`TopBar`, the screen's body, and the footer."""
 
     SECTION = "windows"
     HELP_TOPIC = "overview"
+    KEEPS_TYPED_KEYS = False  # True on edit forms: printable keys are for the form (holds_key)
 
     def crumbs(self) -> tuple[str, ...]:
         return ()

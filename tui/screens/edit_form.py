@@ -12,6 +12,7 @@ from .confirm import ConfirmScreen
 
 class EditFormScreen(NodedeskScreen):
     DISCARD_QUESTION = "Discard your changes?"
+    KEEPS_TYPED_KEYS = True  # a key typed on the form never switches sections (base.holds_key)
     saving: bool = False  # a save is in flight: cancel and a second save wait for it
 
     def dirty(self) -> bool:

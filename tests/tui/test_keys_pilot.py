@@ -1,0 +1,109 @@
+"""Keys typed into a form stay in the form: no section switch, no screen action, no quit."""
+
+from __future__ import annotations
+
+import pytest
+from nodedesk.core.runtime import Runtime
+from nodedesk.tui.app import NodedeskApp, create_app
+from nodedesk.tui.screens.confirm import ConfirmScreen
+from nodedesk.tui.screens.outage_form import OutageFormScreen
+from nodedesk.tui.screens.window_form import WindowFormScreen
+from nodedesk.tui.screens.windows import WindowsScreen
+from nodedesk.tui.widgets.tickbox import TickBox
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Select
+
+from tests.tui.conftest import Seeded, settle
+from tests.tui.rentals_seed import Rentals, seed_rentals
+
+
+@pytest.fixture(autouse=True)
+def windows_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(NodedeskApp, "DEFAULT_MODE", "windows")
+
+
+async def new_window_form(pilot: Pilot) -> WindowFormScreen:
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, WindowFormScreen)
+    return form
+
+
+async def test_digits_after_tab_leave_an_input_do_not_switch_sections(app: NodedeskApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_window_form(pilot)
+        form.query_one("#save", Button).focus()  # Tab has left the last input
+        await pilot.pause()
+        await pilot.press("2", "6", "q", "y", "n")
+        await settle(pilot)
+        assert app.screen is form and app.current_mode == "windows" and app.is_running
+        form.query_one("#cancel", Button).focus()
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.screen is form
+
+
+async def test_the_form_background_keeps_typed_keys_too(app: NodedeskApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_window_form(pilot)
+        app.set_focus(None)
+        await pilot.press("3", "q")
+        await settle(pilot)
+        assert app.screen is form and app.current_mode == "windows"
+
+
+async def test_typing_a_date_types_every_digit(app: NodedeskApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_window_form(pilot)
+        start = form.query_one("#start", Input)
+        start.focus()
+        start.value = ""
+        await pilot.press(*"2026-02-22 08:00")
+        await settle(pilot)
+        assert app.screen is form and start.value == "2026-02-22 08:00"
+
+
+async def test_checkbox_and_select_keep_their_own_keys(runtime: Runtime) -> None:
+    seed_rentals(runtime)
+    app = create_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, OutageFormScreen)
+        tick = form.query_one(TickBox)
+        tick.focus()
+        before = tick.value
+        await pilot.press("space")  # the checkbox's own key still works
+        await pilot.pause()
+        assert tick.value is not before
+        await pilot.press("5", "q")
+        await settle(pilot)
+        assert app.screen is form and app.current_mode == "outages"
+        form.query_one(Select).focus()
+        await pilot.press("7")
+        await settle(pilot)
+        assert app.screen is form
+
+
+async def test_lists_and_dialogs_keep_their_letter_keys(app: NodedeskApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        answers: list[bool | None] = []
+        app.push_screen(ConfirmScreen("Sure?"), answers.append)
+        await settle(pilot)
+        await pilot.press("y")  # the No button has focus: the dialog's own y still answers
+        await settle(pilot)
+        assert answers == [True]
+        assert isinstance(app.screen, WindowsScreen)
+        await pilot.press("6")
+        await settle(pilot)
+        assert app.current_mode == "activity"
+
+
+_ = Rentals  # (the rentals seed's type, for readers)
