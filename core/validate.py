@@ -69,6 +69,7 @@ def reason(value: str | None, field: str = "reason") -> str:
 
 
 DECIMAL_MAX_CHARS = 64  # longer text cannot be a number that fits any column
+_DECIMAL_RE = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
 def decimal(
@@ -80,6 +81,7 @@ def decimal(
     minimum: Decimal | int | None = None,
     maximum: Decimal | int | None = None,
     example: str = "",
+    what: str = "a number",
 ) -> Decimal:
     """An exact decimal from user input: finite, at most ``places`` decimal places and
     ``digits - places`` digits before the point (the column's NUMERIC(digits, places)), and
@@ -91,18 +93,21 @@ def decimal(
         raise ValidationError("must be given as text or Decimal, never a float", field=field)
     shown = str(raw).strip()
     if len(shown) > DECIMAL_MAX_CHARS:
-        raise ValidationError(f"{shown[:20]!r}... is too long to be a number{hint}", field=field)
+        raise ValidationError(f"{shown[:20]!r}... is too long to be {what}{hint}", field=field)
+    if not isinstance(raw, Decimal) and not _DECIMAL_RE.match(shown):  # ASCII digits, no "1_000"
+        raise ValidationError(f"{shown!r} is not {what}{hint}", field=field)
     try:
         value = raw if isinstance(raw, Decimal) else Decimal(shown)
     except (InvalidOperation, ValueError, TypeError) as exc:
-        raise ValidationError(f"{shown!r} is not a number{hint}", field=field) from exc
+        raise ValidationError(f"{shown!r} is not {what}{hint}", field=field) from exc
     if not value.is_finite():
-        raise ValidationError(f"{shown!r} is not a number{hint}", field=field)
+        raise ValidationError(f"{shown!r} is not {what}{hint}", field=field)
     # Comparisons of finite Decimals are exact and never trap, whatever the exponent.
     if minimum is not None and value < minimum:
-        raise ValidationError(f"must be at least {minimum} (got {shown})", field=field)
+        rule = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
+        raise ValidationError(f"{rule} (got {shown})", field=field)
     if maximum is not None and value > maximum:
-        raise ValidationError(f"must be at most {maximum} (got {shown})", field=field)
+        raise ValidationError(f"is too large (at most {maximum}; got {shown})", field=field)
     if value and value.adjusted() >= digits - places:
         raise ValidationError(
             f"{shown} is too large (at most {digits - places} digits before the decimal point)", field=field

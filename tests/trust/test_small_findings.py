@@ -136,7 +136,22 @@ def test_bad_stored_reservation_setting_refuses_reservations_with_one_line(
 
 
 @pytest.mark.parametrize(
-    "raw", ["1e400", "-1e400", "1E+30", "1e-400", "NaN", "sNaN", "-Infinity", "inf", "", "12..5", "9" * 100]
+    "raw",
+    [
+        "1e400",
+        "-1e400",
+        "1E+30",
+        "1e-400",
+        "NaN",
+        "sNaN",
+        "-Infinity",
+        "inf",
+        "",
+        "12..5",
+        "9" * 100,
+        "1_000",
+        "١٢",
+    ],
 )
 def test_shared_decimal_parser_refuses_with_one_line(raw: str) -> None:
     with pytest.raises(ValidationError) as info:
