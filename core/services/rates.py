@@ -302,7 +302,14 @@ def parse_amount(raw: str | Decimal | int, field: str = "amount") -> Decimal:
     """A rate: exact Decimal, not negative, at most 6 decimal places, fits ExactDecimal(20, 6)."""
     text = raw if isinstance(raw, (Decimal, float)) else str(raw).strip().lstrip("$").replace(",", "")
     return validate.decimal(
-        text, field, places=RATE_PLACES, digits=20, minimum=0, maximum=MAX_RATE, example="8.00 or 2.125"
+        text,
+        field,
+        places=RATE_PLACES,
+        digits=20,
+        minimum=0,
+        maximum=MAX_RATE,
+        example="8.00 or 2.125",
+        what="an amount",
     )
 
 

@@ -143,7 +143,12 @@ def test_other_database_errors_are_not_called_busy(database: Database) -> None:
     assert busy_error(info.value) is None
 
 
-def test_the_app_maps_busy_waits_with_the_same_function() -> None:
-    from nodedesk.tui import workers
+def test_a_locked_database_is_the_busy_line_and_nothing_else_is() -> None:
+    """busy_error is the one mapping the command line and the app share (tui/cli.py, tui/workers.py)."""
+    from sqlalchemy.exc import OperationalError
 
-    assert workers.busy_error is busy_error
+    locked = OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+    assert str(busy_error(locked)) == BUSY_MESSAGE
+    assert isinstance(busy_error(locked), BusyError)
+    other = OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such table: x"))
+    assert busy_error(other) is None
