@@ -12,6 +12,11 @@ Any problem (bad value, unknown reference, constraint violation, diverged activi
 rolls back: nothing is written. ``dry_run`` does all the work (including flushing every row
 through the database's constraints) and then rolls back.
 
+Only regular files inside the export are read (jsonstream.check_plain_files). Every record obeys
+the console's field rules (rules.py); no two active reservations may overlap on a node
+(clashes.py); and a merge changes locked history only as an admin correction, each corrected
+record audited with before and after (locks.py). See help/backup.md.
+
 The activity log is append-only and hash-chained. The export's log is added after this
 database's own entries only when this database's log is a prefix of it (identical entry by
 entry), so the chain stays one unbroken chain; the import's own summary entry is appended last.
