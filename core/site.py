@@ -53,6 +53,10 @@ class SiteSettings:
                 raise ValidationError(invalid[name], field=name)
         return object.__getattribute__(self, name)
 
+    def problems(self) -> dict[str, str]:
+        """Settings whose stored value is invalid: name -> the one line reading it gives."""
+        return dict(object.__getattribute__(self, "_invalid"))
+
     def stored_text(self, name: str) -> str:
         """The setting as text, even when its stored value is invalid (for listing it)."""
         invalid = object.__getattribute__(self, "_invalid")

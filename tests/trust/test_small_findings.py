@@ -50,6 +50,11 @@ def test_setting_out_of_range_is_refused(key: str, value: str) -> None:
     assert "\n" not in str(info.value)
 
 
+def test_settings_set_help_lists_the_ranges(tmp_path: Path) -> None:
+    out = Cli("sqlite:///" + str(tmp_path / "none.db"), tmp_path).ok("settings", "set", "--help")
+    assert "reminder_hours 0-720" in " ".join(out.split())
+
+
 def test_every_integer_setting_has_a_range() -> None:
     ints = {name for name in site.SETTING_NAMES if isinstance(getattr(site.SiteSettings(), name), int)}
     assert ints == set(site.INT_RANGES)
@@ -99,7 +104,9 @@ def test_a_bad_stored_setting_is_one_line_naming_the_fix(runtime: Runtime, tmp_p
     line = cli.refused("notices", "remind")
     assert "reminder_hours" in line and "nodedesk settings set reminder_hours" in line, line
     # Commands that do not read it keep working, and the setting can be repaired.
-    assert "reminder_hours" in cli.ok("settings", "list")
+    listed = cli.run("settings", "list")
+    assert listed.returncode == 0 and "99999999999999999999" in listed.stdout
+    assert listed.stderr.startswith("nodedesk: warning: reminder_hours: the stored value"), listed.stderr
     cli.ok("node", "list")
     cli.ok("settings", "set", "reminder_hours", "12")
     assert cli.run("notices", "remind").returncode == 0

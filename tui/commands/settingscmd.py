@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
+from nodedesk.core import site
+from nodedesk.core.safetext import one_line
 from nodedesk.core.services import settings as svc
 
 from .. import output
@@ -20,8 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = s.add_parser("list", help="show every site setting")
     add_json(ls)
     ls.set_defaults(handler=cmd_list)
-    st = s.add_parser("set", help="change one setting (admins)")
-    st.add_argument("key")
+    ranges = "; ".join(f"{name} {low}-{high}" for name, (low, high) in site.INT_RANGES.items())
+    st = s.add_parser(
+        "set",
+        help="change one setting (admins)",
+        description=f"Change one site setting. Whole-number settings and their ranges: {ranges}.",
+    )
+    st.add_argument("key", help="a setting name, as 'nodedesk settings list' shows them")
     st.add_argument("value")
     st.set_defaults(handler=cmd_set)
 
@@ -29,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().read() as ctx:
         values = svc.list_settings(ctx)
+        problems = ctx.site.problems()
+    for name, line in sorted(problems.items()):  # listed as stored; say how to repair them
+        sys.stderr.write(f"nodedesk: warning: {name}: {one_line(line)}\n")
     if args.json:
         output.print_json(values)
         return 0
