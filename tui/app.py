@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 from . import appearance
+from .kit.live import ChangeFeed, DataChanged
 from .sections import SECTIONS, Section
 from .session import AppSession
 
@@ -85,11 +86,16 @@ class NodedeskApp(App[int]):
         level = appearance.animation_level(animations, os.environ)
         if level is not None:
             self.animation_level = level  # type: ignore[assignment]
+        self.feed = ChangeFeed(self)  # screens are live (tui/kit/live.py)
 
     def on_mount(self) -> None:
         self.theme = self._start_theme
         if self.no_color:  # Textual strips the colours; reverse video and bold need none
             self.add_class("-no-color")
+        self.feed.start()
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        self.feed.changed(message)
 
     async def _on_key(self, event: events.Key) -> None:
         """Keys typed into a form stay there (``holds_key``): no section switch, no quit."""

@@ -10,7 +10,6 @@ from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import dashboard as dashboard_service
 from nodedesk.core.services import reservations
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens import dashboard as dashboard_screen
 from nodedesk.tui.screens.dashboard import DashboardScreen
 from nodedesk.tui.screens.help import HelpScreen
 from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
@@ -158,10 +157,10 @@ async def test_refresh_on_r_on_return_and_on_the_timer(
         assert app.screen is screen and ids(app, "approvals")[0].startswith("split:")
 
 
-async def test_the_timer_refreshes_on_its_own(
-    runtime: Runtime, app: NodedeskApp, seed: DashSeed, monkeypatch: pytest.MonkeyPatch
+async def test_the_change_feed_refreshes_it_on_its_own(
+    runtime: Runtime, app: NodedeskApp, seed: DashSeed
 ) -> None:
-    monkeypatch.setattr(dashboard_screen, "REFRESH_SECONDS", 0.3)  # 60 s in the app
+    app.feed.poll_seconds = 0.2  # 1 s in the app
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         with runtime.write() as ctx:

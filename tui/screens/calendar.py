@@ -124,7 +124,6 @@ class NameSuggester(Suggester):
 class CalendarScreen(NodedeskScreen):
     SECTION = "calendar"
     HELP_TOPIC = "calendar"
-    REFRESH_SECONDS = 30.0  # statuses follow the clock; other admins change things too
 
     DEFAULT_CSS = """
     #calendar-body {
@@ -182,7 +181,7 @@ class CalendarScreen(NodedeskScreen):
             tooltip="Filter by a node or a node type (empty: all nodes)",
         ),
         Binding("escape", "clear_filter", "All nodes", show=False, tooltip="Clear the filter: all nodes"),
-        Binding("r", "reload", "Reload", show=False, tooltip="Reload now (also every 30 s)"),
+        Binding("r", "reload", "Reload", show=False, tooltip="Reload now (the screen is live anyway)"),
         Binding("left,h", "move(-1)", "Previous day", show=False),
         Binding("right,l", "move(1)", "Next day", show=False),
         Binding("up,k", "move_row(-1)", "Up a week (week view: a day)", show=False),
@@ -228,11 +227,6 @@ class CalendarScreen(NodedeskScreen):
         self.redraw()
         self.reload()
         self.db(load_names, self._names_loaded, on_error=lambda exc: None, group="names")
-        self.set_interval(self.REFRESH_SECONDS, self.reload)
-
-    def on_screen_resume(self) -> None:
-        if self._loaded:
-            self.reload()
 
     def on_resize(self) -> None:
         self.redraw()

@@ -33,7 +33,6 @@ class CalendarDayScreen(NodedeskScreen):
     SECTION = "calendar"
     HELP_TOPIC = "calendar"
     HELP_TITLE = "day"
-    REFRESH_SECONDS = 30.0
 
     DEFAULT_CSS = """
     #calday-body {
@@ -90,10 +89,6 @@ class CalendarDayScreen(NodedeskScreen):
     def on_mount(self) -> None:
         self.table.focus()
         self._set_columns()
-        self.reload()
-        self.set_interval(self.REFRESH_SECONDS, self.reload)
-
-    def on_screen_resume(self) -> None:
         self.reload()
 
     def on_resize(self) -> None:

@@ -4,8 +4,8 @@ Six compact panels in a 2×3 grid (80×24 shows about five items a panel; a tall
 shows more). Every item is selectable and ``enter`` opens its own screen: a window or outage
 detail, a reservation, an invoice month, a project's cost splits, the notices outbox. The data
 comes from :func:`nodedesk.core.services.dashboard.dashboard` in one thread worker, which posts
-:class:`DashboardScreen.Loaded`; it is reloaded when the screen comes back, every 60 s and on
-``r``.
+:class:`DashboardScreen.Loaded`; it is reloaded when the screen comes back, when the change
+feed reports a change (tui/kit/live.py) and on ``r``.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ PANELS = {
 }
 GLYPH = {"window": "⚒", "outage": "⚠", "reservation": "▣", "split": "%", "invoice": "$", "notices": "✉"}
 INVOICE_WORD = {"draft": "draft", "finalized": "finalized ✓", "drifted": "⚠ drifted"}
-REFRESH_SECONDS = 60.0
 
 
 def _node_list(nodes: tuple[str, ...]) -> str:
@@ -80,7 +79,7 @@ class DashboardScreen(NodedeskScreen):
         Binding("enter", "open", "Open", tooltip="Open the selected item's screen", priority=True),
         Binding("a", "decide('approve')", "Approve", tooltip="Approve the selected split"),
         Binding("x", "decide('reject')", "Reject", tooltip="Reject the selected split"),
-        Binding("r", "reload", "Refresh", tooltip="Reload the dashboard (also every 60 s)"),
+        Binding("r", "reload", "Refresh", tooltip="Reload the dashboard now (it is live anyway)"),
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
         Binding("l", "panel('next')", "Next panel", show=False, tooltip="Next panel (also tab)"),
@@ -119,11 +118,6 @@ class DashboardScreen(NodedeskScreen):
     def on_mount(self) -> None:
         self.panel("now").focus()
         self.reload()
-        self.set_interval(REFRESH_SECONDS, self.reload)
-
-    def on_screen_resume(self) -> None:
-        if self._loaded_once:
-            self.reload()
 
     def panel(self, panel_id: str) -> OptionList:
         return self.query_one(f"#{panel_id}", OptionList)

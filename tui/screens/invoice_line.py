@@ -27,6 +27,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from .. import invoice_render as ir
+from ..kit.live import Reread
 from ..widgets.paged_table import Col, PagedTable, Row
 from .base import NodedeskScreen
 from .invoice_actions import InvoiceActionsMixin, MonthState, action_bindings, load_invoice
@@ -104,6 +105,7 @@ class InvoiceLineScreen(InvoiceActionsMixin, NodedeskScreen):
         self.rendered = -1
         self.sources_now: dict[tuple[str, int], SourceNow] = {}
         self.visited = False  # a window/outage was opened: recompute when we come back
+        self.feed_reads = Reread()
 
     def crumbs(self) -> tuple[str, ...]:
         label = f"#{self.key[1:]}" if self.key.startswith("r") else "fee"
@@ -157,6 +159,23 @@ class InvoiceLineScreen(InvoiceActionsMixin, NodedeskScreen):
 
     def _failed(self, exc: NodedeskError) -> None:
         self.table.loading = False
+        self.refused(exc, f"Could not compute {self.state.period}")
+
+    def refresh_from_feed(self, kinds: frozenset[str] = frozenset()) -> None:
+        """Data changed (another admin, or the clock): recompute quietly; the selected source
+        stays selected (tui/kit/live.py)."""
+        self.feed_reads.request(self._feed_read)
+
+    def _feed_read(self) -> None:
+        self.sources_now = {}  # the windows and outages may have changed too
+        load_invoice(self, self.state, self._feed_loaded, on_error=self._feed_failed)
+
+    def _feed_loaded(self) -> None:
+        self.show_state()
+        self.feed_reads.finished(self._feed_read)
+
+    def _feed_failed(self, exc: NodedeskError) -> None:
+        self.feed_reads.finished(self._feed_read)
         self.refused(exc, f"Could not compute {self.state.period}")
 
     def show_state(self) -> None:

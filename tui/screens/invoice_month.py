@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from .. import invoice_render as ir
+from ..kit.live import Reread
 from ..widgets.paged_table import Col, PagedTable, Row
 from .base import NodedeskScreen
 from .invoice_actions import (
@@ -188,6 +189,7 @@ class InvoiceMonthScreen(InvoiceActionsMixin, NodedeskScreen):
         self.text = ""
         self.show_warnings = False
         self._debounce: Timer | None = None
+        self.feed_reads = Reread()
 
     def crumbs(self) -> tuple[str, ...]:
         return (self.state.period,)
@@ -248,6 +250,22 @@ class InvoiceMonthScreen(InvoiceActionsMixin, NodedeskScreen):
     def _failed(self, exc: NodedeskError) -> None:
         self.table.loading = False
         self.table.request_failed()
+        self.refused(exc, f"Could not compute {self.state.period}")
+
+    def refresh_from_feed(self, kinds: frozenset[str] = frozenset()) -> None:
+        """Data changed (another admin, or the clock): recompute quietly; the page, cursor and
+        filter stay, and the heading does not flash "computing…" (tui/kit/live.py)."""
+        self.feed_reads.request(self._feed_read)
+
+    def _feed_read(self) -> None:
+        load_invoice(self, self.state, self._feed_loaded, on_error=self._feed_failed)
+
+    def _feed_loaded(self) -> None:
+        self._loaded()
+        self.feed_reads.finished(self._feed_read)
+
+    def _feed_failed(self, exc: NodedeskError) -> None:
+        self.feed_reads.finished(self._feed_read)
         self.refused(exc, f"Could not compute {self.state.period}")
 
     def _loaded(self) -> None:

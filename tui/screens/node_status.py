@@ -38,7 +38,6 @@ class NodeStatusScreen(NodedeskScreen):
     SECTION = "calendar"
     HELP_TOPIC = "calendar"
     HELP_TITLE = "nodes now"
-    REFRESH_SECONDS = 30.0
 
     DEFAULT_CSS = """
     #nodes-body {
@@ -63,7 +62,7 @@ class NodeStatusScreen(NodedeskScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("enter", "show_node", "In calendar", tooltip="Back to the calendar, showing only this node"),
-        Binding("r", "reload", "Reload", tooltip="Reload now (also every 30 s)"),
+        Binding("r", "reload", "Reload", tooltip="Reload now (the screen is live anyway)"),
         Binding("j", "cursor(1)", "Down", show=False),
         Binding("k", "cursor(-1)", "Up", show=False),
     ]
@@ -88,7 +87,6 @@ class NodeStatusScreen(NodedeskScreen):
         self.table.focus()
         self._set_columns()
         self.reload()
-        self.set_interval(self.REFRESH_SECONDS, self.reload)
 
     def on_resize(self) -> None:
         self._set_columns()

@@ -70,7 +70,6 @@ class OutageDetailScreen(OutageActionsMixin, NodedeskScreen):
     SECTION = "outages"
     HELP_TOPIC = "outages"
     HELP_TITLE = "outage detail"
-    REFRESH_SECONDS = 30.0
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -99,7 +98,6 @@ class OutageDetailScreen(OutageActionsMixin, NodedeskScreen):
     def on_mount(self) -> None:
         self.query_one("#detail-body").focus()
         self.reload()
-        self.set_interval(self.REFRESH_SECONDS, self.reload)
 
     def reload(self) -> None:
         oid = self.outage_id

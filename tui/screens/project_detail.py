@@ -65,7 +65,6 @@ class ProjectDetailScreen(ProjectActionsMixin, NodedeskScreen):
     SECTION = "projects"
     HELP_TOPIC = "projects"
     HELP_TITLE = "project"
-    REFRESH_SECONDS = 30.0
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -79,7 +78,7 @@ class ProjectDetailScreen(ProjectActionsMixin, NodedeskScreen):
             tooltip="Next list: members → splits → subscriptions",
         ),
         Binding("shift+tab", "previous_pane", "Previous list", show=False),
-        Binding("r", "reload", "Reload", show=False, tooltip="Reload (also every 30 s)"),
+        Binding("r", "reload", "Reload", show=False, tooltip="Reload now (the screen is live anyway)"),
     ]
 
     def __init__(self, project_id: int, pane: str = "members") -> None:
@@ -130,7 +129,6 @@ class ProjectDetailScreen(ProjectActionsMixin, NodedeskScreen):
         )
         self.table(self.first_pane).focus()
         self.reload()
-        self.set_interval(self.REFRESH_SECONDS, self.reload)
 
     def table(self, pane: str) -> ListTable:
         return self.query_one(f"#{pane}-table", ListTable)

@@ -21,7 +21,6 @@ class ReservationDetailScreen(ReservationActionsMixin, NodedeskScreen):
     SECTION = "reservations"
     HELP_TOPIC = "reservations"
     HELP_TITLE = "reservation detail"
-    REFRESH_SECONDS = 30.0
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -51,7 +50,6 @@ class ReservationDetailScreen(ReservationActionsMixin, NodedeskScreen):
     def on_mount(self) -> None:
         self.query_one("#detail-body").focus()
         self.reload()
-        self.set_interval(self.REFRESH_SECONDS, self.reload)
 
     def reload(self) -> None:
         rid = self.reservation_id

@@ -21,7 +21,6 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
     SECTION = "windows"
     HELP_TOPIC = "windows"
     HELP_TITLE = "window detail"
-    REFRESH_SECONDS = 30.0
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -50,7 +49,6 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
     def on_mount(self) -> None:
         self.query_one("#detail-body").focus()
         self.reload()
-        self.set_interval(self.REFRESH_SECONDS, self.reload)
 
     def reload(self) -> None:
         window_id = self.window_id
