@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from nodedesk.core.config import Config
-from nodedesk.core.db.engine import busy_error
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
@@ -22,6 +21,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from nodedesk import __version__
 
 from . import appearance
+from .kit.errors import as_refusal
 
 Handler = Callable[[argparse.Namespace, "CliEnv"], int]
 
@@ -145,12 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"nodedesk: error: {one_line(str(exc), max_len=ERROR_MAX)}\n")
         return 2
     except (OperationalError, ProgrammingError) as exc:
-        busy = busy_error(exc)  # waited too long for another admin's save: one line, exit 1
-        if busy is not None:
-            sys.stderr.write(f"nodedesk: error: {busy}\n")
-            return 1
-        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        sys.stderr.write(f"nodedesk: error: database: {one_line(first)}\n")
+        # the busy line (another admin's save) or "database: <first line>", as in the app
+        sys.stderr.write(f"nodedesk: error: {as_refusal(exc)}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("nodedesk: interrupted; nothing was saved\n")
@@ -160,10 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user mistake: say so, briefly
         if os.environ.get("NODEDESK_DEBUG"):
             raise
-        sys.stderr.write(
-            f"nodedesk: internal error: {type(exc).__name__}: {one_line(str(exc), max_len=ERROR_MAX)}"
-            " (set NODEDESK_DEBUG=1 for details)\n"
-        )
+        line = as_refusal(exc, max_len=ERROR_MAX)  # "internal error: <type>: <text>"
+        sys.stderr.write(f"nodedesk: {line} (set NODEDESK_DEBUG=1 for details)\n")
         return 3
     finally:
         env.close()

@@ -13,25 +13,36 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, TypeVar
 
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.db.engine import busy_error
 from nodedesk.core.errors import NodedeskError
-from sqlalchemy.exc import SQLAlchemyError
 from textual.worker import Worker, get_current_worker
 
+from .kit.errors import DatabaseProblem, InternalProblem, as_refusal
+
 if TYPE_CHECKING:
+    from nodedesk.core.runtime import Runtime
     from textual.dom import DOMNode
+
+__all__ = ["DatabaseProblem", "in_unit_of_work", "run_db"]
 
 T = TypeVar("T")
 
 
-class DatabaseProblem(NodedeskError):
-    """The database could not be reached or refused the statement."""
+def in_unit_of_work(
+    runtime: Runtime, work: Callable[[ServiceContext], T], *, write: bool = False, dry_run: bool = False
+) -> T:
+    """``work(ctx)`` inside one read or write unit of work (call it in a thread worker).
 
-
-def _database_message(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    Whatever stops it is raised as the one-line :class:`NodedeskError` the command line would
+    print (tui/kit/errors.py): a refusal as is, the busy line, ``database: ...``, or an internal
+    error (also logged by the caller)."""
+    try:
+        unit = runtime.write(dry_run=dry_run) if write else runtime.read()
+        with unit as ctx:
+            return work(ctx)
+    except NodedeskError:
+        raise
+    except Exception as exc:
+        raise as_refusal(exc) from exc
 
 
 def run_db(
@@ -64,21 +75,11 @@ def run_db(
     def job() -> None:
         worker = get_current_worker()
         try:
-            unit = runtime.write(dry_run=dry_run) if write else runtime.read()
-            with unit as ctx:
-                result = work(ctx)
+            result = in_unit_of_work(runtime, work, write=write, dry_run=dry_run)
         except NodedeskError as exc:
+            if isinstance(exc, InternalProblem):  # a bug: say so in the app, log the details
+                app.log.error("worker failed", exc.__cause__)
             deliver(report, exc, worker.is_cancelled)
-            return
-        except SQLAlchemyError as exc:
-            busy = busy_error(exc)  # the same line as the command line (core/db/engine.py)
-            problem = busy or DatabaseProblem(f"database: {_database_message(exc)}")
-            deliver(report, problem, worker.is_cancelled)
-            return
-        except Exception as exc:  # a bug: say so in the app instead of crashing it
-            problem = NodedeskError(f"internal error: {type(exc).__name__}: {exc}")
-            deliver(report, problem, worker.is_cancelled)
-            app.log.error("worker failed", exc)
             return
         deliver(on_done, result, worker.is_cancelled)
 

@@ -23,7 +23,6 @@ from nodedesk.core.backup import registry
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,7 +33,7 @@ from textual.suggester import Suggester
 from textual.widgets import Button, Static
 from textual.worker import Worker, get_current_worker
 
-from ..workers import DatabaseProblem
+from ..kit.errors import InternalProblem, as_refusal
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -117,17 +116,14 @@ def run_job(
         except NodedeskError as exc:
             deliver(on_error, exc)
             return
-        except SQLAlchemyError as exc:
-            orig = getattr(exc, "orig", None)
-            text = str(orig if orig is not None else exc).strip().splitlines()
-            deliver(on_error, DatabaseProblem(f"database: {text[0] if text else type(exc).__name__}"))
-            return
         except OSError as exc:
             deliver(on_error, NodedeskError(_os_message(exc)))
             return
-        except Exception as exc:  # a bug: say so in the app instead of crashing it
-            deliver(on_error, NodedeskError(f"internal error: {type(exc).__name__}: {exc}"))
-            app.log.error("backup job failed", exc)
+        except Exception as exc:  # the same line as everywhere (tui/kit/errors.py)
+            problem = as_refusal(exc)
+            if isinstance(problem, InternalProblem):  # a bug: say so in the app instead of crashing it
+                app.log.error("backup job failed", exc)
+            deliver(on_error, problem)
             return
         deliver(on_done, result)
 

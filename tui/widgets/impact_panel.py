@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.services.impact import WindowImpact, assess
 from nodedesk.core.services.windows import Scope
-from sqlalchemy.exc import SQLAlchemyError
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
@@ -24,6 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from .. import render
+from ..workers import in_unit_of_work
 
 DEBOUNCE_SECONDS = 0.3
 SHOWN_WARNINGS = 2
@@ -115,20 +116,19 @@ class ImpactPanel(Vertical):
         runtime = self.app.session.runtime  # type: ignore[attr-defined]
 
         def job() -> None:
+            def work(ctx: ServiceContext) -> WindowImpact:
+                return assess(
+                    ctx,
+                    proposal.start,
+                    proposal.end,
+                    proposal.scope,
+                    exclude_window_id=proposal.exclude_window_id,
+                )
+
             try:
-                with runtime.read() as ctx:
-                    found = assess(
-                        ctx,
-                        proposal.start,
-                        proposal.end,
-                        proposal.scope,
-                        exclude_window_id=proposal.exclude_window_id,
-                    )
-                message = ImpactPanel.Computed(proposal, found)
-            except NodedeskError as exc:
+                message = ImpactPanel.Computed(proposal, in_unit_of_work(runtime, work))
+            except NodedeskError as exc:  # the one-line mapping (tui/kit/errors.py)
                 message = ImpactPanel.Computed(proposal, None, exc.message)
-            except SQLAlchemyError as exc:
-                message = ImpactPanel.Computed(proposal, None, f"database: {type(exc).__name__}")
             self.post_message(message)
 
         self.run_worker(job, thread=True, group="impact", exclusive=True, exit_on_error=False)
