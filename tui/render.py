@@ -7,6 +7,7 @@ User text (titles, descriptions, usernames) is always turned into Rich ``Text`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from nodedesk.core import timeutil
@@ -50,18 +51,30 @@ def status_text(status: str, *, locked: bool = False, glyph: bool = True) -> Tex
     return Text(prefix + word, style=STATUS_CELL_STYLE.get(status, ""), no_wrap=True)
 
 
+WHEN_COMPACT_WIDTH = 12  # "Feb 15 08:00"
+WHEN_WIDTH = 16  # "2025-12-31 09:30": the full form, and the compact one for another year
+
+
 def when(instant: datetime, tz: str, *, compact: bool, now: datetime) -> str:
     """A table cell time: ISO-like site time, or ``Feb 15 08:00`` when space is short.
 
-    The compact form drops the year for the current site year and the time of day for other
-    years (like ``ls -l``), so it is never ambiguous.
+    The compact form drops the year for the current site year only; a time in another year
+    shows its full date and its time of day (``2025-12-31 09:30``), so it is never ambiguous
+    and never loses the hour.
     """
-    if not compact:
-        return timeutil.format_short(instant, tz)
     local = timeutil.to_local(instant, tz)
-    if local.year == timeutil.to_local(now, tz).year:
+    if compact and local.year == timeutil.to_local(now, tz).year:
         return local.format("MMM DD HH:mm")
-    return local.format("YYYY-MM-DD")
+    return timeutil.format_short(instant, tz)
+
+
+def when_width(instants: Iterable[datetime | None], tz: str, *, compact: bool, now: datetime) -> int:
+    """The column width that shows every one of ``instants`` whole with :func:`when`."""
+    if not compact:
+        return WHEN_WIDTH
+    year = timeutil.to_local(now, tz).year
+    other = any(i is not None and timeutil.to_local(i, tz).year != year for i in instants)
+    return WHEN_WIDTH if other else WHEN_COMPACT_WIDTH
 
 
 def site_time(instant: datetime, tz: str) -> str:

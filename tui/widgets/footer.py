@@ -18,7 +18,8 @@ from textual import events
 from textual.content import Content
 from textual.widget import Widget
 
-# Actions a list screen binds with show=False that still belong in the footer when they fit.
+# Actions a list screen binds with show=False that still belong in the footer when they fit
+# (help: ``f1`` stands in while a text field takes ``?``).
 PROMOTED = frozenset({"reload", "refresh"})
 # The way in and out of a screen: kept right after help.
 FIRST = frozenset({"select_cursor", "open", "back", "dismiss", "save", "cancel", "close"})
@@ -46,7 +47,9 @@ def _bare(action: str) -> str:
     return action.split("(", 1)[0].rsplit(".", 1)[-1]
 
 
-def choose(entries: list[FooterEntry], width: int, palette: FooterEntry | None) -> tuple[list[FooterEntry], bool]:
+def choose(
+    entries: list[FooterEntry], width: int, palette: FooterEntry | None
+) -> tuple[list[FooterEntry], bool]:
     """The entries that fit ``width`` in their own order, and whether the palette hint fits too.
 
     Whole entries are dropped, the least important (highest rank, then the later one) first.
@@ -117,9 +120,11 @@ class KeyFooter(Widget):
             action = binding.action
             bare = _bare(action)
             if key == self.app.COMMAND_PALETTE_BINDING:
-                palette = FooterEntry(key, self.app.get_key_display(binding), PALETTE_WORD, active.enabled, PALETTE_RANK)
+                palette = FooterEntry(
+                    key, self.app.get_key_display(binding), PALETTE_WORD, active.enabled, PALETTE_RANK
+                )
                 continue
-            if not binding.description or not (binding.show or bare in PROMOTED) or action in seen:
+            if not binding.description or not (binding.show or bare in PROMOTED | HELP) or action in seen:
                 continue
             seen.add(action)
             if bare in HELP:
@@ -132,7 +137,9 @@ class KeyFooter(Widget):
                 rank = 2
             else:
                 rank = 10 + order
-            entries.append(FooterEntry(key, self.app.get_key_display(binding), binding.description, active.enabled, rank))
+            entries.append(
+                FooterEntry(key, self.app.get_key_display(binding), binding.description, active.enabled, rank)
+            )
         return entries, palette
 
     def render(self) -> Content:
