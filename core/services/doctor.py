@@ -251,15 +251,20 @@ def sudoers_checks(runtime: Runtime, svc_name: str) -> list[Check]:
 
 
 def install_checks() -> list[Check]:
-    """The program sudo runs must not be writable by anyone but root."""
-    program = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
-    if program is None or not program.exists():
-        return [Check("installation", SKIPPED, "cannot tell which nodedesk program is running")]
-    for path in (program, *program.parents):
-        info = path.stat()
-        if info.st_uid != 0 or info.st_mode & 0o022:
-            if path.is_dir() and info.st_mode & stat.S_ISVTX:
+    """What sudo runs as the service account (the ``nodedesk`` program and the package it
+    loads) must be changeable by root only."""
+    import nodedesk
+
+    targets = [Path(nodedesk.__file__).resolve().parent]
+    if sys.argv and Path(sys.argv[0]).name == "nodedesk":
+        targets.insert(0, Path(sys.argv[0]).resolve())
+    for target in targets:
+        for path in (target, *target.parents):
+            info = path.stat()
+            if info.st_uid == 0 and not info.st_mode & 0o022:
                 continue
+            if path.is_dir() and info.st_uid == 0 and info.st_mode & stat.S_ISVTX:
+                continue  # /tmp-like: others may add files, not change this one
             return [
                 Check(
                     "installation",
@@ -268,7 +273,7 @@ def install_checks() -> list[Check]:
                     "install nodedesk root-owned, writable by root only",
                 )
             ]
-    return [Check("installation", OK, f"{program} and its directories are root-owned")]
+    return [Check("installation", OK, f"{', '.join(map(str, targets))}: root-owned, root-writable only")]
 
 
 def schema_check(runtime: Runtime) -> Check:
@@ -292,7 +297,7 @@ def audit_checks(runtime: Runtime) -> list[Check]:
     seal = getattr(runtime, "seal", None) or AuditSeal(runtime.config.site_dir)
     checks = _private_file(seal.key_path, "audit key", os.geteuid())
     loose = seal.loose_permissions()
-    if loose:
+    if loose and all(c.status == OK for c in checks):
         checks.append(Check("audit key", PROBLEM, loose))
     anchor = seal.read_anchor()
     with runtime.database.read() as session:

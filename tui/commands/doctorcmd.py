@@ -37,4 +37,8 @@ def cmd_doctor(args: argparse.Namespace, env: CliEnv) -> int:
     else:
         for check in checks:
             print(output.one_line(f"{MARK[check.status]}{check.name}: {check.detail}"))
-    return 1 if any(c.status == doctor.PROBLEM for c in checks) else 0
+    problems = sum(c.status == doctor.PROBLEM for c in checks)
+    if problems:
+        output.note(f"nodedesk: error: doctor: {problems} check(s) need fixing (the FIX lines)")
+        return 1
+    return 0
