@@ -1,0 +1,239 @@
+"""Pilot tests of live screens: what another admin changes shows without a key press.
+
+Another process (a real ``python -m nodedesk`` for one test, a second :class:`Runtime` with its
+own connections on the same SQLite file for the others) writes while the app shows a list, a
+detail or an invoice month. The app's change feed is driven by hand (``feed.poll()``; its own
+timers are set far apart so nothing polls behind the test's back): in the app it polls every
+second, so one poll stands for the ≤ 2 s the console promises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nodedesk.core import changes
+from nodedesk.core.config import Config
+from nodedesk.core.runtime import Runtime
+from nodedesk.core.services import overrides, reservations, users
+from nodedesk.core.services import windows as svc
+from nodedesk.tui.app import NodedeskApp, create_app
+from nodedesk.tui.kit import live
+from nodedesk.tui.screens.help import HelpScreen
+from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
+from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
+from nodedesk.tui.screens.window_detail import WindowDetailScreen
+from nodedesk.tui.screens.windows import WindowsScreen
+from nodedesk.tui.widgets.paged_table import PagedTable
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from tests.cli_helpers import Cli
+from tests.helpers import SITE_TZ
+from tests.tui.conftest import Seeded, seed_reservation, settle
+from tests.tui.invoice_seed import InvoiceSeed, seed_invoices
+
+FAR = 3600.0  # the feed's own timers, out of the way
+
+
+@pytest.fixture
+def other(runtime: Runtime) -> Iterator[Runtime]:
+    """A second console on the same database: its own engine, connections and runtime."""
+    config = Config(database_url=runtime.config.database_url, private_dir=runtime.config.site_dir)
+    second = Runtime(config, clock=runtime.clock_for(SITE_TZ), login="admin")
+    yield second
+    second.close()
+
+
+def quiet_app(runtime: Runtime) -> NodedeskApp:
+    app = create_app(runtime)
+    app.feed.poll_seconds = app.feed.clock_seconds = FAR
+    return app
+
+
+async def poll(pilot: Pilot) -> None:
+    """One tick of the feed, and whatever it starts."""
+    await settle(pilot)
+    pilot.app.feed.poll()  # type: ignore[attr-defined]
+    await settle(pilot)
+
+
+def table(app: NodedeskApp) -> PagedTable:
+    return app.screen.query_one(PagedTable)
+
+
+def column(app: NodedeskApp, key: str) -> list[str]:
+    t = table(app)
+    return [str(getattr(t.get_cell(r.key, key), "plain", t.get_cell(r.key, key))) for r in t.ordered_rows]
+
+
+def shown(app: NodedeskApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+def rename(runtime: Runtime, window_id: int, title: str) -> None:
+    with runtime.write() as ctx:
+        svc.update_window(ctx, window_id, svc.WindowChanges(title=title))
+
+
+async def open_windows(pilot: Pilot, select: int) -> WindowsScreen:
+    await settle(pilot)
+    await pilot.press("1")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, WindowsScreen)
+    table(pilot.app).move_cursor(row=[int(x) for x in column(pilot.app, "id")].index(select))  # type: ignore[arg-type]
+    await settle(pilot)
+    return screen
+
+
+def test_the_console_polls_at_least_every_second() -> None:
+    assert live.POLL_SECONDS <= 1.0 and live.CLOCK_SECONDS <= 60.0
+
+
+async def test_a_window_edited_by_another_process_shows_in_the_list_and_the_cursor_stays(
+    runtime: Runtime, seeded: Seeded, tmp_path: Path
+) -> None:
+    with runtime.write() as ctx:
+        if getpass.getuser() != "admin":
+            users.add_user(ctx, getpass.getuser(), ["admin"])
+    cli = Cli(runtime.config.database_url, tmp_path)
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_windows(pilot, seeded.in_progress)
+        assert table(app).current_key() == str(seeded.in_progress)
+        await asyncio.to_thread(cli.ok, "window", "edit", str(seeded.upcoming), "--title", "Kernel patch v2")
+        await poll(pilot)
+        assert "Kernel patch v2" in column(app, "title")
+        assert table(app).current_key() == str(seeded.in_progress)  # the same row, not the same index
+
+
+async def test_window_detail_follows_another_admin_and_closes_when_it_is_deleted(
+    runtime: Runtime, other: Runtime, seeded: Seeded
+) -> None:
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(WindowDetailScreen(seeded.upcoming))
+        await settle(pilot)
+        assert "Kernel patch" in shown(app, "#detail-fields")
+        rename(other, seeded.upcoming, "Kernel patch, rescheduled")
+        await poll(pilot)
+        assert "Kernel patch, rescheduled" in shown(app, "#detail-fields")
+        assert "Version    2" in shown(app, "#detail-fields")
+        with other.write() as ctx:
+            svc.delete_window(ctx, seeded.upcoming)
+        await poll(pilot)
+        assert not isinstance(app.screen, WindowDetailScreen)
+        assert any("no longer exists" in n.message for n in app._notifications)
+
+
+async def test_reservation_detail_shows_a_cancellation_by_another_admin(
+    runtime: Runtime, other: Runtime, seeded: Seeded
+) -> None:
+    rid = seed_reservation(runtime)
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(ReservationDetailScreen(rid))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReservationDetailScreen) and screen.reservation is not None
+        assert screen.reservation.status == "approved"
+        with other.write() as ctx:
+            reservations.cancel_reservation(ctx, rid, reason="the project moved to another centre")
+        await poll(pilot)
+        assert app.screen is screen and screen.reservation.status == "cancelled"
+
+
+async def test_invoice_month_recomputes_when_another_admin_overrides_a_line(
+    runtime: Runtime, other: Runtime
+) -> None:
+    seed: InvoiceSeed = seed_invoices(runtime)
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        table(app).move_cursor(row=column(app, "month").index("2026-02"))
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InvoiceMonthScreen)
+        projects = column(app, "project")
+        table(app).move_cursor(row=projects.index("Climate"))
+        await settle(pilot)
+        before = column(app, "amount")[projects.index("Genomics")]
+        with other.write() as ctx:
+            overrides.set_override(ctx, "2026-02", seed.r[2], kind="exclude", reason="billed elsewhere")
+        await poll(pilot)
+        after = column(app, "amount")[projects.index("Genomics")]
+        assert after != before
+        assert table(app).current_key() == "Climate"
+        assert screen.feed_reads.count == 1
+        assert "computing" not in shown(app, "#inv-head")
+
+
+async def test_nothing_is_read_again_while_the_head_stays(
+    runtime: Runtime, other: Runtime, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_windows(pilot, seeded.later)
+        reads: list[object] = []
+        original = screen.reload
+        monkeypatch.setattr(screen, "reload", lambda *a, **k: (reads.append(a), original(*a, **k))[1])
+        polls = app.feed.polls
+        for _ in range(3):
+            await poll(pilot)
+        assert app.feed.polls >= polls + 3  # the head was read each time …
+        assert reads == [] and app.feed.refreshes == 0  # … and nothing else
+        rename(other, seeded.later, "Power work (phase 1)")
+        await poll(pilot)
+        await poll(pilot)
+        assert len(reads) == 1 and app.feed.refreshes == 1
+        assert "Power work (phase 1)" in column(app, "title")
+
+
+async def test_a_screen_coming_back_catches_up_with_what_it_missed(
+    runtime: Runtime, other: Runtime, seeded: Seeded
+) -> None:
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(WindowDetailScreen(seeded.later))
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        rename(other, seeded.later, "Power work, moved")
+        await poll(pilot)  # the help stays as it is
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, WindowDetailScreen)
+        assert "Power work, moved" in shown(app, "#detail-fields")
+
+
+async def test_the_minute_tick_rereads_what_follows_the_clock(runtime: Runtime, seeded: Seeded) -> None:
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(WindowDetailScreen(seeded.in_progress))
+        await settle(pilot)
+        app.feed.tick()
+        await settle(pilot)
+        assert app.feed.refreshes == 1
+
+
+def test_a_screen_may_ignore_kinds_it_does_not_show() -> None:
+    class Narrow:
+        LIVE_KINDS = frozenset({"window"})
+
+    assert live.wants(Narrow(), frozenset({"window", "outage"}))
+    assert not live.wants(Narrow(), frozenset({"user"}))
+    assert live.wants(Narrow(), frozenset({changes.EVERYTHING}))
+    assert live.wants(object(), frozenset({"user"}))
