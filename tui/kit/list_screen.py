@@ -1,0 +1,480 @@
+"""The one paged list screen: filter, sort, filter cycles, paging, selection, refresh, states.
+
+A list screen declares its columns (:meth:`ListScreen.columns`), its sorts and filter cycles
+(``SORTS``, ``CYCLES``), how it reads a page (:meth:`ListScreen.fetch`, run in a thread worker
+inside one read unit of work), how a row looks (:meth:`ListScreen.cells`) and what enter opens
+(:meth:`ListScreen.open`). The base class does the rest:
+
+- ``/`` shows the filter box; typing filters after a short pause; enter or escape leave it;
+- ``s`` cycles the sorts, ``S`` reverses, a click on a sortable header picks it;
+- each filter cycle has its key (``f`` status...), ``escape`` clears filter and cycles;
+- paging through :class:`VirtualTable` (pages in memory, neighbours read ahead);
+- the cursor stays on its row (by key) after any reload; ``r`` reloads, and so does the
+  ``REFRESH_SECONDS`` timer and :meth:`ListScreen.refresh_from_feed`;
+- one line says when the list is loading, empty, or could not be read.
+
+Workers post typed messages (:class:`ListScreen.Loaded`, :class:`ListScreen.LoadFailed`) to the
+screen; errors are the command line's one-line mapping (tui/kit/errors.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from nodedesk.core.context import ServiceContext
+from nodedesk.core.errors import NodedeskError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Static
+from textual.worker import get_current_worker
+
+from ..screens.base import NodedeskScreen
+from ..widgets.paged_table import Col, CursorHint, PagedTable, Row
+from ..workers import in_unit_of_work
+from .cache import last_offset
+from .query import Cycle, ListQuery, Page, Sort
+from .table import VirtualTable
+
+DEBOUNCE_SECONDS = 0.25
+
+Part = str | tuple[str, str]
+
+
+def filter_binding(tooltip: str) -> Binding:
+    return Binding("slash", "filter", "Filter", key_display="/", tooltip=tooltip)
+
+
+def sort_bindings(tooltip: str, *, show: bool = False) -> list[Binding]:
+    return [
+        Binding("s", "cycle_sort", "Sort", show=show, tooltip=tooltip),
+        Binding("S", "reverse_sort", "Reverse sort", show=False, key_display="S"),
+    ]
+
+
+def cycle_bindings(cycles: Sequence[Cycle]) -> list[Binding]:
+    return [Binding(c.key, f"cycle_{c.name}", c.description, show=c.show, tooltip=c.tooltip) for c in cycles]
+
+
+def reload_binding(tooltip: str = "Reload") -> Binding:
+    return Binding("r", "reload", "Reload", tooltip=tooltip)
+
+
+def clear_binding() -> Binding:
+    return Binding("escape", "clear_filter", "Clear filter")
+
+
+class ListScreen(NodedeskScreen):
+    """Base of every paged list screen (see the module docstring)."""
+
+    LIST_TITLE: ClassVar[str] = "List"  # the status line's first word
+    NOUN: ClassVar[str] = "rows"  # "Could not load <noun>", "No <noun> yet."
+    BODY_ID: ClassVar[str] = "list-body"
+    TABLE_ID: ClassVar[str] = "list-table"
+    FILTER_PLACEHOLDER: ClassVar[str | None] = None  # None: the list has no text filter
+    SORTS: ClassVar[tuple[Sort, ...]] = ()
+    CYCLES: ClassVar[tuple[Cycle, ...]] = ()
+    REFRESH_SECONDS: ClassVar[float | None] = None
+    PAGE_SIZE: ClassVar[int] = 100
+    PREVIEW: ClassVar[bool] = False  # a two-line preview of the current row under the table
+    TABLE: ClassVar[type[VirtualTable]] = VirtualTable
+
+    # ------------------------------------------------------------------ messages
+
+    class Loaded(Message):
+        """A page read by the list's worker."""
+
+        def __init__(
+            self, query: ListQuery, page: Page, cursor: CursorHint, keep_scroll: bool, generation: int
+        ):
+            super().__init__()
+            self.query, self.page, self.cursor = query, page, cursor
+            self.keep_scroll, self.generation = keep_scroll, generation
+
+    class LoadFailed(Message):
+        """The list's worker could not read a page: the one-line refusal."""
+
+        def __init__(self, query: ListQuery, error: NodedeskError, generation: int) -> None:
+            super().__init__()
+            self.query, self.error, self.generation = query, error, generation
+
+    class Prefetched(Message):
+        def __init__(self, pages: list[Page], generation: int) -> None:
+            super().__init__()
+            self.pages, self.generation = pages, generation
+
+    # ------------------------------------------------------------------ what a subclass declares
+
+    def columns(self) -> list[Col]:
+        raise NotImplementedError
+
+    def fetch(self, ctx: ServiceContext, query: ListQuery) -> Page:
+        """Read one page (runs in a worker thread: use ``query`` only, never widgets)."""
+        raise NotImplementedError
+
+    def cells(self, item: Any) -> Sequence[Any]:
+        raise NotImplementedError
+
+    def key(self, item: Any) -> str:
+        return str(item.id)
+
+    def open(self, item: Any) -> None:
+        """What enter on a row opens (nothing by default)."""
+
+    def preview(self, item: Any | None) -> Content:
+        """The preview under the table (with ``PREVIEW``); ``item`` is None on an empty list."""
+        return Content(self.empty_text() if item is None else "")
+
+    def empty_text(self) -> str:
+        return f"No {self.NOUN} match." if self.filtered else f"No {self.NOUN} yet."
+
+    def status_parts(self) -> list[Part]:
+        """The status line: title, range, cycles, sort, filter text."""
+        parts: list[Part] = [(f"{self.LIST_TITLE} ", "bold"), self.table.range_label()]
+        for cycle in self.CYCLES:
+            parts += [f"  ·  {cycle.name}: ", (cycle.label(self.filters[cycle.name]), "bold")]
+        sort = self.current_sort
+        if sort is not None:
+            parts += ["  ·  sort: ", (f"{sort.label} {sort.arrow(self.descending)}", "bold")]
+        if self.text:
+            from .. import render
+
+            parts += ["  ·  filter: ", (render.one_line(self.text, max_len=30), "bold $accent")]
+        return parts
+
+    # ------------------------------------------------------------------ set-up
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        for cycle in cls.__dict__.get("CYCLES", ()):
+            name = f"action_cycle_{cycle.name}"
+            if name not in cls.__dict__:
+                setattr(cls, name, lambda self, _c=cycle.name: self.cycle(_c))
+        super().__init_subclass__(**kwargs)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = ""
+        first = self.SORTS[0] if self.SORTS else None
+        self.sort: str | None = first.key if first else None
+        self.descending = first.descending if first else False
+        self.filters: dict[str, Any] = {c.name: c.values[0] for c in self.CYCLES}
+        self.loaded = False
+        self.error: NodedeskError | None = None
+        self._cols: list[Col] | None = None
+        self._debounce: Timer | None = None
+        self._select: str | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id=self.BODY_ID, classes="list-body"):
+            if self.FILTER_PLACEHOLDER is not None:
+                yield Input(placeholder=self.FILTER_PLACEHOLDER, id="filter")
+            yield Static(id="list-status")
+            yield Static(id="list-state", classes="-loading")
+            yield self.TABLE(self.render_rows, self.key, page_size=self.PAGE_SIZE, id=self.TABLE_ID)
+            if self.PREVIEW:
+                yield Static(id="preview")
+
+    def on_mount(self) -> None:
+        if self.FILTER_PLACEHOLDER is not None:
+            self.query_one("#filter", Input).display = False
+        self.table.focus()
+        self.set_columns()
+        self._show_state()
+        self.reload()
+        if self.REFRESH_SECONDS:
+            self.set_interval(self.REFRESH_SECONDS, self.refresh_from_feed)
+
+    def on_screen_resume(self) -> None:
+        if self.loaded:
+            self.reload()
+
+    def on_resize(self) -> None:
+        self.set_columns()
+
+    def set_columns(self) -> None:
+        cols = self.columns()
+        if cols != self._cols:
+            self._cols = cols
+            self.table.set_columns(cols)
+            self.table.rerender()
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one(f"#{self.TABLE_ID}", VirtualTable)
+
+    def render_rows(self, items: Sequence[Any]) -> list[Row]:
+        return [Row(self.key(item), list(self.cells(item))) for item in items]
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def current_sort(self) -> Sort | None:
+        return next((s for s in self.SORTS if s.key == self.sort), None)
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.text) or any(self.filters[c.name] != c.values[0] for c in self.CYCLES)
+
+    @property
+    def page(self) -> Page | None:
+        return self.table.page
+
+    def current_item(self) -> Any | None:
+        return self.table.current_item() if self.is_mounted else None
+
+    def list_query(self, offset: int) -> ListQuery:
+        return ListQuery(
+            text=self.text,
+            sort=self.sort,
+            descending=self.descending,
+            filters=tuple(self.filters.items()),
+            offset=offset,
+            limit=self.PAGE_SIZE,
+        )
+
+    def select_key(self, key: str) -> None:
+        """Put the cursor on row ``key`` once the next load shows it (a just-saved record)."""
+        self._select = key
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(
+        self, offset: int | None = None, cursor: CursorHint = "keep", *, keep_scroll: bool = False
+    ) -> None:
+        """Read the page at ``offset`` (default: the current one) again from the database."""
+        generation = self.table.forget()
+        query = self.list_query(self.table.page_offset if offset is None else offset)
+        self._read(query, cursor, keep_scroll, generation)
+
+    def refresh_from_feed(self) -> None:
+        """Someone changed the data: re-read the current page, cursor, selection and scroll kept."""
+        if self.is_mounted and self.loaded:
+            self.reload(keep_scroll=True)
+
+    def requery(self) -> None:
+        """The filter, a cycle or the sort changed: the first page of the new question."""
+        self.reload(0, "first")
+        self.refresh_bindings()
+
+    def _read(self, query: ListQuery, cursor: CursorHint, keep_scroll: bool, generation: int) -> None:
+        runtime = self.session.runtime
+        self._fetch_page(runtime, query, cursor, keep_scroll, generation)
+
+    @work(thread=True, group="list", exclusive=True, exit_on_error=False)
+    def _fetch_page(
+        self, runtime: Any, query: ListQuery, cursor: CursorHint, keep_scroll: bool, generation: int
+    ) -> None:
+        worker = get_current_worker()
+        message: Message
+        try:
+            page = in_unit_of_work(runtime, lambda ctx: self.fetch(ctx, query))
+            message = self.Loaded(query, page, cursor, keep_scroll, generation)
+        except NodedeskError as exc:
+            message = self.LoadFailed(query, exc, generation)
+        if not worker.is_cancelled:
+            self.post_message(message)
+
+    @work(thread=True, group="prefetch", exclusive=True, exit_on_error=False)
+    def _prefetch(self, runtime: Any, queries: list[ListQuery], generation: int) -> None:
+        worker = get_current_worker()
+        try:
+            pages = in_unit_of_work(runtime, lambda ctx: [self.fetch(ctx, q) for q in queries])
+        except NodedeskError:
+            return  # reading ahead is a courtesy: the page is read again when it is wanted
+        if not worker.is_cancelled:
+            self.post_message(self.Prefetched(pages, generation))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        message.stop()
+        table = self.table
+        if message.generation != table.cache.generation:
+            return  # a newer question was asked meanwhile
+        page = message.page
+        if not page.items and page.total and page.offset >= page.total:  # the list shrank
+            self._read(
+                message.query.at(last_offset(page.total, self.PAGE_SIZE)), "last", False, message.generation
+            )
+            return
+        self.loaded, self.error = True, None
+        table.show(page, message.cursor, keep_scroll=message.keep_scroll)
+        if self._select is not None:
+            keys = [self.key(item) for item in page.items]
+            if self._select in keys:
+                table.move_cursor(row=keys.index(self._select), animate=False)
+            self._select = None
+
+    @on(LoadFailed)
+    def _load_failed(self, message: LoadFailed) -> None:
+        message.stop()
+        self.table.request_failed()
+        self.error = message.error
+        self._show_state()
+        self.refused(message.error, f"Could not load {self.NOUN}")
+
+    @on(Prefetched)
+    def _prefetched(self, message: Prefetched) -> None:
+        message.stop()
+        self.table.store(message.pages, message.generation)
+
+    @on(VirtualTable.Prefetch)
+    def _read_ahead(self, message: VirtualTable.Prefetch) -> None:
+        message.stop()
+        queries = [self.list_query(offset) for offset in message.offsets]
+        self._prefetch(self.session.runtime, queries, message.generation)
+
+    @on(PagedTable.PageRequest)
+    def _page_request(self, message: PagedTable.PageRequest) -> None:
+        message.stop()
+        self._read(self.list_query(message.page_offset), message.cursor, False, self.table.cache.generation)
+
+    @on(VirtualTable.PageShown)
+    def _page_shown(self, message: VirtualTable.PageShown) -> None:
+        message.stop()
+        self.after_show()
+
+    def after_show(self) -> None:
+        """Update the status line, the state line and the preview (a page is on screen)."""
+        self.query_one("#list-status", Static).update(Content.assemble(*self.status_parts()))
+        self._show_state()
+        self._update_preview()
+        self.refresh_bindings()
+
+    def _show_state(self) -> None:
+        line = self.query_one("#list-state", Static)
+        if self.error is not None:
+            kind, text = "-error", f"Could not load {self.NOUN}: {self.error}  ·  r tries again"
+        elif not self.loaded:
+            kind, text = "-loading", f"Loading {self.NOUN}…"
+        elif not self.table.page_total and not self.PREVIEW:  # (else the preview says it)
+            kind, text = "-empty", self.empty_text()
+        else:
+            kind, text = "", ""
+        line.set_classes(kind)
+        line.update(Content(text))
+
+    def _update_preview(self) -> None:
+        if self.PREVIEW:
+            self.query_one("#preview", Static).update(self.preview(self.current_item()))
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, message: DataTable.RowHighlighted) -> None:
+        self._update_preview()
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, message: DataTable.RowSelected) -> None:
+        item = self.current_item()
+        if item is not None:
+            self.open(item)
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, message: DataTable.HeaderSelected) -> None:
+        col = next((c for c in self.table.cols if c.key == message.column_key.value), None)
+        sort = next((s for s in self.SORTS if col is not None and s.key == col.sort_key), None)
+        if sort is None:
+            return
+        if sort.key == self.sort:
+            self.descending = not self.descending
+        else:
+            self.sort, self.descending = sort.key, sort.descending
+        self.requery()
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            boxes = self.query("#filter")
+            return self.filtered or any(box.display for box in boxes)
+        if action in ("cycle_sort", "reverse_sort"):
+            return bool(self.SORTS)
+        return True
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_filter(self) -> None:
+        if self.FILTER_PLACEHOLDER is None:
+            return
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        changed = self.filtered
+        self.text = ""
+        self.filters = {c.name: c.values[0] for c in self.CYCLES}
+        if self.FILTER_PLACEHOLDER is not None:
+            box = self.query_one("#filter", Input)
+            box.value = ""
+            box.display = False
+        self.table.focus()
+        self.refresh_bindings()
+        if changed:
+            self.reload(0, "first")
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, message: Input.Changed) -> None:
+        message.stop()
+        if self._debounce is not None:
+            self._debounce.stop()
+        value = message.value
+        self._debounce = self.set_timer(DEBOUNCE_SECONDS, lambda: self.apply_filter(value))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, message: Input.Submitted) -> None:
+        message.stop()
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.apply_filter(message.value)
+        if not self.text:
+            message.input.display = False
+        self.table.focus()
+
+    def apply_filter(self, value: str) -> None:
+        if value.strip() != self.text:
+            self.text = value.strip()
+            self.requery()
+
+    def cycle(self, name: str) -> None:
+        cycle = next(c for c in self.CYCLES if c.name == name)
+        self.set_filter(name, cycle.after(self.filters[name]))
+
+    def set_filter(self, name: str, value: Any) -> None:
+        self.filters[name] = value
+        self.requery()
+
+    def set_sort(self, key: str, descending: bool | None = None) -> None:
+        sort = next(s for s in self.SORTS if s.key == key)
+        self.sort = key
+        self.descending = sort.descending if descending is None else descending
+        self.requery()
+
+    def action_cycle_sort(self) -> None:
+        if not self.SORTS:
+            return
+        keys = [s.key for s in self.SORTS]
+        index = keys.index(self.sort) if self.sort in keys else -1
+        self.set_sort(keys[(index + 1) % len(keys)])
+
+    def action_reverse_sort(self) -> None:
+        if self.SORTS:
+            self.descending = not self.descending
+            self.requery()
+
+    def on_saved(self, key: str | None) -> Callable[[Any], None]:
+        """A form's dismiss callback: reload, the cursor on ``key`` (or the result's key)."""
+
+        def done(result: Any) -> None:
+            if result is not None:
+                if key is not None:
+                    self.select_key(key)
+                self.reload()
+
+        return done

@@ -1,0 +1,116 @@
+"""A table over a paged source that holds one page and keeps its neighbours in memory.
+
+The table shows one page of the source (the DataTable draws only the rows in view). It keeps
+the pages it has seen and asks its screen to read the neighbouring ones ahead
+(:class:`VirtualTable.Prefetch`), so ``j``/``k`` past the edge, ``]``, ``[``, ``G`` and ``g``
+usually turn the page from memory; a page not in memory is asked for with
+:class:`PagedTable.PageRequest` as before. Keys: j/k, g/G, home/end, ]/[ and enter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from textual.message import Message
+
+from ..widgets.paged_table import CursorHint, PagedTable, Row
+from .cache import PageCache, last_offset
+from .query import Page
+
+
+class VirtualTable(PagedTable):
+    class PageShown(Message):
+        """A page is on screen (read from the database or from memory)."""
+
+        def __init__(self, table: VirtualTable, page: Page) -> None:
+            super().__init__()
+            self.table = table
+            self.page = page
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class Prefetch(Message):
+        """Read these pages ahead (for cache generation ``generation``)."""
+
+        def __init__(self, table: VirtualTable, offsets: list[int], generation: int) -> None:
+            super().__init__()
+            self.table = table
+            self.offsets = offsets
+            self.generation = generation
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    def __init__(
+        self,
+        render_rows: Callable[[Sequence[Any]], list[Row]],
+        key_of: Callable[[Any], str],
+        *,
+        page_size: int = 100,
+        read_ahead: bool = True,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(page_size=page_size, id=id)
+        self.render_rows = render_rows
+        self.key_of = key_of
+        self.read_ahead = read_ahead
+        self.cache = PageCache()
+        self.page: Page | None = None
+        self.items: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ showing pages
+
+    def show(self, page: Page, cursor: CursorHint = "keep", *, keep_scroll: bool = False) -> None:
+        """Show ``page`` (and remember it); ``keep_scroll`` leaves the view where it was."""
+        self.cache.put(page)
+        self.page = page
+        self.items = {self.key_of(item): item for item in page.items}
+        x, y = self.scroll_x, self.scroll_y
+        self.show_page(self.render_rows(list(page.items)), page.total, page.offset, cursor)
+        if keep_scroll:
+            self.scroll_to(x, y, animate=False, immediate=True)
+        self.post_message(self.PageShown(self, page))
+        self._read_ahead()
+
+    def rerender(self) -> None:
+        """Draw the current page again (the width or the clock changed how rows look)."""
+        if self.page is not None:
+            x, y = self.scroll_x, self.scroll_y
+            self.show_page(self.render_rows(list(self.page.items)), self.page_total, self.page_offset)
+            self.scroll_to(x, y, animate=False, immediate=True)
+
+    def forget(self) -> int:
+        """Drop the pages in memory (the query changed or the data may have); the new generation."""
+        return self.cache.clear()
+
+    def store(self, pages: Sequence[Page], generation: int) -> None:
+        for page in pages:
+            self.cache.put(page, generation)
+
+    def current_item(self) -> Any | None:
+        key = self.current_key()
+        return self.items.get(key) if key is not None else None
+
+    @property
+    def last_offset(self) -> int:
+        return last_offset(self.page_total, self.page_size)
+
+    # ------------------------------------------------------------------ paging from memory
+
+    def _request(self, offset: int, cursor: CursorHint) -> None:
+        cached = self.cache.get(offset)
+        if cached is not None and not self._pending:
+            self.show(cached, cursor)
+            return
+        super()._request(offset, cursor)
+
+    def _read_ahead(self) -> None:
+        if not self.read_ahead or self.page is None:
+            return
+        wanted = self.cache.wanted(self.page_offset, self.page_total, self.page_size)
+        if wanted:
+            self.post_message(self.Prefetch(self, wanted, self.cache.generation))
