@@ -25,6 +25,7 @@ from nodedesk.tui.kit import live
 from nodedesk.tui.screens.help import HelpScreen
 from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
 from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
+from nodedesk.tui.screens.window_delete import DeleteWindowScreen
 from nodedesk.tui.screens.window_detail import WindowDetailScreen
 from nodedesk.tui.screens.windows import WindowsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
@@ -237,3 +238,35 @@ def test_a_screen_may_ignore_kinds_it_does_not_show() -> None:
     assert not live.wants(Narrow(), frozenset({"user"}))
     assert live.wants(Narrow(), frozenset({changes.EVERYTHING}))
     assert live.wants(object(), frozenset({"user"}))
+
+
+# ---------------------------------------------------------------- dialogs act on what they showed
+
+
+async def test_delete_dialog_reads_the_window_afresh_and_deletes_what_it_showed(
+    runtime: Runtime, other: Runtime, seeded: Seeded
+) -> None:
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(WindowDetailScreen(seeded.upcoming))
+        await settle(pilot)
+        rename(other, seeded.upcoming, "Kernel patch (two nodes)")  # the detail has not polled yet
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, DeleteWindowScreen)
+        assert "Kernel patch (two nodes)" in shown(app, "#delete-window")
+        assert "version 1 → 2" in shown(app, "#delete-changed")
+        rename(other, seeded.upcoming, "Kernel patch (all nodes)")  # after the dialog showed it
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        assert isinstance(app.screen, DeleteWindowScreen)  # nothing deleted …
+        assert "Not deleted" in shown(app, "#delete-error")
+        assert "Kernel patch (all nodes)" in shown(app, "#delete-window")  # … shown again as it is
+        with runtime.read() as ctx:
+            assert svc.get_window(ctx, seeded.upcoming).version == 3
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        assert not isinstance(app.screen, DeleteWindowScreen)
+        with runtime.read() as ctx:
+            assert svc.list_windows(ctx, svc.WindowQuery()).total == 3

@@ -1,9 +1,15 @@
-"""Delete confirmation: what is deleted and which reservations get billable hours back."""
+"""Delete confirmation: what is deleted and which reservations get billable hours back.
+
+The dialog reads the window afresh before it offers the delete (the screen behind may show an
+older version: another admin may have changed it), shows the window as read, and deletes exactly
+that version: when it changed in between, nothing is deleted and the dialog shows it again as it
+is now, to be confirmed once more (help/windows.md).
+"""
 
 from __future__ import annotations
 
 from nodedesk.core import timeutil
-from nodedesk.core.errors import NodedeskError
+from nodedesk.core.errors import ConflictError, NodedeskError
 from nodedesk.core.services import windows as svc
 from textual import on
 from textual.app import ComposeResult
@@ -32,19 +38,11 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
 
     def compose(self) -> ComposeResult:
         w = self.window
-        tz = self.app.session.tz  # type: ignore[attr-defined]
         heading = f"Delete window #{w.id}?" if not self.correction else f"Delete window #{w.id} (correction)?"
         with Vertical(classes="dialog", id="delete-dialog"):
             yield Static(Content.styled(heading, "bold"), classes="dialog-title")
-            yield Static(
-                Content.assemble(
-                    (render.one_line(w.title, max_len=70), "bold $accent"),
-                    f"\n{timeutil.format_local(w.start, tz)} → {timeutil.format_local(w.end, tz)}"
-                    f" · {timeutil.format_duration(w.duration)}\nScope: {render.one_line(w.scope.label())}"
-                    f" · {render.STATUS_WORD[w.status]}",
-                ),
-                classes="dialog-text",
-            )
+            yield Static(self._window_text(w), id="delete-window", classes="dialog-text")
+            yield Static(id="delete-changed", classes="dialog-text warning")
             with VerticalScroll(id="impact"):
                 yield Static(Content("Billing impact: checking reservations…"), id="impact-text")
             if self.correction:
@@ -61,9 +59,25 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
                 yield Button("Delete (ctrl+d)", id="delete", variant="error", compact=True, disabled=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True)
 
+    def _window_text(self, w: svc.WindowView) -> Content:
+        tz = self.app.session.tz  # type: ignore[attr-defined]
+        return Content.assemble(
+            (render.one_line(w.title, max_len=70), "bold $accent"),
+            f"\n{timeutil.format_local(w.start, tz)} → {timeutil.format_local(w.end, tz)}"
+            f" · {timeutil.format_duration(w.duration)}\nScope: {render.one_line(w.scope.label())}"
+            f" · {render.STATUS_WORD[w.status]} · version {w.version}",
+        )
+
     def on_mount(self) -> None:
         self.query_one("#delete-error").display = False
+        self.query_one("#delete-changed").display = False
         (self.query_one("#reason") if self.correction else self.query_one("#cancel")).focus()
+        self.review()
+
+    def review(self) -> None:
+        """Read the window and its billing impact as they are now (in a worker), then show them."""
+        self.preview = None
+        self.query_one("#delete", Button).disabled = True
         window_id = self.window.id
         run_db(
             self,
@@ -75,6 +89,18 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
     def _previewed(self, preview: svc.DeleteResult) -> None:
         self.preview = preview
         tz = self.app.session.tz  # type: ignore[attr-defined]
+        fresh = preview.window
+        changed = self.query_one("#delete-changed", Static)
+        changed.display = fresh.version != self.window.version
+        if changed.display:
+            changed.update(
+                Content(
+                    f"Changed by {render.one_line(fresh.modified_by)} since it was shown "
+                    f"(version {self.window.version} → {fresh.version}): this is the window now."
+                )
+            )
+        self.window = fresh  # what the dialog shows is what it deletes
+        self.query_one("#delete-window", Static).update(self._window_text(fresh))
         if preview.impact:
             lines = [f"Billing impact: {len(preview.impact)} reservation(s) get billable hours back:"]
             for i in preview.impact:
@@ -101,6 +127,9 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
         box.update(Content(str(exc)))
         box.display = True
         self.query_one("#delete", Button).disabled = self.preview is None
+        if isinstance(exc, ConflictError) and exc.field == "version":
+            box.update(Content(f"Not deleted: {exc}. Shown again as it is now: confirm once more."))
+            self.review()
 
     @on(Button.Pressed, "#delete")
     def _delete_pressed(self) -> None:
@@ -128,7 +157,7 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
             return
         self.busy = True
         self.query_one("#delete", Button).disabled = True
-        window_id, version, correction = self.window.id, self.preview.window.version, self.correction
+        window_id, version, correction = self.window.id, self.window.version, self.correction
         run_db(
             self,
             lambda ctx: svc.delete_window(
