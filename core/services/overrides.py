@@ -142,8 +142,13 @@ def set_override(
     hours: str | Decimal | None = None,
     split: list[tuple[str, str | Decimal]] | None = None,
     charge_to: str | None = None,
+    expected_version: int | None = None,
 ) -> OverrideView:
-    """Create or replace the override of one line in one month."""
+    """Create or replace the override of one line in one month.
+
+    ``expected_version``: the version of the override the caller showed (0: it showed none);
+    anything else stored now refuses the save (someone changed it in between).
+    """
     ctx.require("manage_billing")
     period = parse_month(period)
     kind = validate.choice(kind, "kind", OVERRIDE_KINDS)
@@ -186,6 +191,7 @@ def set_override(
         .where(BillingOverride.period == period, BillingOverride.reservation_id == reservation_id)
         .with_for_update()
     )
+    _check_expected(ctx, row, expected_version, period, reservation_id)
     before = _audit_doc(view(row)) if row is not None else None
     if row is None:
         row = BillingOverride(
@@ -221,8 +227,13 @@ def set_override(
     return result
 
 
-def clear_override(ctx: ServiceContext, period: str, reservation_id: int, reason: str) -> OverrideView:
-    """Remove a line's override: the line is billed by the ordinary rules again."""
+def clear_override(
+    ctx: ServiceContext, period: str, reservation_id: int, reason: str, *, expected_version: int | None = None
+) -> OverrideView:
+    """Remove a line's override: the line is billed by the ordinary rules again.
+
+    ``expected_version``: the version of the override the caller showed; a newer one is kept.
+    """
     ctx.require("manage_billing")
     period = parse_month(period)
     reason = validate.reason(reason)
@@ -234,6 +245,7 @@ def clear_override(ctx: ServiceContext, period: str, reservation_id: int, reason
     )
     if row is None:
         raise NotFoundError(f"reservation #{reservation_id} has no override in {period}", field="reservation")
+    _check_expected(ctx, row, expected_version, period, reservation_id)
     before = view(row)
     ctx.session.delete(row)
     ctx.session.flush()
@@ -246,6 +258,26 @@ def clear_override(ctx: ServiceContext, period: str, reservation_id: int, reason
         reason=reason,
     )
     return before
+
+
+def _check_expected(
+    ctx: ServiceContext, row: BillingOverride | None, expected: int | None, period: str, reservation_id: int
+) -> None:
+    """Refuse to act on an override other than the one the caller showed (``expected``: its
+    version, 0 for none)."""
+    if expected is None or (row.version if row is not None else 0) == expected:
+        return
+    what = f"the override of reservation #{reservation_id} in {period}"
+    if row is None:
+        raise ConflictError(
+            f"{what} was cleared by someone else since you opened it; reload it and try again",
+            field="version",
+        )
+    raise ConflictError(
+        f"{what} was set by {row.modified_by} at {timeutil.format_local(row.modified_at, ctx.tz)} "
+        "since you opened it; reload it and try again",
+        field="version",
+    )
 
 
 def list_overrides(ctx: ServiceContext, period: str) -> list[OverrideView]:

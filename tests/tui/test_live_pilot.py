@@ -18,11 +18,12 @@ import pytest
 from nodedesk.core import changes
 from nodedesk.core.config import Config
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import overrides, reservations, users
+from nodedesk.core.services import invoices, overrides, reservations, users
 from nodedesk.core.services import windows as svc
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.kit import live
 from nodedesk.tui.screens.help import HelpScreen
+from nodedesk.tui.screens.invoice_dialogs import OverrideFormScreen
 from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
 from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
 from nodedesk.tui.screens.window_delete import DeleteWindowScreen
@@ -30,7 +31,7 @@ from nodedesk.tui.screens.window_detail import WindowDetailScreen
 from nodedesk.tui.screens.windows import WindowsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, RadioButton, Static
 
 from tests.cli_helpers import Cli
 from tests.helpers import SITE_TZ
@@ -270,3 +271,42 @@ async def test_delete_dialog_reads_the_window_afresh_and_deletes_what_it_showed(
         assert not isinstance(app.screen, DeleteWindowScreen)
         with runtime.read() as ctx:
             assert svc.list_windows(ctx, svc.WindowQuery()).total == 3
+
+
+async def test_override_dialog_reads_the_line_afresh_and_replaces_only_what_it_showed(
+    runtime: Runtime, other: Runtime
+) -> None:
+    seed: InvoiceSeed = seed_invoices(runtime)
+    rid = seed.r[2]
+    with runtime.read() as ctx:
+        inv = invoices.compute_invoice(ctx, "2026-02")
+        project, line = next((p, ln) for p, ln in inv.lines() if ln.get("reservation_id") == rid)
+    assert not line.get("override")  # what the screen behind shows
+    with other.write() as ctx:
+        overrides.set_override(ctx, "2026-02", rid, kind="exclude", reason="billed elsewhere")
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(OverrideFormScreen("2026-02", project, line, inv.currency))
+        await settle(pilot)
+        assert "Changed since the month was shown: ✎ excluded" in shown(app, "#line-changed")
+        assert "Now: ✎ excluded" in shown(app, "#override-now")
+        dialog = app.screen
+        assert isinstance(dialog, OverrideFormScreen) and dialog.version == 1
+        dialog.query_one("#kind-hours", RadioButton).value = True
+        dialog.query_one("#value", Input).value = "20"
+        dialog.query_one("#reason", Input).value = "agreed with the PI"
+        with other.write() as ctx:  # after the dialog showed "excluded"
+            overrides.set_override(ctx, "2026-02", rid, kind="hours", hours="10", reason="ten hours")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is dialog  # refused, nothing written, shown again as it is now
+        assert "since you opened it" in shown(app, "#dialog-error")
+        assert "billed for 10" in shown(app, "#override-now") and dialog.version == 2
+        assert dialog.query_one("#value", Input).value == "20"  # what was typed stays
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is not dialog
+    with runtime.read() as ctx:
+        (saved,) = overrides.list_overrides(ctx, "2026-02")
+    assert (saved.kind, saved.value, saved.version) == ("hours", "20.00", 3)

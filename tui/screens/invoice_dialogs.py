@@ -7,10 +7,11 @@ which stays open (nothing was changed). On success it dismisses with the service
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from nodedesk.core import timeutil
-from nodedesk.core.errors import ConflictError, NodedeskError
+from nodedesk.core.errors import ConflictError, NodedeskError, NotFoundError
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services import invoice_export
 from nodedesk.core.services import invoices as svc
@@ -373,26 +374,114 @@ def load_project_titles(ctx: Any) -> list[str]:
     return [p.title for p in projects.list_projects(ctx, status="active")]
 
 
-class OverrideFormScreen(_Dialog):
+@dataclass(frozen=True)
+class LineNow:
+    """One reservation line of a month and its override, read together."""
+
+    project: Doc
+    line: Doc
+    currency: str
+    version: int  # the override's version; 0 without one
+
+
+def read_line(ctx: Any, period: str, reservation_id: int) -> LineNow:
+    """The line and its override as they are now (one read: the figures and the version agree)."""
+    inv = svc.compute_invoice(ctx, period)
+    found = next(
+        (
+            (p, ln)
+            for p, ln in inv.lines()
+            if ln.get("type") == "reservation" and ln.get("reservation_id") == reservation_id
+        ),
+        None,
+    )
+    if found is None:
+        raise NotFoundError(
+            f"reservation #{reservation_id} is no longer on the {period} invoice", field="reservation"
+        )
+    current = next((o for o in ovr.list_overrides(ctx, period) if o.reservation_id == reservation_id), None)
+    return LineNow(found[0], found[1], inv.currency, current.version if current is not None else 0)
+
+
+class _LineDialog(_Dialog):
+    """An override dialog reads its line afresh before it may act (the screen behind may show an
+    older month: another admin may have set or cleared the override meanwhile), shows it, and acts
+    on the override it showed: the service refuses (nothing written) when it changed in between,
+    and the dialog shows the line again as it is now, to be confirmed once more."""
+
+    def __init__(self, period: str, project: Doc, line: Doc) -> None:
+        super().__init__()
+        self.period, self.project, self.line = period, project, line
+        self.version: int | None = None  # the override version shown (None: still reading)
+
+    def review(self) -> None:
+        self.version = None
+        self.query_one("#confirm", Button).disabled = True
+        period, rid = self.period, self.line["reservation_id"]
+        run_db(
+            self,
+            lambda ctx: read_line(ctx, period, rid),
+            on_done=self._reviewed,
+            on_error=self._review_failed,
+            group="review",
+        )
+
+    def _reviewed(self, now: LineNow) -> None:
+        shown = self.line.get("override")
+        self.project, self.line, self.version = now.project, now.line, now.version
+        note = self.query_one("#line-changed", Static)
+        note.display = now.line.get("override") != shown
+        if note.display:
+            note.update(
+                Content(
+                    "Changed since the month was shown: "
+                    + (ir.override_text(now.line.get("override")) or "no override now")
+                )
+            )
+        self.show_line(now)
+        self.query_one("#confirm", Button).disabled = not self.can_act(now)
+
+    def _review_failed(self, exc: NodedeskError) -> None:
+        self.show_error(f"Could not read the line: {exc}")
+
+    def can_act(self, now: LineNow) -> bool:
+        return True
+
+    def show_line(self, now: LineNow) -> None:
+        raise NotImplementedError
+
+    def refused(self, exc: NodedeskError) -> None:
+        super().refused(exc)
+        if isinstance(exc, ConflictError) and exc.field == "version":
+            self.show_error(f"Refused, nothing changed: {exc}. Shown again as it is now: confirm once more.")
+            self.review()
+
+    def ready(self) -> bool:
+        """Whether the line was read (else say so)."""
+        if self.version is None:
+            self.show_error("Still reading the line as it is now…")
+            return False
+        return True
+
+
+class OverrideFormScreen(_LineDialog):
     """Set (or replace) the override of one reservation line in one month."""
 
     def __init__(self, period: str, project: Doc, line: Doc, currency: str) -> None:
-        super().__init__()
-        self.period, self.project, self.line, self.currency = period, project, line, currency
+        super().__init__(period, project, line)
+        self.currency = currency
         self.kind, self.initial = _initial_value(line.get("override"))
 
     def compose(self) -> ComposeResult:
         line = self.line
-        current = ir.override_text(line.get("override"))
         with Vertical(classes="dialog", id="override-dialog"):
             yield Static(Content.styled("Override a line", "bold"), classes="dialog-title")
             yield Static(_line_heading(self.period, self.project, line), id="override-line")
-            yield Static(Content(_line_figures(line, self.currency)), classes="dialog-text")
-            if current:
-                yield Static(
-                    Content(f"Now: {current}\nSaving replaces it (one override per line and month)."),
-                    classes="dialog-text",
-                )
+            yield Static(
+                Content(_line_figures(line, self.currency)), id="override-figures", classes="dialog-text"
+            )
+            yield Static(self._now_text(line), id="override-now", classes="dialog-text")
+            yield Static(id="line-changed", classes="dialog-text warning")
             with RadioSet(id="kind"):
                 for kind, text in KIND_HELP.items():
                     yield RadioButton(text, value=kind == self.kind, name=kind, id=f"kind-{kind}")
@@ -414,9 +503,31 @@ class OverrideFormScreen(_Dialog):
         for field in ("value", "reason"):
             set_error(self, field, "")
         self.show_error("")
+        self.query_one("#line-changed").display = False
+        self.query_one("#override-now").display = bool(self.line.get("override"))
         self._kind_changed()
         self.query_one("#kind", RadioSet).focus()
         run_db(self, load_project_titles, on_done=self._titles, on_error=lambda exc: None)
+        self.review()
+
+    @staticmethod
+    def _now_text(line: Doc) -> Content:
+        current = ir.override_text(line.get("override"))
+        return Content(f"Now: {current}\nSaving replaces it (one override per line and month).")
+
+    def show_line(self, now: LineNow) -> None:
+        self.currency = now.currency
+        self.query_one("#override-line", Static).update(_line_heading(self.period, now.project, now.line))
+        self.query_one("#override-figures", Static).update(Content(_line_figures(now.line, now.currency)))
+        box = self.query_one("#override-now", Static)
+        box.display = bool(now.line.get("override"))
+        box.update(self._now_text(now.line))
+        kind, initial = _initial_value(now.line.get("override"))
+        value = self.query_one("#value", Input)
+        if self.chosen() == self.kind and value.value == self.initial:  # untouched: follow the line
+            self.kind, self.initial = kind, initial
+            self.query_one(f"#kind-{kind}", RadioButton).value = True
+            value.value = initial
 
     def _titles(self, titles: list[str]) -> None:
         own = self.project["project"]
@@ -479,13 +590,15 @@ class OverrideFormScreen(_Dialog):
         return args
 
     def action_confirm(self) -> None:
-        if self.busy:
+        if self.busy or not self.ready():
             return
         args = self._arguments()
         if args is None:
             return
-        period, rid = self.period, self.line["reservation_id"]
-        self.start(lambda ctx: ovr.set_override(ctx, period, rid, **args), self._done)
+        period, rid, version = self.period, self.line["reservation_id"], self.version
+        self.start(
+            lambda ctx: ovr.set_override(ctx, period, rid, expected_version=version, **args), self._done
+        )
 
     def refused(self, exc: NodedeskError) -> None:
         super().refused(exc)
@@ -506,48 +619,64 @@ class OverrideFormScreen(_Dialog):
         self.dismiss(result)
 
 
-class ClearOverrideScreen(_Dialog):
+class ClearOverrideScreen(_LineDialog):
     """Remove a line's override (reason required): the ordinary rules apply again."""
-
-    def __init__(self, period: str, project: Doc, line: Doc) -> None:
-        super().__init__()
-        self.period, self.project, self.line = period, project, line
 
     def compose(self) -> ComposeResult:
         line = self.line
         with Vertical(classes="dialog", id="clear-override-dialog"):
             yield Static(Content.styled("Clear the override?", "bold"), classes="dialog-title")
-            yield Static(_line_heading(self.period, self.project, line), classes="dialog-text")
             yield Static(
-                Content(
-                    f"{ir.override_text(line.get('override'))}\n"
-                    f"Without it the line is billed by the ordinary rules: "
-                    f"{line.get('computed_net_hours', line['net_hours'])} net hours."
-                ),
-                classes="dialog-text",
+                _line_heading(self.period, self.project, line), id="clear-line", classes="dialog-text"
             )
+            yield Static(self._now_text(line), id="clear-now", classes="dialog-text")
+            yield Static(id="line-changed", classes="dialog-text warning")
             yield Input(placeholder="reason (required)", id="reason", max_length=2000, compact=True)
             yield Static(id="dialog-error", classes="field-error")
             yield self.buttons("Clear override", "warning")
 
+    @staticmethod
+    def _now_text(line: Doc) -> Content:
+        if not line.get("override"):
+            return Content("This line has no override now: nothing to clear (escape).")
+        return Content(
+            f"{ir.override_text(line.get('override'))}\n"
+            f"Without it the line is billed by the ordinary rules: "
+            f"{line.get('computed_net_hours', line['net_hours'])} net hours."
+        )
+
     def on_mount(self) -> None:
         self.show_error("")
+        self.query_one("#line-changed").display = False
         self.query_one("#reason", Input).focus()
+        self.review()
+
+    def can_act(self, now: LineNow) -> bool:
+        return bool(now.line.get("override"))
+
+    def show_line(self, now: LineNow) -> None:
+        self.query_one("#clear-line", Static).update(_line_heading(self.period, now.project, now.line))
+        self.query_one("#clear-now", Static).update(self._now_text(now.line))
 
     @on(Input.Submitted, "#reason")
     def _submitted(self) -> None:
         self.action_confirm()
 
     def action_confirm(self) -> None:
-        if self.busy:
+        if self.busy or not self.ready():
+            return
+        if not self.line.get("override"):
+            self.show_error("Nothing to clear: this line has no override now.")
             return
         reason = self.query_one("#reason", Input).value
         if not reason.strip():
             self.show_error("Not cleared: a reason is required (it is kept in the activity log).")
             self.query_one("#reason", Input).focus()
             return
-        period, rid = self.period, self.line["reservation_id"]
-        self.start(lambda ctx: ovr.clear_override(ctx, period, rid, reason), self._done)
+        period, rid, version = self.period, self.line["reservation_id"], self.version
+        self.start(
+            lambda ctx: ovr.clear_override(ctx, period, rid, reason, expected_version=version), self._done
+        )
 
     def _done(self, result: ovr.OverrideView) -> None:
         self.notify(
