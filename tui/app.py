@@ -128,14 +128,14 @@ class NodedeskApp(App[int]):
         Screen and app actions come first, then the focused widget's keys; keys bound to the same
         action share a line (``? f1  Help``).
         """
-        from .screens.help import KeyHelp  # (help and its Markdown load on first use)
+        from .screens.help import KeyHelp, framework_binding  # (help and its Markdown load on first use)
 
         groups: list[dict[tuple[str, str], list[str]]] = [{}, {}]
         enabled: dict[tuple[str, str], bool] = {}
         text: dict[tuple[str, str], str] = {}
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or key.startswith("super+"):
+            if not binding.description or key.startswith("super+") or framework_binding(active.node, binding):
                 continue
             generic = binding.action in GENERIC_ACTIONS
             group = 0 if isinstance(active.node, (Screen, App)) and not generic else 1

@@ -1,4 +1,7 @@
-"""The help modal: the screen's live key bindings, its help topic, and the general key help.
+"""The help modal: the screen's help topic first, then its live keys, then the general key help.
+
+Keys Textual itself binds on its widgets (page left, scroll, select all...) are left out: they
+are the same everywhere and help/keys.md describes the ones that matter.
 
 Links never open a browser (nodedesk usually runs on a server over SSH): a link to another
 help topic opens that topic here; any other link is only shown as text.
@@ -21,6 +24,26 @@ from textual.widgets import Markdown, Static
 _TOPIC_LINK = re.compile(r"^(?:help:)?([a-z0-9-]+)(?:\.md)?$")
 
 
+# Textual's own bindings that are worth listing (moving between fields).
+FRAMEWORK_KEPT = frozenset({"app.focus_next", "app.focus_previous"})
+
+
+def framework_binding(node: object, binding: Binding) -> bool:
+    """Whether ``binding`` comes from a Textual class rather than from nodedesk.
+
+    The most derived class in the node's MRO that declares a binding for the same action
+    decides (a nodedesk widget re-binding ``enter`` to its own action is nodedesk's).
+    """
+    if binding.action in FRAMEWORK_KEPT:
+        return False
+    for cls in type(node).__mro__:
+        for declared in cls.__dict__.get("BINDINGS", ()):
+            action = declared.action if isinstance(declared, Binding) else declared[1]
+            if action == binding.action:
+                return not cls.__module__.startswith("nodedesk")
+    return False
+
+
 @dataclass(frozen=True)
 class KeyHelp:
     key: str
@@ -28,9 +51,22 @@ class KeyHelp:
     enabled: bool = True
 
 
+def _fold_sections(keys: list[KeyHelp]) -> list[KeyHelp]:
+    """The ten ``Go to …`` section keys as one line: ``0–9  Go to a section (…)``."""
+    sections = [k for k in keys if k.key.isdigit() and k.description.startswith("Go to ")]
+    if len(sections) < 3:
+        return keys
+    names = ", ".join(f"{k.key} {k.description[6:]}" for k in sections)
+    folded = KeyHelp(f"{sections[0].key}–{sections[-1].key}", f"Go to a section: {names}")
+    at = keys.index(sections[0])
+    rest = [k for k in keys if k not in sections]
+    return [*rest[:at], folded, *rest[at:]]
+
+
 def format_keys(keys: list[KeyHelp]) -> Content:
     if not keys:
         return Content("(no keys)")
+    keys = _fold_sections(keys)
     width = max(len(k.key) for k in keys) + 2
     lines = []
     for k in keys:
@@ -45,7 +81,7 @@ def format_keys(keys: list[KeyHelp]) -> Content:
 
 
 class HelpScreen(ModalScreen[None]):
-    """``?``/``F1``: help for the screen it was opened from."""
+    """``?``/``F1``: help for the screen it was opened from: its topic, then its keys."""
 
     BINDINGS = [
         Binding("escape", "dismiss_help", "Close"),
@@ -68,9 +104,9 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-dialog"):
             yield Static(Content.styled(f"Help: {self.title_text}", "bold"), id="help-title")
             with VerticalScroll(id="help-body"):
+                yield Markdown(self._topic_text(self.topic), id="help-topic", open_links=False)
                 yield Static(Content.styled("Keys on this screen", "bold $accent"), classes="help-heading")
                 yield Static(format_keys(self.keys), id="help-keys")
-                yield Markdown(self._topic_text(self.topic), id="help-topic", open_links=False)
                 if self.topic != "keys":
                     yield Markdown(self._topic_text("keys"), id="help-general", open_links=False)
             yield Static(
