@@ -1,8 +1,13 @@
-"""``nodedesk help [TOPIC]``: print a help topic from help/."""
+"""``nodedesk help [TOPIC]``: print a help topic from help/.
+
+On a terminal the Markdown is formatted (headings, tables, code) for the terminal's width;
+piped or redirected, the topic's Markdown text is printed as it is, ready for grep or a pager.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from nodedesk.core import helpdocs
@@ -23,5 +28,12 @@ def cmd_help(args: argparse.Namespace, env: CliEnv) -> int:
         for name in helpdocs.topics():
             print(f"  {name:<14} {helpdocs.summary(name)}")
         return 0
-    print(helpdocs.read(args.topic), end="")
+    text = helpdocs.read(args.topic)
+    if not sys.stdout.isatty():
+        print(text, end="")
+        return 0
+    from rich.console import Console  # (only a terminal needs the renderer)
+    from rich.markdown import Markdown
+
+    Console(highlight=False).print(Markdown(text, hyperlinks=False))
     return 0
