@@ -31,6 +31,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
@@ -38,7 +39,7 @@ from ..screens.base import NodedeskScreen
 from ..widgets.paged_table import Col, CursorHint, PagedTable, Row
 from ..workers import in_unit_of_work
 from .cache import last_offset
-from .query import Cycle, ListQuery, Page, Sort
+from .query import Cycle, ListQuery, Page, SimplePage, Sort
 from .table import VirtualTable
 
 DEBOUNCE_SECONDS = 0.25
@@ -77,12 +78,17 @@ class ListScreen(NodedeskScreen):
     BODY_ID: ClassVar[str] = "list-body"
     TABLE_ID: ClassVar[str] = "list-table"
     FILTER_PLACEHOLDER: ClassVar[str | None] = None  # None: the list has no text filter
+    # A screen with its own filter row overrides compose_filter/read_filter/reset_filter and
+    # names the row here; refusals about FILTER_FIELDS are shown in the status line instead.
+    FILTER_BOX: ClassVar[str] = "#filter"
+    FILTER_FIELDS: ClassVar[frozenset[str]] = frozenset()
     SORTS: ClassVar[tuple[Sort, ...]] = ()
     CYCLES: ClassVar[tuple[Cycle, ...]] = ()
     REFRESH_SECONDS: ClassVar[float | None] = None
     PAGE_SIZE: ClassVar[int] = 100
     PREVIEW: ClassVar[bool] = False  # a two-line preview of the current row under the table
     TABLE: ClassVar[type[VirtualTable]] = VirtualTable
+    OPENS: ClassVar[bool] = True  # False: rows open nothing (enter is not offered)
 
     # ------------------------------------------------------------------ messages
 
@@ -165,23 +171,50 @@ class ListScreen(NodedeskScreen):
         self.filters: dict[str, Any] = {c.name: c.values[0] for c in self.CYCLES}
         self.loaded = False
         self.error: NodedeskError | None = None
+        self.problem = ""  # a refusal about the filter (FILTER_FIELDS), shown in the status line
         self._cols: list[Col] | None = None
         self._debounce: Timer | None = None
         self._select: str | None = None
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id=self.BODY_ID, classes="list-body"):
-            if self.FILTER_PLACEHOLDER is not None:
-                yield Input(placeholder=self.FILTER_PLACEHOLDER, id="filter")
+            yield from self.compose_filter()
             yield Static(id="list-status")
             yield Static(id="list-state", classes="-loading")
-            yield self.TABLE(self.render_rows, self.key, page_size=self.PAGE_SIZE, id=self.TABLE_ID)
+            yield self.TABLE(
+                self.render_rows, self.key, page_size=self.PAGE_SIZE, opens=self.OPENS, id=self.TABLE_ID
+            )
             if self.PREVIEW:
                 yield Static(id="preview")
 
-    def on_mount(self) -> None:
+    def compose_filter(self) -> ComposeResult:
+        """The filter row (hidden until ``/``); by default one text box."""
         if self.FILTER_PLACEHOLDER is not None:
-            self.query_one("#filter", Input).display = False
+            yield Input(placeholder=self.FILTER_PLACEHOLDER, id="filter")
+
+    def read_filter(self) -> bool:
+        """Take the filter row's values into the list's state; True when they changed."""
+        value = self.query_one("#filter", Input).value.strip()
+        changed, self.text = value != self.text, value
+        return changed
+
+    def reset_filter(self) -> None:
+        """Empty the filter row and the state it sets (escape)."""
+        self.text = ""
+        self.query_one("#filter", Input).value = ""
+
+    def filter_ready(self, box: Input) -> bool:
+        """Whether what is typed so far is worth asking about (after the pause)."""
+        return True
+
+    @property
+    def filter_box(self) -> Widget | None:
+        found = self.query(self.FILTER_BOX)
+        return found.first() if found else None
+
+    def on_mount(self) -> None:
+        if self.filter_box is not None:
+            self.filter_box.display = False
         self.table.focus()
         self.set_columns()
         self._show_state()
@@ -218,7 +251,12 @@ class ListScreen(NodedeskScreen):
 
     @property
     def filtered(self) -> bool:
-        return bool(self.text) or any(self.filters[c.name] != c.values[0] for c in self.CYCLES)
+        return self.text_filtered or any(self.filters[c.name] != c.values[0] for c in self.CYCLES)
+
+    @property
+    def text_filtered(self) -> bool:
+        """Something is typed in the filter row (a screen with more boxes adds them)."""
+        return bool(self.text)
 
     @property
     def page(self) -> Page | None:
@@ -232,10 +270,14 @@ class ListScreen(NodedeskScreen):
             text=self.text,
             sort=self.sort,
             descending=self.descending,
-            filters=tuple(self.filters.items()),
+            filters=tuple({**self.filters, **self.extra_filters()}.items()),
             offset=offset,
-            limit=self.PAGE_SIZE,
+            limit=self.table.page_size,
         )
+
+    def extra_filters(self) -> dict[str, Any]:
+        """Filters beyond the cycles (the values of a screen's own filter row)."""
+        return {}
 
     def select_key(self, key: str) -> None:
         """Put the cursor on row ``key`` once the next load shows it (a just-saved record)."""
@@ -298,10 +340,13 @@ class ListScreen(NodedeskScreen):
         page = message.page
         if not page.items and page.total and page.offset >= page.total:  # the list shrank
             self._read(
-                message.query.at(last_offset(page.total, self.PAGE_SIZE)), "last", False, message.generation
+                message.query.at(last_offset(page.total, self.table.page_size)),
+                "last",
+                False,
+                message.generation,
             )
             return
-        self.loaded, self.error = True, None
+        self.loaded, self.error, self.problem = True, None, ""
         table.show(page, message.cursor, keep_scroll=message.keep_scroll)
         if self._select is not None:
             keys = [self.key(item) for item in page.items]
@@ -313,6 +358,12 @@ class ListScreen(NodedeskScreen):
     def _load_failed(self, message: LoadFailed) -> None:
         message.stop()
         self.table.request_failed()
+        if message.generation != self.table.cache.generation:
+            return
+        if message.error.field in self.FILTER_FIELDS:  # a filter naming nothing: say so, list nothing
+            self.problem = str(message.error)
+            self.table.show(SimplePage([], 0, 0), "first")
+            return
         self.error = message.error
         self._show_state()
         self.refused(message.error, f"Could not load {self.NOUN}")
@@ -340,7 +391,12 @@ class ListScreen(NodedeskScreen):
 
     def after_show(self) -> None:
         """Update the status line, the state line and the preview (a page is on screen)."""
-        self.query_one("#list-status", Static).update(Content.assemble(*self.status_parts()))
+        status = Content.assemble(*self.status_parts())
+        if self.problem:
+            from .. import render
+
+            status = Content.styled(render.one_line(self.problem, max_len=100), "bold $error")
+        self.query_one("#list-status", Static).update(status)
         self._show_state()
         self._update_preview()
         self.refresh_bindings()
@@ -389,8 +445,8 @@ class ListScreen(NodedeskScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":
-            boxes = self.query("#filter")
-            return self.filtered or any(box.display for box in boxes)
+            box = self.filter_box
+            return self.filtered or bool(self.problem) or (box is not None and box.display)
         if action in ("cycle_sort", "reverse_sort"):
             return bool(self.SORTS)
         return True
@@ -399,47 +455,59 @@ class ListScreen(NodedeskScreen):
         self.reload()
 
     def action_filter(self) -> None:
-        if self.FILTER_PLACEHOLDER is None:
+        box = self.filter_box
+        if box is None:
             return
-        box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        first = box if isinstance(box, Input) else next(iter(box.query(Input)), None)
+        if first is not None:
+            first.focus()
         self.refresh_bindings()
 
     def action_clear_filter(self) -> None:
-        changed = self.filtered
-        self.text = ""
+        changed = self.filtered or bool(self.problem)
         self.filters = {c.name: c.values[0] for c in self.CYCLES}
-        if self.FILTER_PLACEHOLDER is not None:
-            box = self.query_one("#filter", Input)
-            box.value = ""
+        box = self.filter_box
+        if box is not None:
+            self.reset_filter()
             box.display = False
+        self.text = ""
         self.table.focus()
         self.refresh_bindings()
         if changed:
             self.reload(0, "first")
 
-    @on(Input.Changed, "#filter")
+    def _in_filter(self, widget: Widget) -> bool:
+        box = self.filter_box
+        return box is not None and (widget is box or box in widget.ancestors)
+
+    @on(Input.Changed)
     def _filter_changed(self, message: Input.Changed) -> None:
+        if not self._in_filter(message.input):
+            return
         message.stop()
         if self._debounce is not None:
             self._debounce.stop()
-        value = message.value
-        self._debounce = self.set_timer(DEBOUNCE_SECONDS, lambda: self.apply_filter(value))
+        if self.filter_ready(message.input):
+            self._debounce = self.set_timer(DEBOUNCE_SECONDS, self.apply_filter)
 
-    @on(Input.Submitted, "#filter")
+    @on(Input.Submitted)
     def _filter_submitted(self, message: Input.Submitted) -> None:
+        if not self._in_filter(message.input):
+            return
         message.stop()
         if self._debounce is not None:
             self._debounce.stop()
-        self.apply_filter(message.value)
-        if not self.text:
-            message.input.display = False
+        self.apply_filter()
+        box = self.filter_box
+        if not self.text_filtered and box is not None:
+            box.display = False
         self.table.focus()
+        self.refresh_bindings()
 
-    def apply_filter(self, value: str) -> None:
-        if value.strip() != self.text:
-            self.text = value.strip()
+    def apply_filter(self) -> None:
+        """Ask again if the filter row's values changed (or the last ones were refused)."""
+        if self.read_filter() or self.problem:
             self.requery()
 
     def cycle(self, name: str) -> None:

@@ -52,15 +52,20 @@ class VirtualTable(PagedTable):
         *,
         page_size: int = 100,
         read_ahead: bool = True,
+        opens: bool = True,
         id: str | None = None,
     ) -> None:
         super().__init__(page_size=page_size, id=id)
+        self.opens = opens  # False: rows have nothing to open, enter is not offered
         self.render_rows = render_rows
         self.key_of = key_of
         self.read_ahead = read_ahead
         self.cache = PageCache()
         self.page: Page | None = None
         self.items: dict[str, Any] = {}
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.opens or action != "select_cursor"
 
     # ------------------------------------------------------------------ showing pages
 

@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.errors import NodedeskError
 from nodedesk.core.services import inventory
 from nodedesk.core.services import outages as svc
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
-from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from .. import render
 from .. import rental_render as rr
-from ..widgets.paged_table import Col, PagedTable, Row
-from .base import NodedeskScreen
+from ..kit.list_screen import ListScreen, Part, clear_binding, cycle_bindings, filter_binding
+from ..kit.query import Cycle, ListQuery
+from ..widgets.paged_table import Col
 from .outage_actions import OUTAGE_ACTION_BINDINGS, OutageActionsMixin
 from .window_actions import not_allowed
 from .window_form import NameListSuggester
 
 # The status filter: everything, the open ones, then each status.
 STATUS_CYCLE: list[str | None] = [None, "open", *svc.STATUSES]
+STATUS = Cycle(
+    "status",
+    "f",
+    tuple(STATUS_CYCLE),
+    "Status",
+    tooltip="Status filter: all → open → each status from reported to resolved",
+    show=True,
+)
 WIDE = 136
 
 
@@ -45,182 +52,129 @@ def etr_text(o: svc.OutageView, tz: str, *, compact: bool, now) -> Text:  # type
     return Text(when, no_wrap=True)
 
 
-class OutagesScreen(OutageActionsMixin, NodedeskScreen):
+class OutagesScreen(OutageActionsMixin, ListScreen):
     SECTION = "outages"
     HELP_TOPIC = "outages"
     REFRESH_SECONDS = 30.0  # open outages grow with the clock; others change things too
+    LIST_TITLE = "Outages"
+    NOUN = "outages"
+    BODY_ID = "outages-body"
+    TABLE_ID = "outages-table"
+    FILTER_BOX = "#filters"
+    FILTER_FIELDS = frozenset({"node"})
+    CYCLES = (STATUS,)
+    PREVIEW = True
 
     BINDINGS = [
         Binding("n", "new", "New", tooltip="Open (record) an outage"),
         *OUTAGE_ACTION_BINDINGS,
-        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter by affected node"),
-        Binding(
-            "f",
-            "cycle_status",
-            "Status",
-            tooltip="Status filter: all → open → each status from reported to resolved",
-        ),
+        filter_binding("Filter by affected node"),
+        *cycle_bindings([STATUS]),
+        # r resolves an outage here (outage_actions.py): reload is ctrl+r
         Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Reload now (also every 30 s)"),
-        Binding("escape", "clear_filter", "Clear filter"),
+        clear_binding(),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.status: str | None = None
         self.node = ""
-        self.page: dict[str, svc.OutageView] = {}
         self.node_names: list[str] = []
         self.node_suggester = NameListSuggester()
-        self.problem = ""
-        self._debounce: Timer | None = None
-        self._compact: bool | None = None
-        self._loaded = False
-        self._select: str | None = None
 
-    # ------------------------------------------------------------------ layout
+    @property
+    def status(self) -> str | None:
+        return self.filters["status"]  # type: ignore[no-any-return]
 
-    def compose_body(self) -> ComposeResult:
-        with Vertical(id="outages-body", classes="list-body"):
-            with Horizontal(id="filters"):
-                yield Static("Node", classes="filter-label")
-                yield Input(
-                    placeholder="any node (enter applies)",
-                    id="filter-node",
-                    suggester=self.node_suggester,
-                    compact=True,
-                )
-            yield Static(id="list-status")
-            yield PagedTable(id="outages-table")
-            yield Static(id="preview")
+    @property
+    def compact(self) -> bool:
+        return self.size.width < WIDE
+
+    # ------------------------------------------------------------------ filter row
+
+    def compose_filter(self) -> ComposeResult:
+        with Horizontal(id="filters"):
+            yield Static("Node", classes="filter-label")
+            yield Input(
+                placeholder="any node (enter applies)",
+                id="filter-node",
+                suggester=self.node_suggester,
+                compact=True,
+            )
+
+    def read_filter(self) -> bool:
+        node = self.query_one("#filter-node", Input).value.strip()
+        changed, self.node = node != self.node, node
+        return changed
+
+    def reset_filter(self) -> None:
+        self.node = ""
+        self.query_one("#filter-node", Input).value = ""
+
+    def filter_ready(self, box: Input) -> bool:
+        """Apply as soon as the box holds a known node name (or nothing); enter applies anything."""
+        value = box.value.strip()
+        return not value or value in self.node_names
+
+    @property
+    def text_filtered(self) -> bool:
+        return bool(self.node)
+
+    def extra_filters(self) -> dict[str, Any]:
+        return {"node": self.node}
 
     def on_mount(self) -> None:
-        self.query_one("#filters").display = False
-        self.table.focus()
-        self._set_columns()
-        self.reload()
+        super().on_mount()
         self.db(load_node_names, self._names_loaded, on_error=lambda exc: None, group="names")
-        self.set_interval(self.REFRESH_SECONDS, self.reload)
 
     def _names_loaded(self, names: list[str]) -> None:
         self.node_names = names
         self.node_suggester.names = names
 
-    def on_screen_resume(self) -> None:
-        if self._loaded:
-            self.reload()
+    # ------------------------------------------------------------------ the list
 
-    def on_resize(self) -> None:
-        self._set_columns()
-
-    @property
-    def table(self) -> PagedTable:
-        return self.query_one("#outages-table", PagedTable)
-
-    def _set_columns(self) -> None:
-        compact = self.size.width < WIDE
-        if compact == self._compact:
-            return
-        self._compact = compact
-        when = 12 if compact else 16
-        self.table.set_columns(
-            [
-                Col("id", "#", 4),
-                Col("status", "Status", 15),
-                Col("title", "Title", None, min_width=16),
-                Col("start", "Start", when),
-                Col("end", "End", when),
-                Col("duration", "Duration", 8, essential=False),
-                Col("etr", "ETR", when + 2, essential=False),
-                Col("credit", "Credit", 6, essential=False),
-                Col("nodes", "Nodes", 18, essential=False),
-            ]
-        )
-        if self.page:
-            self._refill()
-
-    # ------------------------------------------------------------------ loading
-
-    def outage_query(self, offset: int) -> svc.OutageQuery:
-        return svc.OutageQuery(
-            open_only=self.status == "open",
-            status=self.status if self.status != "open" else None,
-            node=self.node or None,
-            offset=offset,
-            limit=self.table.page_size,
-        )
-
-    def reload(self, offset: int | None = None, cursor: str = "keep") -> None:
-        query = self.outage_query(self.table.page_offset if offset is None else offset)
-        self.db(
-            lambda ctx: svc.list_outages(ctx, query),
-            lambda page: self._show(page, cursor),
-            on_error=self._load_failed,
-            group="list",
-            exclusive=True,
-        )
-
-    def _load_failed(self, exc: NodedeskError) -> None:
-        self.table.request_failed()
-        if exc.field == "node":
-            self.problem = str(exc)
-            self.page = {}
-            self.table.show_page([], 0, 0, "first")
-            self._update_status()
-            self._update_preview()
-            return
-        self.refused(exc, "Could not load outages")
-
-    def _show(self, page: svc.OutagePage, cursor: str) -> None:
-        if page.items == [] and page.total and page.offset >= page.total:
-            self.reload(self.table.last_offset if page.total else 0, "last")
-            return
-        self._loaded = True
-        self.problem = ""
-        self.page = {str(o.id): o for o in page.items}
-        self.table.show_page(self._rows(page.items), page.total, page.offset, cursor)  # type: ignore[arg-type]
-        if self._select is not None:
-            keys = [str(o.id) for o in page.items]
-            if self._select in keys:
-                self.table.move_cursor(row=keys.index(self._select))
-            self._select = None
-        self._update_status()
-        self._update_preview()
-        self.refresh_bindings()
-
-    def _refill(self) -> None:
-        t = self.table
-        t.show_page(self._rows(list(self.page.values())), t.page_total, t.page_offset)
-
-    def _rows(self, items: list[svc.OutageView]) -> list[Row]:
-        tz, now, compact = self.session.tz, self.session.now(), bool(self._compact)
+    def columns(self) -> list[Col]:
+        when = 12 if self.compact else 16
         return [
-            Row(
-                str(o.id),
-                [
-                    Text(str(o.id), justify="right"),
-                    rr.outage_status(o.status),
-                    render.text(o.title),
-                    render.when(o.start, tz, compact=compact, now=now),
-                    render.when(o.end, tz, compact=compact, now=now)
-                    if o.end is not None
-                    else Text("open", style="bold"),
-                    Text(timeutil.format_duration(o.duration), justify="right"),
-                    etr_text(o, tz, compact=compact, now=now),
-                    Text("yes" if o.credit else "no", style="" if o.credit else "bold"),
-                    render.text(", ".join(o.nodes)),
-                ],
-            )
-            for o in items
+            Col("id", "#", 4),
+            Col("status", "Status", 15),
+            Col("title", "Title", None, min_width=16),
+            Col("start", "Start", when),
+            Col("end", "End", when),
+            Col("duration", "Duration", 8, essential=False),
+            Col("etr", "ETR", when + 2, essential=False),
+            Col("credit", "Credit", 6, essential=False),
+            Col("nodes", "Nodes", 18, essential=False),
         ]
 
-    @on(PagedTable.PageRequest)
-    def _page_request(self, event: PagedTable.PageRequest) -> None:
-        self.reload(event.page_offset, event.cursor)
+    def fetch(self, ctx: ServiceContext, query: ListQuery) -> svc.OutagePage:
+        status = query.get("status")
+        q = svc.OutageQuery(
+            open_only=status == "open",
+            status=status if status != "open" else None,
+            node=query.get("node") or None,
+            offset=query.offset,
+            limit=query.limit,
+        )
+        return svc.list_outages(ctx, q)
 
-    # ------------------------------------------------------------------ status line and preview
+    def cells(self, o: svc.OutageView) -> Sequence[Any]:
+        tz, now, compact = self.session.tz, self.session.now(), self.compact
+        return [
+            Text(str(o.id), justify="right"),
+            rr.outage_status(o.status),
+            render.text(o.title),
+            render.when(o.start, tz, compact=compact, now=now),
+            render.when(o.end, tz, compact=compact, now=now)
+            if o.end is not None
+            else Text("open", style="bold"),
+            Text(timeutil.format_duration(o.duration), justify="right"),
+            etr_text(o, tz, compact=compact, now=now),
+            Text("yes" if o.credit else "no", style="" if o.credit else "bold"),
+            render.text(", ".join(o.nodes)),
+        ]
 
-    def _update_status(self) -> None:
-        parts: list[str | tuple[str, str]] = [
+    def status_parts(self) -> list[Part]:
+        parts: list[Part] = [
             ("Outages ", "bold"),
             self.table.range_label(),
             "  ·  status: ",
@@ -229,19 +183,16 @@ class OutagesScreen(OutageActionsMixin, NodedeskScreen):
         if self.node:
             parts += ["  ·  node: ", (render.one_line(self.node, max_len=20), "bold $accent")]
         parts.append("  ·  newest first")
-        content = Content.assemble(*parts)
-        if self.problem:
-            content = Content.styled(render.one_line(self.problem, max_len=100), "bold $error")
-        self.query_one("#list-status", Static).update(content)
+        return parts
 
-    def _update_preview(self) -> None:
-        o = self.current_outage()
-        preview = self.query_one("#preview", Static)
+    def empty_text(self) -> str:
+        empty = "No outages match." if self.filtered else "No outages recorded."
+        hint = "" if not_allowed(self.session, "manage_outages") else " Press n to open one."
+        return empty + hint
+
+    def preview(self, o: svc.OutageView | None) -> Content:
         if o is None:
-            empty = "No outages match." if (self.status or self.node) else "No outages recorded."
-            hint = "" if not_allowed(self.session, "manage_outages") else " Press n to open one."
-            preview.update(Content(empty + hint))
-            return
+            return Content(self.empty_text())
         tz = self.session.tz
         state = "open for" if o.open else "lasted"
         first = Content.assemble(
@@ -259,37 +210,28 @@ class OutagesScreen(OutageActionsMixin, NodedeskScreen):
         )
         if o.description:
             bits.append(render.one_line(o.description, max_len=120))
-        preview.update(Content("\n").join([first, Content("  ·  ".join(bits))]))
+        return Content("\n").join([first, Content("  ·  ".join(bits))])
 
-    @on(DataTable.RowHighlighted)
-    def _highlighted(self) -> None:
-        self._update_preview()
-        self.refresh_bindings()
+    def open(self, o: svc.OutageView) -> None:
+        from .outage_detail import OutageDetailScreen
 
-    @on(DataTable.RowSelected)
-    def _selected(self) -> None:
-        self.action_open()
+        self.app.push_screen(OutageDetailScreen(o.id), self._changed)
 
     # ------------------------------------------------------------------ actions
 
     def current_outage(self) -> svc.OutageView | None:
-        key = self.table.current_key() if self.is_mounted else None
-        return self.page.get(key) if key else None
+        return self.current_item()  # type: ignore[no-any-return]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         state = self.outage_action_state(action, parameters)
         if state is not None:
             return state
-        if action == "clear_filter":
-            return bool(self.status or self.node) or self.query_one("#filters").display
-        return True
+        return super().check_action(action, parameters)
 
     def action_open(self) -> None:
         o = self.current_outage()
         if o is not None:
-            from .outage_detail import OutageDetailScreen
-
-            self.app.push_screen(OutageDetailScreen(o.id), self._changed)
+            self.open(o)
 
     def action_new(self) -> None:
         refusal = not_allowed(self.session, "manage_outages")
@@ -305,59 +247,11 @@ class OutagesScreen(OutageActionsMixin, NodedeskScreen):
 
     def _changed(self, result: svc.OutageResult | None) -> None:
         if result is not None:
-            self._select = str(result.outage.id)
+            self.select_key(str(result.outage.id))
             self.reload()
 
-    def action_reload(self) -> None:
-        self.reload()
-
-    def action_filter(self) -> None:
-        self.query_one("#filters").display = True
-        self.query_one("#filter-node", Input).focus()
-        self.refresh_bindings()
-
-    def action_clear_filter(self) -> None:
-        changed = bool(self.status or self.node)
-        self.status, self.node = None, ""
-        self.query_one("#filter-node", Input).value = ""
-        self.query_one("#filters").display = False
-        self.table.focus()
-        self.refresh_bindings()
-        if changed or self.problem:
-            self.reload(0, "first")
-
-    @on(Input.Changed, "#filter-node")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        """Apply as soon as the box holds a known node name (or nothing); enter applies anything."""
-        if self._debounce is not None:
-            self._debounce.stop()
-        value = event.value.strip()
-        if not value or value in self.node_names:
-            self._debounce = self.set_timer(0.25, self._apply_filter)
-
-    def _apply_filter(self) -> None:
-        node = self.query_one("#filter-node", Input).value.strip()
-        if node != self.node or self.problem:
-            self.node = node
-            self.reload(0, "first")
-
-    @on(Input.Submitted, "#filter-node")
-    def _filter_submitted(self) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._apply_filter()
-        if not self.node:
-            self.query_one("#filters").display = False
-        self.table.focus()
-        self.refresh_bindings()
-
     def set_status(self, status: str | None) -> None:
-        self.status = status
-        self.reload(0, "first")
-        self.refresh_bindings()
-
-    def action_cycle_status(self) -> None:
-        self.set_status(STATUS_CYCLE[(STATUS_CYCLE.index(self.status) + 1) % len(STATUS_CYCLE)])
+        self.set_filter("status", status)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Open an outage", "Record unplanned downtime of nodes (n)", self.action_new)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from nodedesk.core import timeutil
-from nodedesk.core.errors import NodedeskError
+from nodedesk.core.context import ServiceContext
 from nodedesk.core.services import schedules as svc
 from rich.text import Text
-from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import DataTable, Static
 
 from .. import render
-from ..widgets.paged_table import Col, PagedTable, Row
+from ..kit.list_screen import ListScreen, Part, reload_binding
+from ..kit.query import ListQuery
+from ..widgets.paged_table import Col
 from .base import NodedeskScreen
 from .window_actions import not_allowed
 
@@ -41,109 +41,60 @@ def extend_all(screen: NodedeskScreen, on_done=None) -> None:  # type: ignore[no
     screen.db(lambda ctx: svc.extend_schedules(ctx), done, write=True, group="extend")
 
 
-class SchedulesScreen(NodedeskScreen):
+class SchedulesScreen(ListScreen):
     SECTION = "schedules"
     HELP_TOPIC = "schedules"
     REFRESH_SECONDS = 60.0
-    DEFAULT_CSS = """
-    #schedules-body { height: 1fr; }
-    """
+    LIST_TITLE = "Schedules"
+    NOUN = "schedules"
+    BODY_ID = "schedules-body"
+    TABLE_ID = "schedules-table"
+    PREVIEW = True
 
     BINDINGS = [
         Binding("n", "new", "New"),
         Binding("e", "edit", "Edit"),
         Binding("d", "delete", "Delete"),
         Binding("x", "extend", "Extend", tooltip="Create windows up to the horizon for every schedule"),
-        Binding("r", "reload", "Reload", show=False),
+        reload_binding(),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.page: dict[str, svc.ScheduleView] = {}
-        self._loaded = False
-
-    def compose_body(self) -> ComposeResult:
-        with Vertical(id="schedules-body"):
-            yield Static(id="list-status")
-            yield PagedTable(id="schedules-table")
-            yield Static(id="preview")
-
-    @property
-    def table(self) -> PagedTable:
-        return self.query_one("#schedules-table", PagedTable)
-
-    def on_mount(self) -> None:
-        self.table.set_columns(
-            [
-                Col("id", "#", 3),
-                Col("title", "Title", None, min_width=14),
-                Col("rule", "Rule", 26),
-                Col("time", "Time", 11),
-                Col("next", "Next", 12),
-                Col("scope", "Scope", 12, essential=False),
-                Col("ahead", "Ahead", 5, essential=False),
-            ]
-        )
-        self.table.focus()
-        self.reload()
-        self.set_interval(self.REFRESH_SECONDS, self.reload)
-
-    def on_screen_resume(self) -> None:
-        if self._loaded:
-            self.reload()
-
-    def reload(self, offset: int | None = None, cursor: str = "keep") -> None:
-        start = self.table.page_offset if offset is None else offset
-        limit = self.table.page_size
-        self.db(
-            lambda ctx: svc.list_schedules(ctx, offset=start, limit=limit),
-            lambda page: self._show(page, cursor),
-            on_error=self._failed,
-            group="list",
-            exclusive=True,
-        )
-
-    def _failed(self, exc: NodedeskError) -> None:
-        self.table.request_failed()
-        self.refused(exc, "Could not load schedules")
-
-    def _show(self, page: svc.SchedulePage, cursor: str) -> None:
-        self._loaded = True
-        self.page = {str(s.id): s for s in page.items}
-        tz, now = self.session.tz, self.session.now()
-        rows = [
-            Row(
-                str(s.id),
-                [
-                    Text(str(s.id), justify="right"),
-                    render.text(s.title),
-                    render.text(s.rule_text),
-                    Text(f"{s.start_time}–{s.end_time}"),
-                    render.when(s.next_start, tz, compact=True, now=now) if s.next_start else Text("none"),
-                    render.text(s.scope.label()),
-                    Text(str(s.materialised_ahead), justify="right"),
-                ],
-            )
-            for s in page.items
+    def columns(self) -> list[Col]:
+        return [
+            Col("id", "#", 3),
+            Col("title", "Title", None, min_width=14),
+            Col("rule", "Rule", 26),
+            Col("time", "Time", 11),
+            Col("next", "Next", 12),
+            Col("scope", "Scope", 12, essential=False),
+            Col("ahead", "Ahead", 5, essential=False),
         ]
-        self.table.show_page(rows, page.total, page.offset, cursor)  # type: ignore[arg-type]
-        self.query_one("#list-status", Static).update(
-            Content.assemble(("Schedules ", "bold"), self.table.range_label(), "  ·  recurring windows")
-        )
-        self._update_preview()
-        self.refresh_bindings()
 
-    def current(self) -> svc.ScheduleView | None:
-        key = self.table.current_key() if self.is_mounted else None
-        return self.page.get(key) if key else None
+    def fetch(self, ctx: ServiceContext, query: ListQuery) -> svc.SchedulePage:
+        return svc.list_schedules(ctx, offset=query.offset, limit=query.limit)
 
-    def _update_preview(self) -> None:
-        s = self.current()
-        box = self.query_one("#preview", Static)
+    def cells(self, s: svc.ScheduleView) -> Sequence[Any]:
+        tz, now = self.session.tz, self.session.now()
+        return [
+            Text(str(s.id), justify="right"),
+            render.text(s.title),
+            render.text(s.rule_text),
+            Text(f"{s.start_time}–{s.end_time}"),
+            render.when(s.next_start, tz, compact=True, now=now) if s.next_start else Text("none"),
+            render.text(s.scope.label()),
+            Text(str(s.materialised_ahead), justify="right"),
+        ]
+
+    def status_parts(self) -> list[Part]:
+        return [("Schedules ", "bold"), self.table.range_label(), "  ·  recurring windows"]
+
+    def empty_text(self) -> str:
+        hint = "" if not_allowed(self.session, "manage_windows") else " Press n to create one."
+        return "No recurring schedules yet." + hint
+
+    def preview(self, s: svc.ScheduleView | None) -> Content:
         if s is None:
-            hint = "" if not_allowed(self.session, "manage_windows") else " Press n to create one."
-            box.update(Content("No recurring schedules yet." + hint))
-            return
+            return Content(self.empty_text())
         first = Content.assemble(
             (f"#{s.id} ", "bold"),
             (render.one_line(s.title, max_len=50), "bold"),
@@ -154,20 +105,15 @@ class SchedulesScreen(NodedeskScreen):
             f" · {s.materialised_ahead} window(s) made ahead"
             + (f" · until {s.until_date.isoformat()}" if s.until_date else "")
         )
-        box.update(Content("\n").join([first, second]))
+        return Content("\n").join([first, second])
 
-    @on(DataTable.RowHighlighted)
-    def _highlighted(self) -> None:
-        self._update_preview()
-        self.refresh_bindings()
+    def current(self) -> svc.ScheduleView | None:
+        return self.current_item()  # type: ignore[no-any-return]
 
-    @on(DataTable.RowSelected)
-    def _selected(self) -> None:
-        self.action_open()
+    def open(self, s: svc.ScheduleView) -> None:
+        from .schedule_detail import ScheduleDetailScreen
 
-    @on(PagedTable.PageRequest)
-    def _page_request(self, event: PagedTable.PageRequest) -> None:
-        self.reload(event.page_offset, event.cursor)
+        self.app.push_screen(ScheduleDetailScreen(s.id), lambda _: self.reload())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("new", "extend"):
@@ -176,14 +122,12 @@ class SchedulesScreen(NodedeskScreen):
             if self.current() is None:
                 return False
             return None if not_allowed(self.session, "manage_windows") else True
-        return True
+        return super().check_action(action, parameters)
 
     def action_open(self) -> None:
         s = self.current()
         if s is not None:
-            from .schedule_detail import ScheduleDetailScreen
-
-            self.app.push_screen(ScheduleDetailScreen(s.id), lambda _: self.reload())
+            self.open(s)
 
     def action_new(self) -> None:
         refusal = not_allowed(self.session, "manage_windows")
@@ -214,9 +158,6 @@ class SchedulesScreen(NodedeskScreen):
 
     def action_extend(self) -> None:
         extend_all(self, self.reload)
-
-    def action_reload(self) -> None:
-        self.reload()
 
     def _saved(self, result: svc.ScheduleResult | None) -> None:
         if result is not None:
