@@ -65,7 +65,7 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
             (render.one_line(w.title, max_len=70), "bold $accent"),
             f"\n{timeutil.format_local(w.start, tz)} → {timeutil.format_local(w.end, tz)}"
             f" · {timeutil.format_duration(w.duration)}\nScope: {render.one_line(w.scope.label())}"
-            f" · {render.STATUS_WORD[w.status]} · version {w.version}",
+            f" · {render.STATUS_WORD[w.status]}",
         )
 
     def on_mount(self) -> None:
