@@ -31,7 +31,7 @@ async def new_window_form(pilot: Pilot) -> WindowFormScreen:
     return form
 
 
-async def test_digits_after_tab_leave_an_input_do_not_switch_sections(app: NodedeskApp, seeded: Seeded) -> None:
+async def test_digits_typed_off_an_input_do_not_switch_sections(app: NodedeskApp, seeded: Seeded) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         form = await new_window_form(pilot)
         form.query_one("#save", Button).focus()  # Tab has left the last input
@@ -107,3 +107,33 @@ async def test_lists_and_dialogs_keep_their_letter_keys(app: NodedeskApp, seeded
 
 
 _ = Rentals  # (the rentals seed's type, for readers)
+
+
+async def test_a_path_typed_into_the_export_dialog_is_where_it_writes(runtime: Runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nodedesk.tui.screens.backup_export import ExportScreen
+
+    from tests.tui.conftest import seed_windows
+
+    seed_windows(runtime)
+    app = create_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(ExportScreen())
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        target = tmp_path / "typed-export"
+        box = screen.query_one("#directory", Input)
+        assert app.focused is box
+        await pilot.press("ctrl+u")  # clear the proposed directory, then type one
+        await pilot.press(*str(target))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert box.value == str(target)
+        assert (target / "manifest.json").exists() or any(target.iterdir())
+        app.set_focus(None)  # off the field: a digit of a path is still not a section key
+        await pilot.press("2", "0")
+        await settle(pilot)
+        assert app.screen is screen

@@ -72,6 +72,7 @@ def describe_target(text: str, timestamp: bool) -> Target:
 class ExportScreen(NodedeskScreen):
     HELP_TOPIC = "backup"
     HELP_TITLE = "export backup"
+    KEEPS_TYPED_KEYS = True  # a path typed off the field never switches sections (base.holds_key)
 
     BINDINGS = [
         Binding("ctrl+s", "run", "Export"),
