@@ -85,6 +85,9 @@ def _hold_lock(url: str):  # type: ignore[no-untyped-def]
 def test_a_save_meeting_a_held_lock_gives_up_with_one_line(runtime: Runtime, tmp_path: Path) -> None:
     cli = _cli_admin(runtime, tmp_path)
     cli.ok("settings", "set", "lock_timeout_seconds", "1")
+    started = time.monotonic()
+    cli.ok("settings", "set", "reminder_hours", "24")  # the same save, unhindered: the baseline
+    baseline = time.monotonic() - started
     release = _hold_lock(runtime.config.database_url)
     try:
         started = time.monotonic()
@@ -92,8 +95,11 @@ def test_a_save_meeting_a_held_lock_gives_up_with_one_line(runtime: Runtime, tmp
         elapsed = time.monotonic() - started
     finally:
         release()
+    print(f"[waits] unhindered {baseline:.1f} s, against a held lock {elapsed:.1f} s")
     assert line == f"nodedesk: error: {BUSY_MESSAGE}"
-    assert elapsed < 8, f"waited {elapsed:.1f} s with lock_timeout_seconds = 1"
+    # About one second more than the unhindered save (a loaded machine adds noise); it used to
+    # be 15 s on SQLite and forever on PostgreSQL.
+    assert elapsed - baseline < 7, f"waited {elapsed:.1f} s (unhindered {baseline:.1f} s), limit 1 s"
     assert cli.json("settings", "list")["reminder_hours"] == "24"  # nothing was saved
     cli.ok("settings", "set", "reminder_hours", "12")  # and once the lock is gone it works
 
