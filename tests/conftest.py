@@ -136,14 +136,16 @@ def clock() -> FrozenClock:
 
 @pytest.fixture(autouse=True)
 def _private_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test's own data dir: audit keys and anchors never land in the real home."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    """Each test's own data dir (``tmp_path/nodedesk``, as for ``Cli(url, tmp_path)``): audit
+    keys and anchors never land in the real home."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
 
 
 @pytest.fixture
 def site_dir(tmp_path: Path) -> Path:
-    """The ``runtime`` site's private dir (its audit key and anchor)."""
-    return tmp_path / "site"
+    """The ``runtime`` site's private dir (its audit key and anchor): where the CLI finds it
+    with ``XDG_DATA_HOME`` set to ``tmp_path`` (``Cli(database_url, tmp_path)``)."""
+    return tmp_path / "nodedesk"
 
 
 @pytest.fixture

@@ -533,8 +533,8 @@ def test_hmac_is_what_the_docs_say(runtime: Runtime) -> None:
 
 
 def test_seal_dir_of_a_second_runtime_is_separate(runtime: Runtime, tmp_path: Path) -> None:
-    assert runtime.seal.directory == tmp_path / "site"
-    assert AuditSeal(tmp_path / "site").key() == runtime.seal.key()
+    assert runtime.seal.directory == tmp_path / "nodedesk"
+    assert AuditSeal(tmp_path / "nodedesk").key() == runtime.seal.key()
 
 
 # ---------------------------------------------------------------- the app's activity screen
