@@ -1,7 +1,9 @@
 """The one source of "now".
 
 Services never call ``datetime.now()``; they ask a :class:`Clock`. ``NODEDESK_NOW`` freezes the
-clock (tests, reproducing an invoice); the audit log records when it was frozen.
+clock (tests, reproducing an invoice); the audit log records when it was frozen. Every time rule
+follows it, so it is honoured only when the real user is an admin (``Runtime.check_clock``,
+help/security.md).
 """
 
 from __future__ import annotations
