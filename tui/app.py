@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable
 
@@ -104,6 +105,21 @@ class NodedeskApp(App[int]):
         if holds_key(self, event):
             event.stop()
             event.prevent_default()  # (Textual would also run App._on_key itself)
+
+    NOTE_SECONDS = 3.0  # toasts are short notes over the top bar (app.tcss, "toasts")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast for at most three seconds; what must stay is on the screen itself."""
+        shown = min(timeout if timeout is not None else self.NOTE_SECONDS, self.NOTE_SECONDS)
+        super().notify(message, title=title, severity=severity, timeout=shown, markup=markup)
 
     # ------------------------------------------------------------------ actions
 

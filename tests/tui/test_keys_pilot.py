@@ -60,9 +60,9 @@ async def test_typing_a_date_types_every_digit(app: NodedeskApp, seeded: Seeded)
         start = form.query_one("#start", Input)
         start.focus()
         start.value = ""
-        await pilot.press(*"2026-02-22 08:00")
+        await pilot.press(*"2026-02-16 09:00")
         await settle(pilot)
-        assert app.screen is form and start.value == "2026-02-22 08:00"
+        assert app.screen is form and start.value == "2026-02-16 09:00"
 
 
 async def test_checkbox_and_select_keep_their_own_keys(runtime: Runtime) -> None:
@@ -137,3 +137,86 @@ async def test_a_path_typed_into_the_export_dialog_is_where_it_writes(runtime: R
         await pilot.press("2", "0")
         await settle(pilot)
         assert app.screen is screen
+
+
+def visible_in(widget, container) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the widget is inside the container's visible region on screen."""
+    box, area = widget.region, container.region
+    return box.height > 0 and area.y <= box.y and box.bottom <= area.bottom
+
+
+async def test_a_failed_save_shows_the_bad_field_and_the_banner_goes_when_fixed(
+    app: NodedeskApp, seeded: Seeded
+) -> None:
+    from textual.containers import VerticalScroll
+    from textual.widgets import Static
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await new_window_form(pilot)
+        form.query_one("#title", Input).value = "Rack move"
+        start = form.query_one("#start", Input)
+        start.value = "not a time"
+        form.query_one("#save", Button).focus()  # scrolled down to the buttons
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        body = form.query_one("#form-body", VerticalScroll)
+        banner = form.query_one("#form-error", Static)
+        assert app.focused is start
+        assert visible_in(start, body), (start.region, body.region)
+        assert banner.display and "fix the marked field" in str(banner.render())
+        assert visible_in(banner, body) or banner.region.y >= 2
+        start.value = ""
+        await pilot.press(*"2026-02-16 09:00")
+        await settle(pilot)
+        assert not banner.display  # fixed: the banner goes as the field is fixed
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "ansi-dark", "ansi-light", "no-color"])
+async def test_the_focused_field_is_unmistakable(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, theme: str
+) -> None:
+    seed_rentals(runtime)
+    if theme == "no-color":
+        monkeypatch.setenv("NO_COLOR", "1")
+    app = create_app(runtime, theme=None if theme == "no-color" else theme)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, OutageFormScreen)
+        title = form.query_one("#title", Input)
+        title.focus()
+        await pilot.pause()
+        label = form.query_one("#title-row .field-label")
+        assert label.rich_style.reverse and title.rich_style.underline
+        other = form.query_one("#node-row .field-label") if form.query("#node-row") else None
+        if other is not None:
+            assert not other.rich_style.reverse  # only the focused field's label
+        tick = form.query_one(TickBox)
+        tick.focus()
+        await settle(pilot)
+        assert tick.get_component_rich_style("toggle--label").reverse
+        assert "reverse" not in str(label.styles.text_style)
+
+
+async def test_toasts_are_short_and_stay_off_the_list_rows(app: NodedeskApp, seeded: Seeded) -> None:
+    from nodedesk.tui.widgets.paged_table import PagedTable
+
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WindowsScreen)
+        screen.refused("a long refusal " * 12, "Refused")
+        app.notify("second note\nwith\nmany\nlines")
+        await settle(pilot)
+        table = screen.query_one(PagedTable)
+        first_row_y = table.region.y + 1  # below the header row
+        await pilot.pause(0.2)
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        print("\n".join(lines[:8]))
+        rows = "\n".join(lines[first_row_y - 1 :])
+        assert "refusal" not in rows and "note" not in rows and "lines" not in rows
+        assert "second note" in "\n".join(lines[: first_row_y - 1])  # the newest shows, on top
+        assert all(n.timeout <= 3 for n in app._notifications)

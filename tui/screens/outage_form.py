@@ -407,7 +407,7 @@ class OutageFormScreen(EditFormScreen):
         bad = [f for f in FIELDS if errors[f] and self.query_one(f"#{f}-row").display]
         if bad:
             self._set_form_error(f"Not saved: fix the marked field{'s' if len(bad) > 1 else ''}.")
-            self.query_one(f"#{bad[0]}").focus()
+            self.show_field(bad[0])
             return
         work = self._work()
         if work is None:

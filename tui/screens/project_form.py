@@ -177,7 +177,7 @@ class ProjectFormScreen(EditFormScreen):
         bad = [f for f in FIELDS if errors[f]]
         if bad:
             set_text(self, "#form-error", f"{FIX_FIELDS}{'s' if len(bad) > 1 else ''}.")
-            self.query_one(f"#{bad[0]}").focus()
+            self.show_field(bad[0])
             return
         title, owner, desc = (
             self.value("title").strip(),
@@ -210,7 +210,7 @@ class ProjectFormScreen(EditFormScreen):
         self.query_one("#save", Button).disabled = False
         if exc.field in FIELDS:
             set_error(self, exc.field, exc.message)
-            self.query_one(f"#{exc.field}").focus()
+            self.show_field(exc.field)
         set_text(self, "#form-error", "Not saved: " + str(exc))
 
     def _saved(self, result: projects.ProjectView) -> None:

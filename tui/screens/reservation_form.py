@@ -465,7 +465,7 @@ class ReservationFormScreen(EditFormScreen):
         bad = [f for f in FIELDS if errors[f]]
         if bad:
             self._set_form_error(f"Not saved: fix the marked field{'s' if len(bad) > 1 else ''}.")
-            self.query_one(f"#{bad[0]}").focus()
+            self.show_field(bad[0])
             return
         self._set_form_error("")
         draft = svc.ReservationDraft(
@@ -500,7 +500,7 @@ class ReservationFormScreen(EditFormScreen):
             message = message.replace("with --waive-policy", "by ticking 'Waive booking policy'")
         if field is not None and self.query_one(f"#{field}-row").display:
             self._set_error(field, message)
-            self.query_one(f"#{field}").focus()
+            self.show_field(field)
             self._set_form_error("Not saved: see the marked field.")
         else:
             self._set_form_error("Not saved: " + message)

@@ -305,7 +305,7 @@ class ScheduleFormScreen(EditFormScreen):
         field = FIELD_FOR_ERROR.get(exc.field or "")
         if field is not None:
             self._set_error(field, exc.message)
-            self.query_one(f"#{field}").focus()
+            self.show_field(field)
         self._set_form_error("Not saved: " + str(exc))
 
     def _saved(self, result: svc.ScheduleResult) -> None:

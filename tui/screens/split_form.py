@@ -291,7 +291,7 @@ class SplitFormScreen(EditFormScreen):
         bad = [f for f in FIELDS if errors[f]]
         if bad:
             set_text(self, "#form-error", f"{FIX_FIELDS} ({errors[bad[0]].splitlines()[0]})")
-            self.query_one(f"#{bad[0]}").focus()
+            self.show_field(bad[0])
             return
         _, parsed, day = self.check()
         assert day is not None
@@ -319,7 +319,7 @@ class SplitFormScreen(EditFormScreen):
             field = "parts"
         if field is not None:
             set_error(self, field, exc.message)
-            self.query_one(f"#{field}").focus()
+            self.show_field(field)
         set_text(self, "#form-error", "Not saved: " + str(exc))
 
     def _saved(self, result: splits.SplitView) -> None:

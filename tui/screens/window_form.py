@@ -409,7 +409,7 @@ class WindowFormScreen(EditFormScreen):
         bad = [f for f in FIELDS if errors[f]]
         if bad:
             self._set_form_error(f"Not saved: fix the marked field{'s' if len(bad) > 1 else ''}.")
-            self.query_one(f"#{bad[0]}").focus()
+            self.show_field(bad[0])
             return
         work = self._work()
         if work is None:
@@ -471,7 +471,7 @@ class WindowFormScreen(EditFormScreen):
         if field is not None and self.query_one(f"#{field}-row").display:
             self._set_error(field, exc.message)
             self._set_form_error("Not saved: " + exc.message)
-            self.query_one(f"#{field}").focus()
+            self.show_field(field)
         else:
             self._set_form_error("Not saved: " + str(exc))
 
