@@ -22,6 +22,7 @@ from nodedesk.core.services import invoices, overrides, reservations, users
 from nodedesk.core.services import windows as svc
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.kit import live
+from nodedesk.tui.screens.dashboard import DashboardScreen
 from nodedesk.tui.screens.help import HelpScreen
 from nodedesk.tui.screens.invoice_dialogs import OverrideFormScreen
 from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
@@ -310,3 +311,21 @@ async def test_override_dialog_reads_the_line_afresh_and_replaces_only_what_it_s
     with runtime.read() as ctx:
         (saved,) = overrides.list_overrides(ctx, "2026-02")
     assert (saved.kind, saved.value, saved.version) == ("hours", "20.00", 3)
+
+
+async def test_the_dashboard_finishes_a_read_before_the_next_change_starts_another(
+    runtime: Runtime, seeded: Seeded
+) -> None:
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        loads = screen.loads
+        for _ in range(3):  # a busy centre: changes every second, slow panels take longer
+            screen.refresh_from_feed(frozenset({"window"}))
+        assert screen.feed_reads.count == 1 and screen.feed_reads.again
+        await settle(pilot)
+        await settle(pilot)
+        assert screen.feed_reads.count == 2 and not screen.feed_reads.running
+        assert screen.loads == loads + 2  # each read shows a whole dashboard (none dropped)

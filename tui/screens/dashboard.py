@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from ..kit.live import Reread
 from ..render import LOCK
 from .base import NodedeskScreen
 from .window_actions import not_allowed
@@ -104,6 +105,7 @@ class DashboardScreen(NodedeskScreen):
         super().__init__()
         self.data: svc.Dashboard | None = None
         self.loads = 0  # completed loads (tests wait on it)
+        self.feed_reads = Reread()
         self._loaded_once = False
 
     # ------------------------------------------------------------------ layout
@@ -135,6 +137,11 @@ class DashboardScreen(NodedeskScreen):
             exclusive=True,
         )
 
+    def refresh_from_feed(self, kinds: frozenset[str] = frozenset()) -> None:
+        """Data changed: read again, but let a read in progress finish first (its slow panels
+        would be dropped by a newer read, and a busy centre changes every second)."""
+        self.feed_reads.request(self.reload)
+
     def _deliver(self, data: svc.Dashboard) -> None:
         self.post_message(self.Loaded(data))
 
@@ -142,6 +149,7 @@ class DashboardScreen(NodedeskScreen):
         self.post_message(self.SlowLoaded(parts))
 
     def _failed(self, exc: NodedeskError) -> None:
+        self.feed_reads.finished(self.reload)
         self.refused(exc, "Could not load the dashboard")
 
     @on(Loaded)
@@ -162,6 +170,7 @@ class DashboardScreen(NodedeskScreen):
         if self.data is not None:
             self._show(self.data.with_slow(message.parts))
             self.loads += 1  # a whole, fresh dashboard is on screen (tests wait on this)
+        self.feed_reads.finished(self.reload)
 
     def _show(self, data: svc.Dashboard) -> None:
         self.data = data
