@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from nodedesk.core import changes
 from nodedesk.core.config import Config
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices, overrides, reservations, users
+from nodedesk.core.services import invoices, overrides, reservations, schedules, users
 from nodedesk.core.services import windows as svc
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.kit import live
@@ -27,12 +28,13 @@ from nodedesk.tui.screens.help import HelpScreen
 from nodedesk.tui.screens.invoice_dialogs import OverrideFormScreen
 from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
 from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
+from nodedesk.tui.screens.schedule_detail import ScheduleDetailScreen
 from nodedesk.tui.screens.window_delete import DeleteWindowScreen
 from nodedesk.tui.screens.window_detail import WindowDetailScreen
 from nodedesk.tui.screens.windows import WindowsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
-from textual.widgets import Input, RadioButton, Static
+from textual.widgets import DataTable, Input, RadioButton, Static
 
 from tests.cli_helpers import Cli
 from tests.helpers import SITE_TZ
@@ -329,3 +331,25 @@ async def test_the_dashboard_finishes_a_read_before_the_next_change_starts_anoth
         await settle(pilot)
         assert screen.feed_reads.count == 2 and not screen.feed_reads.running
         assert screen.loads == loads + 2  # each read shows a whole dashboard (none dropped)
+
+
+async def test_schedule_detail_shows_a_skip_by_another_admin_on_the_row_under_the_cursor(
+    runtime: Runtime, other: Runtime
+) -> None:
+    with runtime.write() as ctx:
+        sid = schedules.create_schedule(
+            ctx, schedules.ScheduleDraft("Patch Tuesday", "3rd Tuesday of every month", "06:00", "12h")
+        ).schedule.id
+    app = quiet_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.push_screen(ScheduleDetailScreen(sid))
+        await settle(pilot)
+        occurrences = app.screen.query_one("#occurrences", DataTable)
+        occurrences.move_cursor(row=2)
+        await settle(pilot)
+        with other.write() as ctx:
+            schedules.skip_occurrence(ctx, sid, date(2026, 4, 21), reason="the vendor moved it")
+        await poll(pilot)
+        assert "skipped" in str(occurrences.get_row_at(2)[2])
+        assert occurrences.cursor_row == 2 and str(occurrences.get_row_at(2)[0]) == "2026-04-21"

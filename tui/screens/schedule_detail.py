@@ -107,6 +107,8 @@ class ScheduleDetailScreen(NodedeskScreen):
         self.query_one("#detail-fields", Static).update(Content("\n").join(rows))
         table = self.query_one("#occurrences", DataTable)
         row = table.cursor_row
+        keys = [r.key.value for r in table.ordered_rows]
+        kept = keys[row] if 0 <= row < len(keys) else None  # the occurrence under the cursor
         table.clear()
         for o in occs:
             window = "-"
@@ -121,7 +123,8 @@ class ScheduleDetailScreen(NodedeskScreen):
                 key=o.local_date.isoformat(),
             )
         if occs:
-            table.move_cursor(row=min(row, len(occs) - 1))
+            dates = [o.local_date.isoformat() for o in occs]
+            table.move_cursor(row=dates.index(kept) if kept in dates else min(row, len(occs) - 1))
         hint = not_allowed(self.session, "manage_windows") or (
             "s skip · m move the highlighted occurrence · e edit (future occurrences only)"
             " · d delete · esc back"
