@@ -353,3 +353,22 @@ async def test_schedule_detail_shows_a_skip_by_another_admin_on_the_row_under_th
         await poll(pilot)
         assert "skipped" in str(occurrences.get_row_at(2)[2])
         assert occurrences.cursor_row == 2 and str(occurrences.get_row_at(2)[0]) == "2026-04-21"
+
+
+async def test_the_first_screen_catches_up_when_it_comes_back(
+    runtime: Runtime, other: Runtime, seeded: Seeded
+) -> None:
+    app = quiet_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        loads = dashboard.loads
+        await open_windows(pilot, seeded.later)
+        rename(other, seeded.later, "Power work (moved)")
+        await poll(pilot)  # seen while the Windows list is shown
+        assert "Power work (moved)" in column(app, "title")
+        await pilot.press("0")
+        await settle(pilot)
+        await settle(pilot)
+        assert app.screen is dashboard and dashboard.loads == loads + 1

@@ -15,6 +15,7 @@ order, ``refresh_from_feed()`` (taking the kinds when it accepts an argument), `
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ POLL_SECONDS = 1.0  # changes by other admins show within about this (plus the s
 CLOCK_SECONDS = 60.0  # statuses that follow the clock
 CLOCK = "clock"
 HISTORY = 500  # feed events kept for screens that come back (older: refreshed in full)
+STUCK_SECONDS = 30.0  # a head read unanswered this long is given up (the database hangs)
 
 
 class DataChanged(Message):
@@ -88,6 +90,7 @@ class ChangeFeed:
         self._history: list[tuple[int, frozenset[str]]] = []
         self._seen: WeakKeyDictionary[Screen[Any], int] = WeakKeyDictionary()
         self._polling = False
+        self._polling_since = 0.0
         self._timers: list[Timer] = []
 
     # ------------------------------------------------------------------ polling
@@ -95,6 +98,7 @@ class ChangeFeed:
     def start(self) -> None:
         """Read the head now, then every ``poll_seconds``; tick every ``clock_seconds``."""
         self.app.screen_change_signal.subscribe(self.app, self.screen_changed)
+        self.app.call_after_refresh(self._adopt_first_screen)
         self.poll()
         self._timers = [
             self.app.set_interval(self.poll_seconds, self.poll, name="change-feed"),
@@ -108,11 +112,17 @@ class ChangeFeed:
             self._timers[0].stop()
             self._timers[0] = self.app.set_interval(seconds, self.poll, name="change-feed")
 
+    def _adopt_first_screen(self) -> None:
+        """The screen the app opened on (shown before the feed listened): it read itself."""
+        with suppress(Exception):  # (no screen: the app is closing)
+            self._seen.setdefault(self.app.screen, self._event)
+
     def poll(self) -> None:
-        """Read the head in a thread worker (one at a time: a slow read is not queued twice)."""
-        if self._polling:
+        """Read the head in a thread worker (one at a time: a slow read is not queued twice,
+        unless the last one has not answered for a long while)."""
+        if self._polling and time.monotonic() - self._polling_since < STUCK_SECONDS:
             return
-        self._polling = True
+        self._polling, self._polling_since = True, time.monotonic()
         self.app.run_worker(self._poll_job, thread=True, group="change-feed", exit_on_error=False)
 
     def _poll_job(self) -> None:
@@ -151,8 +161,7 @@ class ChangeFeed:
 
     def changed(self, message: DataChanged) -> None:
         """Note the change and refresh the active screen (the app's message handler calls it)."""
-        with suppress(Exception):  # (no screen yet)
-            self._seen.setdefault(self.app.screen, self._event)  # the first screen: shown before
+        self._adopt_first_screen()
         self._event += 1
         self._history.append((self._event, message.kinds))
         del self._history[:-HISTORY]
