@@ -223,8 +223,8 @@ class ListScreen(NodedeskScreen):
             self.set_interval(self.REFRESH_SECONDS, self.refresh_from_feed)
 
     def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.reload()
+        if self.loaded:  # back from a detail or a form: what it changed shows, the view stays put
+            self.reload(keep_scroll=True)
 
     def on_resize(self) -> None:
         self.set_columns()
