@@ -122,8 +122,7 @@ class OutagesScreen(OutageActionsMixin, ListScreen):
     def extra_filters(self) -> dict[str, Any]:
         return {"node": self.node}
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # (Textual then runs ListScreen.on_mount too: no super() call)
         self.db(load_node_names, self._names_loaded, on_error=lambda exc: None, group="names")
 
     def _names_loaded(self, names: list[str]) -> None:

@@ -169,8 +169,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
         start_from = self.session.now() if self.current_only else None
         return {"node": self.node, "project": self.project, "start_from": start_from}
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # (Textual then runs ListScreen.on_mount too: no super() call)
         self.db(load_names, self._names_loaded, on_error=lambda exc: None, group="names")
 
     def _names_loaded(self, names: Names) -> None:
