@@ -283,3 +283,34 @@ async def test_loading_empty_and_error_lines(app: NodedeskApp) -> None:
         await pilot.press("r")
         await settle(pilot)
         assert state(app) == ("-empty", "No things match.")
+
+
+async def test_a_header_click_sorts_and_a_second_click_reverses(app: NodedeskApp) -> None:
+    source = Source()
+    async with app.run_test(size=(80, 30)) as pilot:
+        await start(app, pilot, source)
+        await pilot.click("#things-table", offset=(12, 0))  # the "Name" header
+        await settle(pilot)
+        assert "sort: name ↓" in status(app) and cursor(app) == 250
+        await pilot.click("#things-table", offset=(12, 0))
+        await settle(pilot)
+        assert "sort: name ↑" in status(app) and cursor(app) == 1
+
+
+async def test_refresh_from_feed_keeps_the_page_cursor_and_scroll(app: NodedeskApp) -> None:
+    source = Source()
+    async with app.run_test(size=(80, 12)) as pilot:
+        screen = await start(app, pilot, source)
+        await pilot.press("right_square_bracket", *"j" * 15)
+        await settle(pilot)
+        assert cursor(app) == 36 and table(app).scroll_y > 0
+        table(app).scroll_to(y=1, animate=False, immediate=True)  # the reader scrolled back a bit
+        await pilot.pause()
+        before = table(app).scroll_y
+        assert before == 1
+        source.things[35] = Thing(36, "thing 036 renamed", "even")
+        screen.refresh_from_feed()
+        await settle(pilot)
+        assert cursor(app) == 36 and table(app).scroll_y == before
+        assert "thing 036 renamed" in [str(c) for c in table(app).get_row("36")]
+        assert "21–40 of 250" in status(app)

@@ -76,8 +76,8 @@ class VirtualTable(PagedTable):
         self.items = {self.key_of(item): item for item in page.items}
         x, y = self.scroll_x, self.scroll_y
         self.show_page(self.render_rows(list(page.items)), page.total, page.offset, cursor)
-        if keep_scroll:
-            self.scroll_to(x, y, animate=False, immediate=True)
+        if keep_scroll:  # after the refresh, when the table has scrolled to its cursor
+            self.call_after_refresh(self.scroll_to, x, y, animate=False, immediate=True)
         self.post_message(self.PageShown(self, page))
         self._read_ahead()
 
@@ -86,7 +86,7 @@ class VirtualTable(PagedTable):
         if self.page is not None:
             x, y = self.scroll_x, self.scroll_y
             self.show_page(self.render_rows(list(self.page.items)), self.page_total, self.page_offset)
-            self.scroll_to(x, y, animate=False, immediate=True)
+            self.call_after_refresh(self.scroll_to, x, y, animate=False, immediate=True)
 
     def forget(self) -> int:
         """Drop the pages in memory (the query changed or the data may have); the new generation."""
