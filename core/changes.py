@@ -21,6 +21,7 @@ from .models import ActivityEntry
 # The kind reported when the log no longer holds the entry a reader last saw (a restore
 # replaced it): every kind of data may have changed.
 EVERYTHING = "*"
+MANY = 1000  # more entries than this since a head: reported as everything
 
 
 @dataclass(frozen=True, order=True)
@@ -42,12 +43,18 @@ def head(session: Session) -> ChangeHead:
     return EMPTY if row is None else ChangeHead(row.seq, row.hash)
 
 
-def changed_since(session: Session, seq: int) -> set[str]:
+def changed_since(session: Session, seq: int, *, limit: int = MANY) -> set[str]:
     """The target types (``window``, ``outage``, ``reservation``, ``invoice_period``, …) of the
-    entries written after ``seq``."""
-    rows = session.execute(
-        select(ActivityEntry.target_type).where(ActivityEntry.seq > seq).distinct()
-    ).scalars()
+    entries written after ``seq``; :data:`EVERYTHING` after more than ``limit`` entries (a big
+    import: everything is read again anyway).
+
+    The entries are read in ``seq`` order up to the limit, so the unique index serves the query
+    whatever the planner knows of the table.
+    """
+    after = select(ActivityEntry.target_type).where(ActivityEntry.seq > seq)
+    rows = session.execute(after.order_by(ActivityEntry.seq).limit(limit + 1)).scalars().all()
+    if len(rows) > limit:
+        return {EVERYTHING}
     return set(rows)
 
 

@@ -52,3 +52,14 @@ def test_a_replaced_log_means_everything_changed(runtime: Runtime) -> None:
         now = changes.head(ctx.session)
         assert changes.kinds_between(ctx.session, forged, now) == {changes.EVERYTHING}
         assert changes.kinds_between(ctx.session, gone, now) == {changes.EVERYTHING}
+
+
+def test_many_entries_since_a_head_read_as_everything(runtime: Runtime) -> None:
+    seen = head(runtime)
+    with runtime.write() as ctx:
+        inventory.add_node_type(ctx, "A100", "GPU")
+        for i in range(3):
+            inventory.add_node(ctx, f"node{i:02d}", "A100")
+    with runtime.read() as ctx:
+        assert changes.changed_since(ctx.session, seen.seq, limit=4) == {"node_type", "node"}
+        assert changes.changed_since(ctx.session, seen.seq, limit=3) == {changes.EVERYTHING}
