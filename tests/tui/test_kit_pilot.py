@@ -314,3 +314,24 @@ async def test_refresh_from_feed_keeps_the_page_cursor_and_scroll(app: NodedeskA
         assert cursor(app) == 36 and table(app).scroll_y == before
         assert "thing 036 renamed" in [str(c) for c in table(app).get_row("36")]
         assert "21–40 of 250" in status(app)
+
+
+# ---------------------------------------------------------------- one error line (tui/kit/errors.py)
+
+
+def test_one_line_for_every_kind_of_failure() -> None:
+    import sqlite3
+
+    from nodedesk.core.db.engine import BUSY_MESSAGE
+    from nodedesk.tui.kit.errors import DatabaseProblem, InternalProblem, as_refusal
+    from sqlalchemy.exc import OperationalError
+
+    refusal = ValidationError("must be after start", field="end")
+    assert as_refusal(refusal) is refusal
+    locked = OperationalError("UPDATE x", {}, sqlite3.OperationalError("database is locked"))
+    assert str(as_refusal(locked)) == BUSY_MESSAGE
+    broken = OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such table: x\nLINE 1: ..."))
+    problem = as_refusal(broken)
+    assert isinstance(problem, DatabaseProblem) and str(problem) == "database: no such table: x"
+    bug = as_refusal(ValueError("line\nbreak"), max_len=200)
+    assert isinstance(bug, InternalProblem) and str(bug) == "internal error: ValueError: line ⏎ break"
