@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from .. import timeutil, validate
 from ..context import ServiceContext
 from ..errors import LockedError, NotFoundError, ValidationError
+from ..fieldcheck import FieldProblem, Problems
 from ..intervals import Interval
 from ..models import MaintenanceWindow, Node, NodeType
 from . import drift, notices, paging
@@ -209,28 +210,95 @@ class SaveResult:
     drifted_months: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Plan:
+    """The values a save writes, once its check found no problem."""
+
+    title: str
+    description: str
+    start: datetime
+    end: datetime
+    scope: Scope
+    reason: str
+    action: str
+    nodes: list[Node] | None = None  # None: the scope is not changed
+    types: list[NodeType] | None = None
+
+
+def _backdating_reason(ctx: ServiceContext, p: Problems, reason: str, message: str) -> str:
+    """A backdated start needs a reason; the problem names the start, the reason fixes it."""
+    if not reason:
+        p.add(ValidationError(message, field="start"), fix="reason")
+        return reason
+    return p.attempt(validate.reason, reason) or reason
+
+
+def _check_create(ctx: ServiceContext, draft: WindowDraft, reason: str) -> tuple[Problems, _Plan | None]:
+    p = Problems()
+    title = p.attempt(validate.title, draft.title)
+    description = p.attempt(validate.text, draft.description, "description")
+    start = p.attempt(timeutil.ensure_aware, draft.start, "start")
+    end = p.attempt(timeutil.ensure_aware, draft.end, "end")
+    span_ok = start is not None and end is not None and p.passes(_check_span, start, end)
+    resolved = p.attempt(_resolve_scope, ctx.session, draft.scope)
+    reason = (reason or "").strip()
+    backdated = start is not None and start < ctx.now()
+    if backdated and start is not None:
+        reason = _backdating_reason(
+            ctx,
+            p,
+            reason,
+            f"starts in the past ({timeutil.format_local(start, ctx.tz)}); a backdated window "
+            "needs a reason (--reason)",
+        )
+    if backdated and span_ok and start is not None and end is not None:
+        p.attempt(drift.ensure_months_open, ctx, [Interval(start, end)], "this backdated window")
+    if p.items or title is None or description is None or start is None or end is None or resolved is None:
+        return p, None
+    action = "window.backdated" if backdated else "window.created"
+    return p, _Plan(title, description, start, end, draft.scope, reason, action, *resolved)
+
+
+def check_window(
+    ctx: ServiceContext,
+    draft: WindowDraft | WindowChanges,
+    *,
+    window_id: int | None = None,
+    expected_version: int | None = None,
+    reason: str = "",
+    correction: bool = False,
+) -> list[FieldProblem]:
+    """Every refusal saving ``draft`` would meet now, without writing anything.
+
+    A new window is a :class:`WindowDraft`; a change to window ``window_id`` is a
+    :class:`WindowChanges`. :func:`create_window` and :func:`update_window` run the same check
+    and raise its first problem."""
+    if window_id is None:
+        if not isinstance(draft, WindowDraft):
+            raise TypeError("a new window is checked as a WindowDraft")
+        return _check_create(ctx, draft, reason)[0].items
+    if not isinstance(draft, WindowChanges):
+        raise TypeError("a change to a window is checked as WindowChanges")
+    p = Problems()
+    window = p.attempt(_load, ctx, window_id)
+    if window is None:
+        return p.items
+    p.attempt(_check_version, ctx, window, expected_version)
+    problems, _ = _check_update(ctx, window, view(window, ctx.now()), draft, reason, correction)
+    return p.items + problems.items
+
+
 def create_window(ctx: ServiceContext, draft: WindowDraft, *, reason: str = "") -> SaveResult:
     """Create a window. One that starts in the past is *backdated*: it needs a reason and may
     not alter a finalized invoice month."""
     ctx.require("manage_windows")
-    title = validate.title(draft.title)
-    description = validate.text(draft.description, "description")
-    start = timeutil.ensure_aware(draft.start, "start")
-    end = timeutil.ensure_aware(draft.end, "end")
-    _check_span(start, end)
-    nodes, types = _resolve_scope(ctx.session, draft.scope)
+    problems, plan = _check_create(ctx, draft, reason)
+    problems.raise_first()
+    assert plan is not None
+    title, description, start, end, reason = plan.title, plan.description, plan.start, plan.end, plan.reason
+    nodes, types = plan.nodes or [], plan.types or []
     now = ctx.now()
-    backdated = start < now
-    reason = (reason or "").strip()
-    if backdated:
-        if not reason:
-            raise ValidationError(
-                f"starts in the past ({timeutil.format_local(start, ctx.tz)}); a backdated window "
-                "needs a reason (--reason)",
-                field="start",
-            )
-        reason = validate.reason(reason)
-        drift.ensure_months_open(ctx, [Interval(start, end)], "this backdated window")
+    backdated = plan.action == "window.backdated"
     impact = impact_of_change(ctx, new=(Interval(start, end), draft.scope))
     by = ctx.actor.username
     window = MaintenanceWindow(
@@ -295,71 +363,21 @@ def update_window(
     _check_version(ctx, window, expected_version)
     now = ctx.now()
     before = view(window, now)
-    status = before.status
-    fields_changed = changes.changed_fields()
-    if not fields_changed:
-        raise ValidationError("nothing to change (give at least one field)", field="changes")
-    reason = (reason or "").strip()
-    if correction:
-        reason = validate.reason(reason)
-
-    new_title = validate.title(changes.title) if changes.title is not UNSET else window.title
-    new_desc = (
-        validate.text(changes.description, "description")
-        if changes.description is not UNSET
-        else window.description
-    )
-    new_start = timeutil.ensure_aware(changes.start, "start") if changes.start is not UNSET else window.start
-    new_end = timeutil.ensure_aware(changes.end, "end") if changes.end is not UNSET else window.end
-    new_scope = changes.scope if changes.scope is not UNSET else before.scope
-    _check_span(new_start, new_end)
-
-    action = "window.updated"
-    if not correction:
-        if status == "completed":
-            raise LockedError(f"window #{window.id} is {before.lock_reason(ctx.tz)}", field="window")
-        if status == "in_progress":
-            others = [f for f in fields_changed if f != "end" and not _same(f, window, before, changes)]
-            if others:
-                raise LockedError(
-                    f"window #{window.id} is {before.lock_reason(ctx.tz)} "
-                    f"(refused change to {', '.join(others)})",
-                    field=others[0],
-                )
-            if new_end < now:
-                raise LockedError(
-                    f"an in-progress window's end may only move to now or later "
-                    f"(now is {timeutil.format_local(now, ctx.tz)})",
-                    field="end",
-                )
-            action = "window.end_moved"
-        elif new_start < now:
-            if not reason:
-                raise ValidationError(
-                    "moving an upcoming window to start in the past backdates it; give a reason (--reason)",
-                    field="start",
-                )
-            reason = validate.reason(reason)
-            window.backdated = True
-            action = "window.backdated"
-        drift.ensure_months_open(
-            ctx,
-            _changed_spans(
-                Interval(window.start, window.end), Interval(new_start, new_end), new_scope != before.scope
-            ),
-            "this change",
-        )
-    else:
-        action = "window.corrected"
+    problems, plan = _check_update(ctx, window, before, changes, reason, correction)
+    problems.raise_first()
+    assert plan is not None
+    new_title, new_desc, new_start, new_end = plan.title, plan.description, plan.start, plan.end
+    new_scope, reason, action = plan.scope, plan.reason, plan.action
+    if action == "window.backdated":
+        window.backdated = True
 
     impact = impact_of_change(
         ctx,
         old=(Interval(window.start, window.end), before.scope, window.id),
         new=(Interval(new_start, new_end), new_scope),
     )
-    if changes.scope is not UNSET:
-        nodes, types = _resolve_scope(ctx.session, new_scope)
-        window.nodes, window.node_types = nodes, types
+    if plan.nodes is not None and plan.types is not None:
+        window.nodes, window.node_types = plan.nodes, plan.types
         window.all_nodes = new_scope.all_nodes
     window.title, window.description = new_title, new_desc
     window.start, window.end = new_start, new_end
@@ -387,6 +405,90 @@ def update_window(
     )
     notices.window_updated(ctx, before, window, impact)
     return SaveResult(after, impact, drifted)
+
+
+def _check_update(
+    ctx: ServiceContext,
+    window: MaintenanceWindow,
+    before: WindowView,
+    changes: WindowChanges,
+    reason: str,
+    correction: bool,
+) -> tuple[Problems, _Plan | None]:
+    """The lock rules (module docstring) and field rules for a change, evaluated now."""
+    p = Problems()
+    now = ctx.now()
+    status = before.status
+    fields_changed = changes.changed_fields()
+    if not fields_changed:
+        p.add(ValidationError("nothing to change (give at least one field)", field="changes"))
+    reason = (reason or "").strip()
+    if correction:
+        reason = p.attempt(validate.reason, reason) or reason
+    new_title = p.attempt(validate.title, changes.title) if changes.title is not UNSET else window.title
+    new_desc = (
+        p.attempt(validate.text, changes.description, "description")
+        if changes.description is not UNSET
+        else window.description
+    )
+    new_start = (
+        p.attempt(timeutil.ensure_aware, changes.start, "start")
+        if changes.start is not UNSET
+        else window.start
+    )
+    new_end = p.attempt(timeutil.ensure_aware, changes.end, "end") if changes.end is not UNSET else window.end
+    new_scope = changes.scope if changes.scope is not UNSET else before.scope
+    span_ok = new_start is not None and new_end is not None and p.passes(_check_span, new_start, new_end)
+
+    action = "window.corrected" if correction else "window.updated"
+    if not correction and new_start is not None and new_end is not None:
+        if status == "completed":
+            p.add(LockedError(f"window #{window.id} is {before.lock_reason(ctx.tz)}", field="window"))
+        elif status == "in_progress":
+            others = [f for f in fields_changed if f != "end" and not _same(f, window, before, changes)]
+            if others:
+                p.add(
+                    LockedError(
+                        f"window #{window.id} is {before.lock_reason(ctx.tz)} "
+                        f"(refused change to {', '.join(others)})",
+                        field=others[0],
+                    )
+                )
+            if new_end < now:
+                p.add(
+                    LockedError(
+                        f"an in-progress window's end may only move to now or later "
+                        f"(now is {timeutil.format_local(now, ctx.tz)})",
+                        field="end",
+                    )
+                )
+            action = "window.end_moved"
+        elif new_start < now:
+            reason = _backdating_reason(
+                ctx,
+                p,
+                reason,
+                "moving an upcoming window to start in the past backdates it; give a reason (--reason)",
+            )
+            action = "window.backdated"
+        if span_ok:
+            p.attempt(
+                drift.ensure_months_open,
+                ctx,
+                _changed_spans(
+                    Interval(window.start, window.end),
+                    Interval(new_start, new_end),
+                    new_scope != before.scope,
+                ),
+                "this change",
+            )
+    resolved = p.attempt(_resolve_scope, ctx.session, new_scope) if changes.scope is not UNSET else ([], [])
+    if p.items or new_title is None or new_desc is None or new_start is None or new_end is None:
+        return p, None
+    if resolved is None:
+        return p, None
+    nodes, types = resolved if changes.scope is not UNSET else (None, None)
+    return p, _Plan(new_title, new_desc, new_start, new_end, new_scope, reason, action, nodes, types)
 
 
 def _changed_spans(
