@@ -235,7 +235,7 @@ async def test_backdated_window_asks_for_a_reason(app: NodedeskApp, runtime: Run
         assert reason_row.display
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert "is required" in form_error(app, "reason")
+        assert "needs a reason" in form_error(app, "reason")
         await type_into(pilot, "#reason", "forgot to log it")
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -1,8 +1,22 @@
 """The behaviour every edit form shares: Save and Cancel buttons, and a cancel that asks before
-throwing typed changes away. A form says what "changed" means (``dirty``) and how to save."""
+throwing typed changes away. A form says what "changed" means (``dirty``) and how to save.
+
+Rules come from core: a form gathers what is typed into the service's draft (``draft_check``)
+and the service's ``check_*`` judges it in a worker, as the user types; the form marks each
+field the service names with the service's message (``show_problems``). Checks coalesce: while
+one runs, further typing only asks for one more run after it. A save runs the check and the
+save in one unit of work (``checked_save``): the service checks again in its own transaction.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nodedesk.core.context import ServiceContext
+from nodedesk.core.errors import NodedeskError
+from nodedesk.core.fieldcheck import FieldProblem
 from textual import on
 from textual.widgets import Button, Checkbox, Input, Select, Static, TextArea
 
@@ -13,10 +27,104 @@ from .confirm import ConfirmScreen
 MARKED_BANNERS = ("Not saved: fix the marked field", "Not saved: see the marked field")
 
 
+Check = Callable[[ServiceContext], list[FieldProblem]]
+
+
+@dataclass(frozen=True)
+class CheckedSave:
+    """What a checked save gives back: the problems that stopped it, or the service's result."""
+
+    problems: list[FieldProblem]
+    result: Any = None
+
+
+def problem_field(problem: FieldProblem, fields: dict[str, str]) -> str | None:
+    """The form field that shows ``problem`` (its ``fix`` first), or None for the form line."""
+    for name in (problem.fix, problem.field):
+        if name and name in fields:
+            return fields[name]
+    return None
+
+
 class EditFormScreen(NodedeskScreen):
     DISCARD_QUESTION = "Discard your changes?"
     KEEPS_TYPED_KEYS = True  # a key typed on the form never switches sections (base.holds_key)
     saving: bool = False  # a save is in flight: cancel and a second save wait for it
+    # service field (as named by a refusal) -> the form field that shows it
+    PROBLEM_FIELDS: dict[str, str] = {}
+    _checking: bool = False
+    _check_again: bool = False
+
+    # ------------------------------------------------------------------ the service's check
+
+    def draft_check(self, *, final: bool) -> tuple[list[FieldProblem], Check | None]:
+        """Problems found while reading the typed text (core's parsers) and the service check
+        for the draft it gives (None while the text cannot make a draft)."""
+        raise NotImplementedError
+
+    def show_problems(self, problems: list[FieldProblem], *, final: bool) -> None:
+        """Mark the fields the problems name (a form may also update hints or panels)."""
+        raise NotImplementedError
+
+    def refresh_check(self) -> None:
+        """Ask the service about the fields as typed now (one check in flight at a time)."""
+        if self._checking:
+            self._check_again = True
+            return
+        parsed, check = self.draft_check(final=False)
+        if check is None:
+            self.show_problems(parsed, final=False)
+            return
+        self._checking = True
+
+        def done(problems: list[FieldProblem]) -> None:
+            self._checking = False
+            if self._check_again:  # the fields changed meanwhile: this answer is stale
+                self._check_again = False
+                self.refresh_check()
+                return
+            self.show_problems(parsed + problems, final=False)
+
+        def failed(exc: NodedeskError) -> None:
+            self._checking = False
+            self._check_again = False
+            self.show_problems([*parsed, FieldProblem.of(exc)], final=False)
+
+        self.db(check, done, on_error=failed, group="form-check")
+
+    def checked_save(
+        self,
+        save: Callable[[ServiceContext], Any],
+        on_saved: Callable[[Any], None],
+        on_refused: Callable[[NodedeskError], None],
+    ) -> None:
+        """Check the draft with the service, then save it in the same unit of work.
+
+        Every problem is marked at once and the first one's field gets the focus; nothing is
+        written while any problem stands."""
+        parsed, check = self.draft_check(final=True)
+        if parsed or check is None:
+            self.show_problems(parsed, final=True)
+            self.saving = False
+            return
+
+        def work(ctx: ServiceContext) -> CheckedSave:
+            problems = check(ctx)
+            return CheckedSave(problems) if problems else CheckedSave([], save(ctx))
+
+        def done(outcome: CheckedSave) -> None:
+            self.saving = False
+            if outcome.problems:
+                self.show_problems(outcome.problems, final=True)
+                return
+            on_saved(outcome.result)
+
+        def refused(exc: NodedeskError) -> None:
+            self.saving = False
+            on_refused(exc)
+
+        self.saving = True
+        self.db(work, done, on_error=refused, write=True, group="save")
 
     def dirty(self) -> bool:
         """Whether any field differs from what the form opened with."""

@@ -3,8 +3,9 @@
 Modes: ``create``; ``edit`` (upcoming window, every field); ``move_end`` (in-progress window,
 only the end); ``correct`` (admin correction of a locked window, reason required).
 
-Fields are checked as you type with the same core validators the services use; on save the
-service checks everything again against the clock *at save time* (a window that started while
+Fields are judged as you type by the service's own check (``windows.check_window``): the form
+only reads the typed text (core's time parser) and marks the fields the service names. On save
+the service checks everything again against the clock *at save time* (a window that started while
 the form was open is refused, and so is a save over someone else's newer version). A refusal
 is shown next to the field it names; the form keeps what you typed.
 """
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pendulum
-from nodedesk.core import timeutil, validate
+from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError, ValidationError
+from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.services import inventory
 from nodedesk.core.services import windows as svc
 from textual import on
@@ -32,7 +34,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from .. import render
 from ..widgets.impact_panel import ImpactPanel, Proposal
-from .edit_form import EditFormScreen
+from .edit_form import Check, EditFormScreen, problem_field
 
 MODES = ("create", "edit", "move_end", "correct")
 TIME_FORMAT = "YYYY-MM-DD HH:mm"
@@ -106,6 +108,7 @@ class WindowFormScreen(EditFormScreen):
         self.prefill_start = start
         self.window = window
         self.touched: set[str] = set()
+        self.problems: list[FieldProblem] = []  # the service's last answer
         self.hints: dict[str, str] = {}
         self.saving = False
         self.submitted = False  # after a save attempt every problem stays visible
@@ -240,13 +243,13 @@ class WindowFormScreen(EditFormScreen):
             self._set_error(field, "")
         self._set_form_error("")
         self.db(load_inventory, self._inventory_loaded, on_error=lambda exc: None)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     def _inventory_loaded(self, inv: Inventory) -> None:
         self.inventory = inv
         self.type_suggester.names = inv.node_types
         self.node_suggester.names = inv.nodes
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     # ------------------------------------------------------------------ values and validation
 
@@ -273,124 +276,129 @@ class WindowFormScreen(EditFormScreen):
     def _time(self, field: str) -> datetime:
         return timeutil.parse_instant(self.value(field), self.session.tz, field=field)
 
-    def check(self, *, final: bool = False) -> dict[str, str]:
-        """Every field's problem right now ('' when fine), using the core validators."""
-        errors = dict.fromkeys(FIELDS, "")
-        tz, now = self.session.tz, self.session.now()
-
-        def attempt(field: str, fn) -> object:  # type: ignore[no-untyped-def]
+    def _parse_times(self) -> tuple[list[FieldProblem], datetime | None, datetime | None]:
+        """The start and end as typed, read by core's parser (hints show how they were read)."""
+        tz = self.session.tz
+        problems: list[FieldProblem] = []
+        times: dict[str, datetime | None] = {}
+        for field in ("start", "end"):
             try:
-                return fn()
+                times[field] = self._time(field)
             except ValidationError as exc:
-                errors[field] = exc.message
-                return None
-
-        attempt("title", lambda: validate.title(self.value("title")))
-        attempt("description", lambda: validate.text(self.value("description"), "description"))
-        start = attempt("start", lambda: self._time("start"))
-        end = attempt("end", lambda: self._time("end"))
-        self._set_hint("start", "")
-        self._set_hint("end", "")
-        if isinstance(start, datetime):
-            self._set_hint("start", timeutil.to_local(start, tz).format("ddd D MMM YYYY HH:mm Z"))
-        if isinstance(end, datetime):
-            self._set_hint("end", timeutil.to_local(end, tz).format("ddd D MMM YYYY HH:mm Z"))
-        if isinstance(start, datetime) and isinstance(end, datetime):
-            if end <= start:
-                errors["end"] = "must be after the start (a window cannot be empty)"
-            else:
-                self._set_hint("end", f"{self.hints['end']} · {timeutil.format_duration(end - start)}")
-        if self.mode == "move_end":
-            self._set_hint("end", self.hints["end"] + " · now or later")
-        if self.mode == "move_end" and isinstance(end, datetime) and end < now:
-            errors["end"] = (
-                f"an in-progress window's end may only move to now or later "
-                f"(now is {timeutil.format_local(now, tz)})"
+                problems.append(FieldProblem.of(exc))
+                times[field] = None
+            moment = times[field]
+            self._set_hint(
+                field, timeutil.to_local(moment, tz).format("ddd D MMM YYYY HH:mm Z") if moment else ""
             )
-        backdating = self._backdating(start)
-        if self.mode in ("create", "edit"):
-            self.query_one("#reason-row").display = backdating
-            if backdating:
-                self._set_hint("reason", "required: the start is in the past, so this window is backdated")
-        elif self.mode == "correct":
-            self._set_hint("reason", "required for an admin correction (kept in the activity log)")
-        needs_reason = self.mode == "correct" or (self.mode in ("create", "edit") and backdating)
-        if needs_reason and not self.value("reason").strip():
-            errors["reason"] = "is required" + (" for a backdated window" if backdating else "")
-        self._check_names(errors, final=final)
-        return errors
+        start, end = times["start"], times["end"]
+        if start is not None and end is not None and end > start:
+            self._set_hint("end", f"{self.hints['end']} · {timeutil.format_duration(end - start)}")
+        return problems, start, end
 
-    def _backdating(self, start: object) -> bool:
-        if not isinstance(start, datetime) or self.mode not in ("create", "edit"):
-            return False
-        now = self.session.now()
-        if self.mode == "edit" and self.window is not None and start == self.window.start:
-            return False  # unchanged start: not a backdating edit
-        return start < now
-
-    def _check_names(self, errors: dict[str, str], *, final: bool) -> None:
-        types, nodes = split_names(self.value("node_types")), split_names(self.value("nodes"))
-        for field, names, known, what in (
-            ("node_types", types, self.inventory.node_types, "node type"),
-            ("nodes", nodes, self.inventory.nodes, "node"),
-        ):
-            if not known:
-                continue  # not loaded yet; the service checks on save
+    def _scope(self, *, final: bool) -> svc.Scope:
+        """The scope as typed; a name still being typed (no separator after it yet) waits."""
+        names = {}
+        for field in ("node_types", "nodes"):
             box = self.query_one(f"#{field}", Input)
-            if not final and box.has_focus and names and not re.search(r"[,\s]$", box.value):
-                names = names[:-1]  # still typing the last name: judge it when it is complete
-            unknown = [n for n in names if n not in known]
-            if unknown:
-                errors[field] = f"no {what} named {unknown[0]!r}"
-        summary = svc.Scope(nodes, types)
-        label = "all nodes" if summary.all_nodes else summary.label()
+            found = split_names(box.value)
+            if not final and box.has_focus and found and not re.search(r"[,\s]$", box.value):
+                found = found[:-1]
+            names[field] = found
+        return svc.Scope(names["nodes"], names["node_types"])
+
+    def draft_check(self, *, final: bool) -> tuple[list[FieldProblem], Check | None]:
+        problems, start, end = self._parse_times()
+        scope = self._scope(final=final)
+        label = "all nodes" if scope.all_nodes else scope.label()
         self.query_one("#scope-summary", Static).update(
             Content.assemble("Scope: ", (render.one_line(label, max_len=70), "bold"))
         )
+        if start is None or end is None:
+            return problems, None
+        reason, title, desc = self.value("reason"), self.value("title"), self.value("description")
+        if self.mode == "create":
+            draft = svc.WindowDraft(title=title, start=start, end=end, description=desc, scope=scope)
+            return problems, lambda ctx: svc.check_window(ctx, draft, reason=reason)
+        w = self.window
+        assert w is not None
+        changes = svc.WindowChanges(end=end) if self.mode == "move_end" else self._changes(start, end, scope)
+        correction = self.mode == "correct"
+        return problems, lambda ctx: svc.check_window(
+            ctx, changes, window_id=w.id, expected_version=w.version, reason=reason, correction=correction
+        )
 
-    def validate_all(self, *, show_untouched: bool) -> dict[str, str]:
-        """Check every field; a save (``show_untouched``) also judges a name still being typed."""
-        errors = self.check(final=show_untouched)
-        for field, message in errors.items():
-            show = show_untouched or self.submitted or field in self.touched
-            self._set_error(field, message if show else "")
-        self._propose_impact(errors)
-        return errors
+    def show_problems(self, problems: list[FieldProblem], *, final: bool) -> None:
+        """Mark each field the service named with its message; the rest go on the form line."""
+        if final:
+            self.submitted = True
+        marks = dict.fromkeys(FIELDS, "")
+        loose: list[str] = []
+        for problem in problems:
+            field = problem_field(problem, FIELD_FOR_ERROR)
+            if field is None or not self.query_one(f"#{field}").display:
+                loose.append(str(problem.error))
+            elif not marks[field]:
+                marks[field] = problem.message
+        if self.mode in ("create", "edit"):  # a reason is asked for when the service needs one
+            wanted = bool(marks["reason"]) or bool(self.value("reason").strip())
+            self.query_one("#reason-row").display = wanted
+        elif self.mode == "correct":
+            self._set_hint("reason", "kept in the activity log")
+        shown = [f for f in FIELDS if marks[f] and (final or self.submitted or self._touched(f, problems))]
+        for field in FIELDS:
+            self._set_error(field, marks[field] if field in shown else "")
+        self.problems = problems
+        self._propose_impact(marks)
+        if not final:
+            return
+        self.query_one("#save", Button).disabled = False
+        if shown:
+            self._set_form_error(f"Not saved: fix the marked field{'s' if len(shown) > 1 else ''}.")
+            self.show_field(shown[0])
+        elif loose:
+            self._set_form_error("Not saved: " + loose[0])
 
-    def _propose_impact(self, errors: dict[str, str]) -> None:
+    def _touched(self, field: str, problems: list[FieldProblem]) -> bool:
+        """A field's problem shows once it or the field the problem is about was typed in."""
+        if field in self.touched:
+            return True
+        return any(
+            problem_field(p, FIELD_FOR_ERROR) == field and FIELD_FOR_ERROR.get(p.field) in self.touched
+            for p in problems
+        )
+
+    def _propose_impact(self, marks: dict[str, str]) -> None:
         """Hand the window as it would be saved to the live impact panel (it debounces)."""
         panel = self.query_one(ImpactPanel)
-        if errors["start"] or errors["end"]:
+        if marks["start"] or marks["end"]:
             panel.propose(None, "waiting for a valid start and end")
             return
-        types, nodes = split_names(self.value("node_types")), split_names(self.value("nodes"))
-        inv = self.inventory
-        if (inv.nodes and any(n not in inv.nodes for n in nodes)) or (
-            inv.node_types and any(t not in inv.node_types for t in types)
-        ):
+        if marks["nodes"] or marks["node_types"]:
             panel.propose(None, "waiting for known node and node type names")
             return
         try:
             start, end = self._time("start"), self._time("end")
         except ValidationError:
+            panel.propose(None, "waiting for a valid start and end")
             return
         exclude = self.window.id if self.window is not None else None
-        panel.propose(Proposal(start, end, svc.Scope(nodes, types), exclude))
+        panel.propose(Proposal(start, end, self._scope(final=False), exclude))
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id:
             self.touched.add(event.input.id)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(TextArea.Changed)
     def _text_changed(self) -> None:
         self.touched.add("description")
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Input.Blurred)
     def _left_field(self) -> None:
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Input.Submitted)
     def _next_field(self) -> None:
@@ -405,26 +413,22 @@ class WindowFormScreen(EditFormScreen):
         if self.saving:
             return
         self.submitted = True
-        errors = self.validate_all(show_untouched=True)
-        bad = [f for f in FIELDS if errors[f]]
-        if bad:
-            self._set_form_error(f"Not saved: fix the marked field{'s' if len(bad) > 1 else ''}.")
-            self.show_field(bad[0])
-            return
         work = self._work()
         if work is None:
             self._set_form_error("Nothing changed: there is nothing to save.")
             return
         self._set_form_error("")
-        self.saving = True
         self.query_one("#save", Button).disabled = True
-        self.db(work, self._saved, on_error=self._refused, write=True, group="save")
 
-    def _changes(self) -> svc.WindowChanges:
+        def saved(result: svc.SaveResult) -> None:
+            self.query_one("#save", Button).disabled = False
+            self._saved(result)
+
+        self.checked_save(work, saved, self._refused)
+
+    def _changes(self, start: datetime, end: datetime, scope: svc.Scope) -> svc.WindowChanges:
         w = self.window
         assert w is not None
-        start, end = self._time("start"), self._time("end")
-        scope = svc.Scope(split_names(self.value("nodes")), split_names(self.value("node_types")))
         same_scope = set(scope.nodes) == set(w.scope.nodes) and set(scope.node_types) == set(
             w.scope.node_types
         )
@@ -438,25 +442,30 @@ class WindowFormScreen(EditFormScreen):
         )
 
     def _work(self):  # type: ignore[no-untyped-def]
-        """The service call for this mode, or None when an edit changes nothing."""
+        """The service call for this mode, or None when an edit changes nothing (or the times
+        cannot be read yet: the check marks them)."""
         reason = self.value("reason")
+        try:
+            start, end = self._time("start"), self._time("end")
+        except ValidationError:
+            return lambda ctx: None  # never runs: the check stops at the unreadable time
+        scope = self._scope(final=True)
         if self.mode == "create":
             draft = svc.WindowDraft(
                 title=self.value("title"),
-                start=self._time("start"),
-                end=self._time("end"),
+                start=start,
+                end=end,
                 description=self.value("description"),
-                scope=svc.Scope(split_names(self.value("nodes")), split_names(self.value("node_types"))),
+                scope=scope,
             )
             return lambda ctx: svc.create_window(ctx, draft, reason=reason)
         w = self.window
         assert w is not None
         if self.mode == "move_end":
-            end = self._time("end")
             if end == w.end:
                 return None
             return lambda ctx: svc.move_end(ctx, w.id, end, expected_version=w.version)
-        changes = self._changes()
+        changes = self._changes(start, end, scope)
         if not changes.changed_fields():
             return None
         correction = self.mode == "correct"
@@ -465,7 +474,6 @@ class WindowFormScreen(EditFormScreen):
         )
 
     def _refused(self, exc: NodedeskError) -> None:
-        self.saving = False
         self.query_one("#save", Button).disabled = False
         field = FIELD_FOR_ERROR.get(exc.field or "")
         if field is not None and self.query_one(f"#{field}-row").display:
