@@ -88,6 +88,7 @@ class ListScreen(NodedeskScreen):
     PAGE_SIZE: ClassVar[int] = 100
     PREVIEW: ClassVar[bool] = False  # a two-line preview of the current row under the table
     TABLE: ClassVar[type[VirtualTable]] = VirtualTable
+    LOCAL: ClassVar[bool] = False  # True: fetch pages rows the screen holds (called with ctx None)
     OPENS: ClassVar[bool] = True  # False: rows open nothing (enter is not offered)
 
     # ------------------------------------------------------------------ messages
@@ -182,7 +183,12 @@ class ListScreen(NodedeskScreen):
             yield Static(id="list-status")
             yield Static(id="list-state", classes="-loading")
             yield self.TABLE(
-                self.render_rows, self.key, page_size=self.PAGE_SIZE, opens=self.OPENS, id=self.TABLE_ID
+                self.render_rows,
+                self.key,
+                page_size=self.PAGE_SIZE,
+                opens=self.OPENS,
+                local=self.LOCAL,
+                id=self.TABLE_ID,
             )
             if self.PREVIEW:
                 yield Static(id="preview")
@@ -223,8 +229,12 @@ class ListScreen(NodedeskScreen):
             self.set_interval(self.REFRESH_SECONDS, self.refresh_from_feed)
 
     def on_screen_resume(self) -> None:
-        if self.loaded:  # back from a detail or a form: what it changed shows, the view stays put
-            self.reload(keep_scroll=True)
+        if self.loaded:
+            self.on_return()
+
+    def on_return(self) -> None:
+        """Back from a detail or a form: what it changed shows, the view stays put."""
+        self.reload(keep_scroll=True)
 
     def on_resize(self) -> None:
         self.set_columns()
@@ -304,6 +314,9 @@ class ListScreen(NodedeskScreen):
         self.refresh_bindings()
 
     def _read(self, query: ListQuery, cursor: CursorHint, keep_scroll: bool, generation: int) -> None:
+        if self.LOCAL:  # the rows are in memory already: page them here, no worker
+            self.post_message(self.Loaded(query, self.fetch(None, query), cursor, keep_scroll, generation))  # type: ignore[arg-type]
+            return
         runtime = self.session.runtime
         self._fetch_page(runtime, query, cursor, keep_scroll, generation)
 
@@ -475,7 +488,7 @@ class ListScreen(NodedeskScreen):
         self.table.focus()
         self.refresh_bindings()
         if changed:
-            self.reload(0, "first")
+            self.requery()
 
     def _in_filter(self, widget: Widget) -> bool:
         box = self.filter_box

@@ -53,10 +53,12 @@ class VirtualTable(PagedTable):
         page_size: int = 100,
         read_ahead: bool = True,
         opens: bool = True,
+        local: bool = False,
         id: str | None = None,
     ) -> None:
         super().__init__(page_size=page_size, id=id)
         self.opens = opens  # False: rows have nothing to open, enter is not offered
+        self.local = local  # True: pages come from memory, nothing to read ahead or keep
         self.render_rows = render_rows
         self.key_of = key_of
         self.read_ahead = read_ahead
@@ -107,14 +109,14 @@ class VirtualTable(PagedTable):
     # ------------------------------------------------------------------ paging from memory
 
     def _request(self, offset: int, cursor: CursorHint) -> None:
-        cached = self.cache.get(offset)
+        cached = None if self.local else self.cache.get(offset)
         if cached is not None and not self._pending:
             self.show(cached, cursor)
             return
         super()._request(offset, cursor)
 
     def _read_ahead(self) -> None:
-        if not self.read_ahead or self.page is None:
+        if not self.read_ahead or self.page is None or self.local:
             return
         wanted = self.cache.wanted(self.page_offset, self.page_total, self.page_size)
         if wanted:

@@ -7,37 +7,41 @@ in. ``enter`` opens the month.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pendulum
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services import invoices as svc
 from rich.text import Text
-from textual import on
-from textual.app import ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Vertical
+from textual.app import SystemCommand
 from textual.content import Content
-from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
 
 from .. import invoice_render as ir
-from ..widgets.paged_table import Col, PagedTable, Row
-from .base import NodedeskScreen
+from ..kit.list_screen import ListScreen, Part, clear_binding, filter_binding, reload_binding
+from ..kit.query import ListQuery, SimplePage
+from ..widgets.paged_table import Col, CursorHint, Row
 from .invoice_actions import MonthState, month_end_text, month_over
 
 PENDING = Text("…", style="dim", justify="right")
 
 
-class InvoicesScreen(NodedeskScreen):
+class InvoicesScreen(ListScreen):
     SECTION = "invoices"
     HELP_TOPIC = "invoices"
+    LIST_TITLE = "Invoices"
+    NOUN = "months"
+    BODY_ID = "invoices-body"
+    TABLE_ID = "months-table"
+    FILTER_PLACEHOLDER = "filter: month or state (2026-02, draft, finalized, drifted)"
+    PREVIEW = True
+    LOCAL = True  # the months are read once; their totals fill in one month at a time
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter months (e.g. 2026, draft)"),
-        Binding("r", "reload", "Reload", show=False, tooltip="Reload the months and recompute their totals"),
-        Binding("escape", "clear_filter", "Clear filter"),
+        filter_binding("Filter months (e.g. 2026, draft)"),
+        reload_binding("Reload the months and recompute their totals"),
+        clear_binding(),
     ]
 
     def __init__(self) -> None:
@@ -46,49 +50,51 @@ class InvoicesScreen(NodedeskScreen):
         self.summaries: dict[str, svc.MonthSummary] = {}
         self.failed: dict[str, str] = {}
         self.shown: list[str] = []  # after the filter
-        self.text = ""
         self.queue: list[str] = []
         self.generation = 0
-        self.loaded = False
+        self.months_loaded = False
         self.opened: MonthState | None = None
-        self._debounce: Timer | None = None
 
-    # ------------------------------------------------------------------ layout
+    def columns(self) -> list[Col]:
+        return [
+            Col("month", "Month", 7),
+            Col("state", "State", None, min_width=12),
+            Col("lines", "Lines", 5),
+            Col("downtime", "Downtime h", 10),
+            Col("net", "Net h", 9),
+            Col("amount", f"Amount {self.session.site.currency}", 12),
+            Col("warnings", ir.WARNING_MARK, 3),
+            Col("gross", "Gross h", 9, essential=False),
+        ]
 
-    def compose_body(self) -> ComposeResult:
-        with Vertical(id="invoices-body", classes="list-body"):
-            yield Input(
-                placeholder="filter: month or state (2026-02, draft, finalized, drifted)", id="filter"
-            )
-            yield Static(id="list-status")
-            yield PagedTable(id="months-table")
-            yield Static(id="preview")
+    def fetch(self, ctx: object, query: ListQuery) -> SimplePage:
+        """A page of the months the filter keeps (from memory: see ``LOCAL``)."""
+        self.shown = [p for p in self.periods if self._matches(p)]
+        size = self.table.page_size
+        start = query.offset
+        if start >= len(self.shown):
+            start = max(((len(self.shown) - 1) // size) * size, 0)
+        return SimplePage(self.shown[start : start + size], len(self.shown), start)
 
-    @property
-    def table(self) -> PagedTable:
-        return self.query_one("#months-table", PagedTable)
+    def key(self, period: str) -> str:
+        return period
 
-    def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
-        cur = self.session.site.currency
-        self.table.set_columns(
-            [
-                Col("month", "Month", 7),
-                Col("state", "State", None, min_width=12),
-                Col("lines", "Lines", 5),
-                Col("downtime", "Downtime h", 10),
-                Col("net", "Net h", 9),
-                Col("amount", f"Amount {cur}", 12),
-                Col("warnings", ir.WARNING_MARK, 3),
-                Col("gross", "Gross h", 9, essential=False),
-            ]
+    def render_rows(self, items: Sequence[Any]) -> list[Row]:
+        return [self._row(p) for p in items]
+
+    def open(self, period: str) -> None:
+        self.action_open()
+
+    def empty_text(self) -> str:
+        if self.text:
+            return "No month matches the filter."
+        return (
+            "No billable months yet: a month appears here once a reservation is approved "
+            "or a fee subscription runs in it."
         )
-        self.table.focus()
-        self._update_status()
-        self._update_preview()
-        self.reload()
 
-    def on_screen_resume(self) -> None:
+    def on_return(self) -> None:
+        """Back from a month: recompute its totals if it changed there."""
         opened, self.opened = self.opened, None
         if opened is not None and opened.changed:
             self.summaries.pop(opened.period, None)
@@ -97,7 +103,10 @@ class InvoicesScreen(NodedeskScreen):
 
     # ------------------------------------------------------------------ loading
 
-    def reload(self) -> None:
+    def reload(
+        self, offset: int | None = None, cursor: CursorHint = "keep", *, keep_scroll: bool = False
+    ) -> None:
+        """Read the months again and recompute their totals (``r``)."""
         self.generation += 1
         self.queue = []
         generation = self.generation
@@ -109,6 +118,14 @@ class InvoicesScreen(NodedeskScreen):
             exclusive=True,
         )
 
+    def _show_months(self, offset: int | None = None, cursor: CursorHint = "keep") -> None:
+        """Page the months from memory again (the filter or a month's totals changed)."""
+        super().reload(offset, cursor, keep_scroll=offset is None)
+
+    def requery(self) -> None:
+        self._show_months(0, "first")
+        self.refresh_bindings()
+
     def _load_failed(self, exc: NodedeskError) -> None:
         self.table.request_failed()
         self.refused(exc, "Could not load the months")
@@ -116,19 +133,18 @@ class InvoicesScreen(NodedeskScreen):
     def _periods_loaded(self, periods: list[str], generation: int) -> None:
         if generation != self.generation:
             return
-        first = not self.loaded
-        self.loaded = True
+        first = not self.months_loaded
+        self.months_loaded = True
         self.periods = sorted(periods, reverse=True)
         self.summaries = {}
         self.failed = {}
         target = self.last_ended()
         if first and target in self.periods:  # start on the month just ended
-            index, size = self.periods.index(target), self.table.page_size
-            self._show_months(index // size * size, "first")
-            self.table.move_cursor(row=index % size, animate=False)
-            self._update_preview()
+            size = self.table.page_size
+            self.select_key(target)
+            self._show_months(self.periods.index(target) // size * size, "first")
         else:
-            self._show_months(cursor="first" if first else "keep")
+            self._show_months(None if not first else 0, "first" if first else "keep")
         self._queue(self._priority(self.periods))
 
     def last_ended(self) -> str:
@@ -191,17 +207,6 @@ class InvoicesScreen(NodedeskScreen):
             words += " " + ir.state_word(s.status, s.drifted, not s.integrity_ok) + " " + s.status
         return all(t in words.lower() for t in self.text.lower().split())
 
-    def _show_months(self, offset: int | None = None, cursor: str = "keep") -> None:
-        self.shown = [p for p in self.periods if self._matches(p)]
-        t = self.table
-        start = t.page_offset if offset is None else offset
-        if start >= len(self.shown):
-            start = max(((len(self.shown) - 1) // t.page_size) * t.page_size, 0)
-        page = self.shown[start : start + t.page_size]
-        t.show_page([self._row(p) for p in page], len(self.shown), start, cursor)  # type: ignore[arg-type]
-        self._update_status()
-        self._update_preview()
-
     def _row(self, period: str) -> Row:
         s = self.summaries.get(period)
         if s is None:
@@ -223,45 +228,29 @@ class InvoicesScreen(NodedeskScreen):
             ],
         )
 
-    @on(PagedTable.PageRequest)
-    def _page_request(self, event: PagedTable.PageRequest) -> None:
-        self._show_months(event.page_offset, event.cursor)
-
-    def _update_status(self) -> None:
+    def status_parts(self) -> list[Part]:
         waiting = len([p for p in self.shown if p not in self.summaries and p not in self.failed])
-        parts: list[str | tuple[str, str]] = [("Invoices ", "bold"), self.table.range_label(), " months"]
-        if not self.loaded:
+        parts: list[Part] = [("Invoices ", "bold"), self.table.range_label(), " months"]
+        if not self.months_loaded:
             parts = [("Invoices ", "bold"), ("loading the months…", "dim")]
         elif waiting:
             parts += ["  ·  ", (f"computing totals… {waiting} to go", "dim")]
         if self.text:
             parts += ["  ·  filter: ", (one_line(self.text, max_len=30), "bold $accent")]
-        self.query_one("#list-status", Static).update(Content.assemble(*parts))
+        return parts
 
     def current_period(self) -> str | None:
         return self.table.current_key() if self.is_mounted else None
 
-    def _update_preview(self) -> None:
-        preview = self.query_one("#preview", Static)
-        period = self.current_period()
+    def preview(self, period: str | None) -> Content:
         if period is None:
-            if not self.loaded:
-                preview.update(Content.styled("Loading…", "dim"))
-            elif self.text:
-                preview.update(Content("No month matches the filter."))
-            else:
-                preview.update(
-                    Content(
-                        "No billable months yet: a month appears here once a reservation is approved "
-                        "or a fee subscription runs in it."
-                    )
-                )
-            return
+            if not self.months_loaded:
+                return Content.styled("Loading…", "dim")
+            return Content(self.empty_text())
         s = self.summaries.get(period)
         if s is None:
             problem = self.failed.get(period)
-            preview.update(Content(f"{period}: {problem}" if problem else f"{period}: computing the totals…"))
-            return
+            return Content(f"{period}: {problem}" if problem else f"{period}: computing the totals…")
         cur = self.session.site.currency
         first = Content.assemble(
             (f"{period} ", "bold"),
@@ -282,22 +271,9 @@ class InvoicesScreen(NodedeskScreen):
             second = f"Draft, month still open (ends {month_end_text(self.session.tz, period)})."
         if s.warnings:
             second += f" {ir.WARNING_MARK} {s.warnings} warning(s)."
-        preview.update(Content("\n").join([first, Content(second)]))
-
-    @on(DataTable.RowHighlighted)
-    def _highlighted(self) -> None:
-        self._update_preview()
-
-    @on(DataTable.RowSelected)
-    def _selected(self) -> None:
-        self.action_open()
+        return Content("\n").join([first, Content(second)])
 
     # ------------------------------------------------------------------ actions
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_filter":
-            return bool(self.text) or self.query_one("#filter", Input).display
-        return True
 
     def action_open(self) -> None:
         period = self.current_period()
@@ -307,46 +283,6 @@ class InvoicesScreen(NodedeskScreen):
 
         self.opened = MonthState(period)
         self.app.push_screen(InvoiceMonthScreen(self.opened))
-
-    def action_reload(self) -> None:
-        self.reload()
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-        self.refresh_bindings()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        changed = bool(self.text)
-        self.text = ""
-        box.value = ""
-        box.display = False
-        self.table.focus()
-        self.refresh_bindings()
-        if changed:
-            self._show_months(0, "first")
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(0.2, lambda: self._apply_filter(event.value))
-
-    def _apply_filter(self, value: str) -> None:
-        if value.strip() != self.text:
-            self.text = value.strip()
-            self._show_months(0, "first")
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._apply_filter(event.value)
-        if not self.text:
-            event.input.display = False
-        self.table.focus()
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Filter months", "Month or state (/)", self.action_filter)
