@@ -5,7 +5,9 @@ The centre (:mod:`tests.benchmarks.bigcentre`): 1,000 nodes, 100,000 windows and
 200,000 reservations, 50,000 activity entries over four years. On SQLite it is built once
 (~30 s) and cached under ``$XDG_CACHE_HOME/nodedesk-bench``; on PostgreSQL it is loaded into a
 fresh schema each run. The figures (:mod:`tests.benchmarks.scale`) are printed as a table with the
-targets: first frame < 1 s, every list open and filter < 0.5 s, cursor and page moves < 50 ms.
+targets (``scale.TARGETS``) and the figures before the last round of speed work
+(``scale.BEFORE``): first frame < 0.5 s, dashboard loaded < 0.6 s, every section's open, later
+visit and filter < 0.25 s, the calendar's busy month < 0.4 s, every key < 30 ms.
 Wall-clock figures depend on the machine's load (printed with them); the CPU column (all threads
 of the process) is what load disturbs least. Timings are reported, not asserted; what is
 asserted is that no table ever holds more than one page of rows.
@@ -45,9 +47,12 @@ def test_scale_benchmark(backend: str, tmp_path: Path, request: pytest.FixtureRe
     prepared = time.perf_counter() - t0
     try:
         load_before = os.getloadavg()
-        report = scale.Report()
+        report = scale.Report(backend=backend)
         asyncio.run(scale.measure_app(url, report, filter_text="Cooling", node="n0007"))
-        scale.measure_cold(url, report)
+        try:
+            scale.measure_cold(url, report)
+        except (RuntimeError, TimeoutError) as exc:  # the in-app figures are still worth printing
+            report.notes.append(f"cold start not measured: {exc}")
         load_after = os.getloadavg()
     finally:
         if cleanup is not None:
