@@ -42,7 +42,15 @@ def _seed(runtime: Runtime) -> None:
             ("node02 only", "2026-02-21 00:00", "2026-02-21 05:00", win.Scope(("node02",))),
         ):
             win.create_window(ctx, win.WindowDraft(title, local(start), local(end), scope=scope))
-        for node, day in (("node01", 20), ("node01", 33), ("node01", 48), ("node03", 33), ("node02", 20)):
+        days = (
+            ("node01", 20),
+            ("node01", 33),
+            ("node01", 48),
+            ("node01", 110),
+            ("node03", 33),
+            ("node02", 20),
+        )
+        for node, day in days:
             draft = rsv.ReservationDraft(node, "Folding", date(2026, 2, 1) + timedelta(days=day - 1), 2)
             rsv.record_reservation(ctx, draft, approve=True, waive_policy=True)
 
@@ -51,7 +59,7 @@ def test_wide_page_loads_only_its_nodes_downtime_and_shows_the_same(runtime: Run
     _seed(runtime)
     with runtime.read() as ctx:
         page = rsv.list_reservations(ctx, rsv.ReservationQuery(node="node01", limit=100))
-        assert len(page.items) == 3
+        assert len(page.items) == 4
         assert page.items[-1].start - page.items[0].start > rsv.WIDE_PAGE  # the restricted path
         shown = {v.id: [d.title for d in v.downtime] for v in page.items}
         rows = ctx.session.scalars(select(Reservation).where(Reservation.id.in_(shown))).all()
@@ -129,7 +137,7 @@ def test_pages_read_from_the_end_are_the_same_rows(runtime: Runtime) -> None:
             for descending in (False, True):
                 q = rsv.ReservationQuery(sort=sort, descending=descending, limit=1000)
                 everything = [r.id for r in rsv.list_reservations(ctx, q).items]
-                assert len(everything) == 5
-                for offset in range(0, 6):
+                assert len(everything) == 6
+                for offset in range(0, 7):
                     got = rsv.list_reservations(ctx, replace(q, offset=offset, limit=2)).items
                     assert [r.id for r in got] == everything[offset : offset + 2], (sort, descending, offset)
