@@ -7,8 +7,9 @@ frozen clock); ``run_app`` is what ``nodedesk`` with no command runs.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
@@ -21,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 from . import appearance
+from .kit import bindings as keys_registry
 from .kit.live import ChangeFeed, DataChanged
 from .sections import SECTIONS, Section
 from .session import AppSession
@@ -80,8 +82,19 @@ class NodedeskApp(App[int]):
         ],
     ]
 
-    def __init__(self, session: AppSession, *, theme: str | None = None, animations: bool = False) -> None:
+    def __init__(
+        self,
+        session: AppSession,
+        *,
+        theme: str | None = None,
+        animations: bool = False,
+        keymap: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
+        keys_registry.ensure_ids()  # every binding has an id (tui/kit/bindings.py)
+        keys_registry.name_node(self)
+        if keymap:  # the user's [keys] (tui/userconfig.py), already checked
+            self.set_keymap(dict(keymap))
         self.session = session
         self._start_theme = appearance.pick_theme(theme, os.environ)
         level = appearance.animation_level(animations, os.environ)
@@ -94,6 +107,10 @@ class NodedeskApp(App[int]):
         if self.no_color:  # Textual strips the colours; reverse video and bold need none
             self.add_class("-no-color")
         self.feed.start()
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        keys_registry.ensure_ids()  # a screen class loaded just now gets its binding ids
+        return super().push_screen(*args, **kwargs)
 
     def on_data_changed(self, message: DataChanged) -> None:
         self.feed.changed(message)
@@ -149,25 +166,25 @@ class NodedeskApp(App[int]):
         groups: list[dict[tuple[str, str], list[str]]] = [{}, {}]
         enabled: dict[tuple[str, str], bool] = {}
         text: dict[tuple[str, str], str] = {}
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            if not binding.description or key.startswith("super+") or framework_binding(active.node, binding):
+        for live in keys_registry.live_bindings(screen):
+            if not live.description or live.key.startswith("super+") or framework_binding(live.node, live):
                 continue
-            generic = binding.action in GENERIC_ACTIONS
-            group = 0 if isinstance(active.node, (Screen, App)) and not generic else 1
-            ident = (binding.action, binding.description)
-            if not text.get(ident) or not isinstance(active.node, App):  # the screen's own words win
-                text[ident] = binding.tooltip or binding.description
+            generic = live.action in GENERIC_ACTIONS
+            group = 0 if isinstance(live.node, (Screen, App)) and not generic else 1
+            ident = (live.action, live.description)
+            if not text.get(ident) or not isinstance(live.node, App):  # the screen's own words win
+                text[ident] = live.tooltip or live.description
             if any(ident in g for g in groups) and ident not in groups[group]:
                 continue
-            groups[group].setdefault(ident, []).append(self.get_key_display(binding))
-            enabled[ident] = enabled.get(ident, False) or active.enabled
+            groups[group].setdefault(ident, []).append(live.display)
+            enabled[ident] = enabled.get(ident, False) or live.enabled
         keys = [
             [KeyHelp(" ".join(dict.fromkeys(k)), text[ident], enabled[ident]) for ident, k in g.items()]
             for g in groups
         ]
-        if not any(k.description == "palette" or k.key == "^p" for k in keys[0]):
-            keys[0].append(KeyHelp("^p", "Command palette"))
+        if not any(k.description == "palette" for k in keys[0]):
+            palette = keys_registry.keys_of(keys_registry.live_bindings(screen), "app.command_palette")
+            keys[0].append(KeyHelp(" ".join(palette) or "^p", "Command palette"))
         return keys[0] + ([KeyHelp("", ""), *keys[1]] if keys[1] else [])
 
     def action_help(self) -> None:
@@ -209,12 +226,16 @@ class NodedeskApp(App[int]):
         self.notify(f"Not opened (no browser on the server): {url}", title="Link", markup=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        live = keys_registry.live_bindings(screen)
         for s in SECTIONS:
             state = "" if s.live else " (not available yet)"
+            key = " ".join(keys_registry.keys_of(live, f"section.{s.id}")) or "no key"
             yield SystemCommand(
-                f"Go to {s.title}", f"Section {s.key}{state}", lambda s=s: self.action_section(s.id)
+                f"Go to {s.title}", f"Section {key}{state}", lambda s=s: self.action_section(s.id)
             )
-        yield SystemCommand("Help", "Help for this screen and its keys (? or F1)", self.action_help)
+        help_keys = " or ".join(keys_registry.keys_of(live, "app.help")) or "no key"
+        yield SystemCommand("Help", f"Help for this screen and its keys ({help_keys})", self.action_help)
+        yield from self._key_commands(live)
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()
@@ -226,6 +247,28 @@ class NodedeskApp(App[int]):
         yield from notices_commands(self, screen)
         yield from super().get_system_commands(screen)
 
+    def _key_commands(self, live: list[keys_registry.LiveBinding]) -> Iterable[SystemCommand]:
+        """The screen's own keys as commands: ``Key n: New`` with its id, for finding and remapping."""
+        from .screens.help import framework_binding
+
+        seen: set[str] = set()
+        for b in live:
+            if (
+                not b.description
+                or not b.enabled
+                or b.id in seen
+                or isinstance(b.node, App)
+                or framework_binding(b.node, b)
+            ):
+                continue
+            seen.add(b.id)
+            shown = " ".join(keys_registry.keys_of(live, b.id))
+            yield SystemCommand(
+                f"Key {shown}: {b.description}",
+                f"{b.tooltip or b.description} · id {b.id} (help: keys)",
+                partial(self.run_action, b.action, b.node),
+            )
+
 
 def _plain(cell: object) -> str:
     """A table cell as the plain text it shows (Rich Text or str), on one line."""
@@ -234,10 +277,17 @@ def _plain(cell: object) -> str:
 
 
 def create_app(
-    runtime: Runtime, *, readonly: bool = False, theme: str | None = None, animations: bool = False
+    runtime: Runtime,
+    *,
+    readonly: bool = False,
+    theme: str | None = None,
+    animations: bool = False,
+    keymap: Mapping[str, str] | None = None,
 ) -> NodedeskApp:
     """The app factory: resolves the acting user (refusing unregistered ones) and site settings."""
-    return NodedeskApp(AppSession.load(runtime, readonly=readonly), theme=theme, animations=animations)
+    return NodedeskApp(
+        AppSession.load(runtime, readonly=readonly), theme=theme, animations=animations, keymap=keymap
+    )
 
 
 def run_app(
@@ -247,7 +297,8 @@ def run_app(
     mouse: bool = True,
     theme: str | None = None,
     animations: bool = False,
+    keymap: Mapping[str, str] | None = None,
 ) -> int:
-    app = create_app(env.runtime(), readonly=readonly, theme=theme, animations=animations)
+    app = create_app(env.runtime(), readonly=readonly, theme=theme, animations=animations, keymap=keymap)
     app.run(mouse=mouse)
     return app.return_code or 0

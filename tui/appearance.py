@@ -2,9 +2,10 @@
 
 - ``--theme NAME`` picks one of Textual's built-in themes (``ansi-dark``/``ansi-light`` use the
   terminal's own 16 colours; ``textual-light``, ``solarized-light``, ... are light).
-- Without ``--theme``: ``NODEDESK_THEME`` or Textual's ``TEXTUAL_THEME`` if set, else ``ansi-dark`` when
-  ``TEXTUAL_COLOR_SYSTEM=standard`` (a 16-colour terminal: truecolor themes squeezed into 16
-  colours lose contrast), else ``textual-dark``.
+- Without ``--theme``: ``NODEDESK_THEME`` or Textual's ``TEXTUAL_THEME`` if set, else ``theme`` in the
+  user's config.toml (tui/userconfig.py), else ``ansi-dark`` when ``TEXTUAL_COLOR_SYSTEM=standard``
+  (a 16-colour terminal: truecolor themes squeezed into 16 colours lose contrast), else
+  ``textual-dark``.
 - ``NO_COLOR`` (any value): Textual itself drops the colours (greyscale for truecolor themes, the
   terminal's default colours for ANSI themes); the app adds the ``-no-color`` class so cursors,
   focus and highlights are shown in reverse video and bold, which needs no colour at all.
@@ -59,13 +60,16 @@ def check_theme(name: str, source: str = "theme") -> str:
     return name
 
 
-def pick_theme(requested: str | None, environ: Mapping[str, str]) -> str:
-    """The theme to start with (see the module docstring for the order)."""
+def pick_theme(requested: str | None, environ: Mapping[str, str], configured: str | None = None) -> str:
+    """The theme to start with (see the module docstring for the order); ``configured`` is the
+    config file's ``theme`` (already checked), below the command line and the environment."""
     if requested is not None:
         return check_theme(requested)
     for name in (ENV_THEME, "TEXTUAL_THEME"):
         if environ.get(name):
             return check_theme(environ[name], name)
+    if configured:
+        return check_theme(configured, "config theme")
     if environ.get("TEXTUAL_COLOR_SYSTEM", "").strip().lower() in SIXTEEN_COLOUR_SYSTEMS:
         return SIXTEEN_COLOUR_THEME
     return DEFAULT_THEME

@@ -129,13 +129,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler | None = getattr(args, "handler", None)
         if handler is None:
             from .app import run_app
+            from .userconfig import ConfigError, load
 
             try:
-                theme = appearance.pick_theme(args.theme, os.environ)
-            except appearance.ThemeError as exc:
+                user = load(os.environ)  # ~/.config/nodedesk/config.toml: theme, [keys]
+                theme = appearance.pick_theme(args.theme, os.environ, user.theme)
+            except (appearance.ThemeError, ConfigError) as exc:
                 raise UsageError(str(exc)) from None
             return run_app(
-                env, readonly=args.readonly, mouse=not args.no_mouse, theme=theme, animations=args.animations
+                env,
+                readonly=args.readonly,
+                mouse=not args.no_mouse,
+                theme=theme,
+                animations=args.animations,
+                keymap=user.keys,
             )
         return handler(args, env)
     except NodedeskError as exc:

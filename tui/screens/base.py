@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, RadioSet, Select, Switch, TextArea
 from textual.widgets._toggle_button import ToggleButton
 from textual.worker import Worker
 
+from ..kit.bindings import ensure_ids, name_class
 from ..widgets.footer import KeyFooter
 from ..widgets.topbar import TopBar
 from ..workers import run_db
@@ -62,6 +63,14 @@ class NodedeskScreen(Screen[Any]):
     SECTION = "windows"
     HELP_TOPIC = "overview"
     KEEPS_TYPED_KEYS = False  # True on edit forms: printable keys are for the form (holds_key)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name_class(cls)  # ids for its bindings (tui/kit/bindings.py): ``windows.new``
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        ensure_ids()  # and for the dialogs and widgets its module brought in
+        super().__init__(*args, **kwargs)
 
     def crumbs(self) -> tuple[str, ...]:
         return ()

@@ -1,7 +1,9 @@
 """The help modal: the screen's help topic first, then its live keys, then the general key help.
 
-Keys Textual itself binds on its widgets (page left, scroll, select all...) are left out: they
-are the same everywhere and help/keys.md describes the ones that matter.
+The keys are the screen's live bindings from the registry (tui/kit/bindings.py), after the
+user's remapping in config.toml. Keys Textual itself binds on its widgets (page left, scroll,
+select all...) are left out: they are the same everywhere and help/keys.md describes the ones
+that matter.
 
 Links never open a browser (nodedesk usually runs on a server over SSH): a link to another
 help topic opens that topic here; any other link is only shown as text.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from nodedesk.core import helpdocs
 from nodedesk.core.errors import NotFoundError
@@ -28,7 +31,12 @@ _TOPIC_LINK = re.compile(r"^(?:help:)?([a-z0-9-]+)(?:\.md)?$")
 FRAMEWORK_KEPT = frozenset({"app.focus_next", "app.focus_previous"})
 
 
-def framework_binding(node: object, binding: Binding) -> bool:
+class _HasAction(Protocol):
+    @property
+    def action(self) -> str: ...
+
+
+def framework_binding(node: object, binding: _HasAction) -> bool:
     """Whether ``binding`` comes from a Textual class rather than from nodedesk.
 
     The most derived class in the node's MRO that declares a binding for the same action

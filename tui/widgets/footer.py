@@ -7,6 +7,9 @@ the help modal (``?``) and the command palette (``^p``). See help/keys.md.
 Importance, most important first: help, then the screen's way in and out (open, back, save,
 cancel), then reload, then the screen's other keys in their own order, then the palette hint,
 then quit (``q`` is the same on every screen and is in the help).
+
+The keys come from the binding registry (tui/kit/bindings.py), so a key the user remapped in
+config.toml shows as remapped.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from textual import events
 from textual.content import Content
 from textual.widget import Widget
 
+from ..kit.bindings import live_bindings
+
 # Actions a list screen binds with show=False that still belong in the footer when they fit
 # (help: ``f1`` stands in while a text field takes ``?``).
 PROMOTED = frozenset({"reload", "refresh"})
@@ -26,6 +31,7 @@ FIRST = frozenset({"select_cursor", "open", "back", "dismiss", "save", "cancel",
 HELP = frozenset({"help", "app.help"})
 QUIT = frozenset({"quit", "app.quit"})
 PALETTE_WORD = "palette"
+PALETTE_ACTIONS = frozenset({"command_palette", "app.command_palette"})
 SEP = " "  # between two keys
 GAP = 2  # at least this much space before the palette hint
 
@@ -112,17 +118,16 @@ class KeyFooter(Widget):
         entries: list[FooterEntry] = []
         palette: FooterEntry | None = None
         try:
-            bindings = list(self.screen.active_bindings.items())
+            bindings = live_bindings(self.screen)
         except Exception:  # the screen is being torn down
             return [], None
-        for order, (key, active) in enumerate(bindings):
-            binding = active.binding
+        for order, binding in enumerate(bindings):
+            key = binding.key
             action = binding.action
             bare = _bare(action)
-            if key == self.app.COMMAND_PALETTE_BINDING:
-                palette = FooterEntry(
-                    key, self.app.get_key_display(binding), PALETTE_WORD, active.enabled, PALETTE_RANK
-                )
+            if action in PALETTE_ACTIONS:
+                if palette is None:
+                    palette = FooterEntry(key, binding.display, PALETTE_WORD, binding.enabled, PALETTE_RANK)
                 continue
             if not binding.description or not (binding.show or bare in PROMOTED | HELP) or action in seen:
                 continue
@@ -137,9 +142,7 @@ class KeyFooter(Widget):
                 rank = 2
             else:
                 rank = 10 + order
-            entries.append(
-                FooterEntry(key, self.app.get_key_display(binding), binding.description, active.enabled, rank)
-            )
+            entries.append(FooterEntry(key, binding.display, binding.description, binding.enabled, rank))
         return entries, palette
 
     def render(self) -> Content:
