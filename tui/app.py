@@ -80,6 +80,15 @@ class NodedeskApp(App[int]):
             Binding(s.key, f"section('{s.id}')", f"Go to {s.title}", show=False, id=f"section.{s.id}")
             for s in SECTIONS
         ],
+        # Textual's own palette key (it adds it last), declared here so it has an id to remap
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",
+            show=False,
+            priority=True,
+            tooltip="Open the command palette",
+        ),
     ]
 
     def __init__(

@@ -9,6 +9,7 @@ from . import (
     helpcmd,
     inventory,
     invoicecmd,
+    keyscmd,
     noticecmd,
     outagecmd,
     people,
@@ -44,4 +45,5 @@ COMMAND_MODULES = [
     backupcmd,
     doctorcmd,
     helpcmd,
+    keyscmd,
 ]
