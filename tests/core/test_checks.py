@@ -1,0 +1,181 @@
+"""The services' ``check_*`` entry points agree with their saves, on SQLite and PostgreSQL.
+
+For each bad draft the check lists every problem, and the save refuses with the first of them
+(same error class, field and message) and writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from nodedesk.core.errors import NodedeskError
+from nodedesk.core.models import ActivityEntry
+from nodedesk.core.runtime import Runtime
+from nodedesk.core.services import windows as svc
+from nodedesk.core.services.windows import Scope, WindowChanges, WindowDraft
+from sqlalchemy import func, select
+
+from tests.core.test_windows import add_inventory, create, finalize
+from tests.helpers import local
+
+OK = {"title": "BIOS", "start": "2026-02-20 08:00", "end": "2026-02-20 12:00"}
+
+# name -> (draft fields, reason, expected (field, message start) of every problem, in order)
+NEW_WINDOWS: dict[str, tuple[dict[str, Any], str, list[tuple[str, str]]]] = {
+    "empty title": ({"title": "  "}, "", [("title", "is required")]),
+    "long title": ({"title": "x" * 201}, "", [("title", "must be at most 200 characters")]),
+    "control chars": ({"description": "a\x07b"}, "", [("description", "must not contain control")]),
+    "end before start": ({"end": "2026-02-20 07:00"}, "", [("end", "must be after the start")]),
+    "empty window": ({"end": "2026-02-20 08:00"}, "", [("end", "must be after the start")]),
+    "unknown node": ({"scope": Scope(("zz",))}, "", [("node", "no node named 'zz'")]),
+    "unknown type": ({"scope": Scope((), ("H9",))}, "", [("node_type", "no node type named 'H9'")]),
+    "backdated without reason": (
+        {"start": "2026-02-14 08:00", "end": "2026-02-14 09:00"},
+        "",
+        [("start", "starts in the past")],
+    ),
+    "several at once": (
+        {"title": "", "end": "2026-02-20 07:00", "scope": Scope(("zz",))},
+        "",
+        [("title", "is required"), ("end", "must be after the start"), ("node", "no node named")],
+    ),
+}
+
+
+def draft(**fields: Any) -> WindowDraft:
+    values = {**OK, **fields}
+    return WindowDraft(
+        values["title"],
+        local(values["start"]),
+        local(values["end"]),
+        values.get("description", ""),
+        values.get("scope", Scope()),
+    )
+
+
+def entries(runtime: Runtime) -> int:
+    with runtime.read() as ctx:
+        return ctx.session.scalar(select(func.count()).select_from(ActivityEntry)) or 0
+
+
+def agree(runtime: Runtime, check: Any, save: Any) -> list[tuple[str, str]]:
+    """The check's problems; the save must raise the first one and write nothing."""
+    with runtime.read() as ctx:
+        problems = check(ctx)
+    before = entries(runtime)
+    if not problems:
+        return []
+    with pytest.raises(NodedeskError) as err, runtime.write() as ctx:
+        save(ctx)
+    first = problems[0]
+    assert type(err.value) is type(first.error)
+    assert (err.value.field or "", err.value.message) == (first.field, first.message)
+    assert entries(runtime) == before
+    return [(p.field, p.message) for p in problems]
+
+
+@pytest.mark.parametrize("case", sorted(NEW_WINDOWS))
+def test_check_window_agrees_with_create(runtime: Runtime, case: str) -> None:
+    add_inventory(runtime)
+    fields, reason, expected = NEW_WINDOWS[case]
+    d = draft(**fields)
+    found = agree(
+        runtime,
+        lambda ctx: svc.check_window(ctx, d, reason=reason),
+        lambda ctx: svc.create_window(ctx, d, reason=reason),
+    )
+    assert [f for f, _ in found] == [f for f, _ in expected]
+    for (_, message), (_, start) in zip(found, expected, strict=True):
+        assert message.startswith(start), message
+
+
+def test_a_good_draft_has_no_problem_and_check_writes_nothing(runtime: Runtime) -> None:
+    add_inventory(runtime)
+    before = entries(runtime)
+    with runtime.read() as ctx:
+        assert svc.check_window(ctx, draft(scope=Scope(("a1",), ("EPYC",)))) == []
+    assert entries(runtime) == before
+
+
+def test_backdating_problem_is_fixed_by_the_reason(runtime: Runtime) -> None:
+    d = draft(start="2026-02-14 08:00", end="2026-02-14 09:00")
+    with runtime.read() as ctx:
+        (problem,) = svc.check_window(ctx, d)
+        assert (problem.field, problem.fix) == ("start", "reason")
+        assert svc.check_window(ctx, d, reason="forgot to log it") == []
+
+
+def test_finalized_month_is_a_problem_of_a_backdated_window(runtime: Runtime) -> None:
+    finalize(runtime, "2026-01")
+    d = draft(start="2026-01-14 08:00", end="2026-01-14 09:00")
+    found = agree(
+        runtime,
+        lambda ctx: svc.check_window(ctx, d, reason="late entry"),
+        lambda ctx: svc.create_window(ctx, d, reason="late entry"),
+    )
+    assert len(found) == 1 and "finalized invoice for 2026-01" in found[0][1]
+
+
+UPDATES: dict[str, tuple[str, WindowChanges, bool, str, list[str]]] = {
+    # name -> (which window, changes, correction, reason, fields of every problem)
+    "nothing": ("upcoming", WindowChanges(), False, "", ["changes"]),
+    "empty title": ("upcoming", WindowChanges(title=""), False, "", ["title"]),
+    "end before start": ("upcoming", WindowChanges(end=local("2026-02-20 07:00")), False, "", ["end"]),
+    "backdating without reason": (
+        "upcoming",
+        WindowChanges(start=local("2026-02-14 08:00")),
+        False,
+        "",
+        ["start"],
+    ),
+    "completed is locked": ("completed", WindowChanges(title="x"), False, "", ["window"]),
+    "in progress: title and end": (
+        "in_progress",
+        WindowChanges(title="x", end=local("2026-02-15 09:30")),
+        False,
+        "",
+        ["title", "end"],
+    ),
+    "correction needs a reason": ("completed", WindowChanges(title="x"), True, "", ["reason"]),
+    "unknown node": ("upcoming", WindowChanges(scope=Scope(("zz",))), False, "", ["node"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UPDATES))
+def test_check_window_agrees_with_update(runtime: Runtime, case: str) -> None:
+    add_inventory(runtime)
+    windows = {
+        "upcoming": create(runtime, "Up", "2026-02-20 08:00", "2026-02-20 12:00"),
+        "in_progress": create(runtime, "Now", "2026-02-15 09:00", "2026-02-15 12:00", reason="late"),
+        "completed": create(runtime, "Done", "2026-02-10 09:00", "2026-02-10 12:00", reason="late"),
+    }
+    which, changes, correction, reason, fields = UPDATES[case]
+    w = windows[which]
+    found = agree(
+        runtime,
+        lambda ctx: svc.check_window(
+            ctx, changes, window_id=w.id, expected_version=w.version, reason=reason, correction=correction
+        ),
+        lambda ctx: svc.update_window(
+            ctx, w.id, changes, expected_version=w.version, reason=reason, correction=correction
+        ),
+    )
+    assert [f for f, _ in found] == fields
+
+
+def test_a_stale_version_is_a_problem(runtime: Runtime) -> None:
+    w = create(runtime, "Up", "2026-02-20 08:00", "2026-02-20 12:00")
+    with runtime.write() as ctx:
+        svc.update_window(ctx, w.id, WindowChanges(title="Up 2"))
+    with runtime.read() as ctx:
+        problems = svc.check_window(
+            ctx, WindowChanges(title="Up 3"), window_id=w.id, expected_version=w.version
+        )
+    assert problems and "since you opened it" in problems[0].message
+
+
+def test_a_missing_window_is_a_problem(runtime: Runtime) -> None:
+    with runtime.read() as ctx:
+        (problem,) = svc.check_window(ctx, WindowChanges(title="x"), window_id=999)
+    assert problem.field == "id"
