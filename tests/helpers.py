@@ -9,7 +9,7 @@ from nodedesk.core.runtime import Runtime
 from nodedesk.core.timeutil import parse_instant
 
 SITE_TZ = "America/New_York"
-# 2026-02-15 10:00 in New York: inside the reference month of DESIGN §8.
+# 2026-02-15 10:00 in New York: inside the month of the worked examples in help/billing-rules.md.
 DEFAULT_NOW = datetime(2026, 2, 15, 15, 0, tzinfo=UTC)
 ADMIN = "admin"
 

@@ -18,7 +18,7 @@ from rich.text import Text
 
 Doc = dict[str, Any]
 
-MINUS = "−"  # U+2212, as DESIGN §10 writes "−12.00 h maintenance"
+MINUS = "−"  # U+2212, as invoices print it: "−12.00 h maintenance"
 STATE_GLYPH = {"draft": "◌", "finalized": "✓", "drifted": "⚠", "altered": "⚠"}
 STATE_STYLE = {"draft": "cyan", "finalized": "green", "drifted": "bold yellow", "altered": "bold red"}
 OVERRIDE_MARK = "✎"

@@ -1,6 +1,6 @@
 """Display helpers for reservations and outages: status word + glyph + colour, hours, downtime.
 
-Colours are never the only signal (DESIGN §10): every status is shown as its word with a glyph.
+Colours are never the only signal: every status is shown as its word with a glyph.
 The glyphs come from the core services (the CLI prints the same ones). Colour names are Rich
 names that degrade sensibly on 16-colour terminals (orange becomes red or yellow there; the word
 still tells investigating from reported).
@@ -17,7 +17,7 @@ from nodedesk.core.services import outages, reservations
 from rich.text import Text
 from textual.content import Content
 
-# DESIGN §6: reported red, investigating orange, identified yellow, monitoring blue, resolved green.
+# Outage statuses (help/outages.md): reported red, investigating orange, identified yellow, monitoring blue, resolved green.
 OUTAGE_COLOUR = {
     "reported": "bold red",
     "investigating": "bold dark_orange",

@@ -1,6 +1,6 @@
 """Can this export be imported here? The rules, and the readable report ``check-import`` prints.
 
-Rules (DESIGN §9):
+Rules (help/backup.md):
 - format name other than ``nodedesk-export``, or format major version differs → INCOMPATIBLE;
 - format minor version differs → warning;
 - export schema newer than this instance (unknown revision, or a descendant of ours) → INCOMPATIBLE;

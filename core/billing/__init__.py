@@ -1,4 +1,4 @@
-"""The billing engine (DESIGN §8).
+"""The billing engine (help/billing-rules.md).
 
 - :mod:`.inputs` — plain data a month's invoice depends on (no database).
 - :mod:`.engine` — the pure calculation: inputs in, lines, totals and warnings out.

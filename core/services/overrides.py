@@ -1,6 +1,6 @@
 """Billing overrides: a billing manager's deliberate change to one reservation line of a month.
 
-Kinds (DESIGN §8): ``exclude`` (line shown, amount 0), ``hours`` (replaces the net hours; each
+Kinds (help/invoices.md): ``exclude`` (line shown, amount 0), ``hours`` (replaces the net hours; each
 day's share scales in proportion), ``split`` (explicit percentages summing to 100 for the whole
 line), ``charge_to`` (billed to another project, with that project's split). One override per
 line and month: setting a new one replaces the old one. A reason is always required; every

@@ -1,6 +1,6 @@
 """Cost splits: versioned per project, dated, approved by a billing manager.
 
-Rules (DESIGN §7):
+Rules (help/projects.md):
 - A version lists cost objects (account codes) with Decimal percentages, each > 0 with at most
   4 decimal places, summing to exactly 100; no code twice; ``UNALLOCATED`` is reserved.
 - A version is proposed ``pending`` and then ``approved`` or ``rejected`` (with a reason) by a

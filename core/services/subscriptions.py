@@ -1,4 +1,4 @@
-"""Fee subscriptions: account maintenance fees and QoS add-ons, one concept (DESIGN §7).
+"""Fee subscriptions: account maintenance fees and QoS add-ons, one concept (help/projects.md).
 
 A subscription belongs to a user and is kept as *period rows*, each with a fixed monthly SKU,
 billing project, start date and optional inclusive end date. History is never rewritten:

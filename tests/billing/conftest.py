@@ -1,4 +1,4 @@
-"""Fixtures for the billing tests: the DESIGN §8 reference centre on both back ends."""
+"""Fixtures for the billing tests: the reference centre of help/billing-rules.md on both back ends."""
 
 from __future__ import annotations
 

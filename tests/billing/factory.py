@@ -178,7 +178,7 @@ class Builder:
 
 
 def reference_centre(b: Builder) -> dict[str, object]:
-    """DESIGN §8 reference scenarios: one node per table row, $8.00/h, split 60/40."""
+    """The worked examples of help/billing-rules.md: one node per table row, $8.00/h, split 60/40."""
     b.user("alice")
     b.node_type("A100")
     b.rate("NODE_A100", "8.00", date(2026, 1, 1))

@@ -26,7 +26,7 @@ def figures(line: ReservationLine) -> tuple[str, str, str, str]:
     return (str(line.gross_hours), str(line.downtime_hours), str(line.net_hours), str(line.amount))
 
 
-# ---------------------------------------------------------------- DESIGN §8 reference table
+# ---------------------------------------------------------------- help/billing-rules.md worked examples
 
 REFERENCE = [
     (res(1, "2026-02-14 16:00", "2026-02-16 09:00"), "2026-02", ("41.00", "0.00", "41.00", "328.00")),

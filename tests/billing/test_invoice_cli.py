@@ -19,7 +19,7 @@ from tests.helpers import DEFAULT_NOW
 
 
 def _centre(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """An initialized site (the OS login is admin) holding the DESIGN §8 reference scenarios."""
+    """An initialized site (the OS login is admin) holding the worked examples of help/billing-rules.md."""
     cli = Cli(database_url, tmp_path)
     cli.ok("init", "--timezone", "America/New_York")
     db = Database.from_url(database_url)

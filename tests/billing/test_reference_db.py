@@ -1,4 +1,4 @@
-"""DESIGN §8 reference table, end to end from the database (SQLite and PostgreSQL)."""
+"""The worked examples of help/billing-rules.md, end to end from the database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 

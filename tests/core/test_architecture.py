@@ -1,4 +1,4 @@
-"""Architecture rules (DESIGN §1): core never imports textual or the front ends, and importing
+"""Architecture rules (CONTRIBUTING.md): core never imports textual or the front ends, and importing
 it touches neither the database nor the filesystem."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Schema versioning (DESIGN §2): migrations produce exactly the models' schema on both back
+"""Schema versioning: migrations produce exactly the models' schema on both back
 ends, and an empty, old or unknown schema is detected with a clear error."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Parsing and formatting instants in the site timezone (DESIGN §2, §4)."""
+"""Parsing and formatting instants in the site timezone (help/times.md)."""
 
 from __future__ import annotations
 

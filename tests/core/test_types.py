@@ -1,4 +1,4 @@
-"""Column types that must behave identically on SQLite and PostgreSQL (DESIGN §2)."""
+"""Column types that must behave identically on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

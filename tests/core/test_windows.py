@@ -1,4 +1,4 @@
-"""Maintenance windows service (DESIGN §5) on SQLite and PostgreSQL.
+"""Maintenance windows service (help/windows.md) on SQLite and PostgreSQL.
 
 The ``runtime`` fixture is an America/New_York site acting as ``admin`` with a FrozenClock at
 2026-02-15 10:00 local; tests move that clock to put windows exactly on their boundaries.

@@ -1,15 +1,15 @@
-"""Who may do what, written from DESIGN.md §3 (NOT from core.identity.PERMISSIONS, or the
-permission tests would prove nothing).
+"""Who may do what, written from the role rules users read (help/security.md, "Roles"), NOT from
+core.identity.PERMISSIONS, or the permission tests would prove nothing.
 
-DESIGN.md §3: ``admin`` everything, including corrections; ``rental_manager`` nodes, windows,
+The roles: ``admin`` everything, including corrections; ``rental_manager`` nodes, windows,
 outages, reservations; ``billing_manager`` cost-split approval, invoices, overrides, finalize;
 ``rate_manager`` SKUs and rates; ``viewer`` read only; unregistered users are refused.
 
-Where DESIGN.md is silent we decided (and say so here):
+Details the role summary leaves open, as decided (and said here):
 - projects and members: rental and billing managers (projects are created at the rental desk
   and are the unit billing works on);
 - proposing a cost split: rental and billing managers (approving stays with billing);
-- fee subscriptions: rental and billing managers (DESIGN §7 lists them with rentals, they feed billing);
+- fee subscriptions: rental and billing managers (they are booked with rentals and feed billing);
 - recurring schedules and notice reminders are maintenance windows: rental managers;
 - users, site settings and backups (export/import): admins only.
 

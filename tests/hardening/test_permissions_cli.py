@@ -2,7 +2,7 @@
 
 Each role gets its own copy of the demo centre; commands run in-process as that role's OS login
 (``login=``), and two through the real entry point with NODEDESK_USER. Expected outcomes come from
-:mod:`tests.hardening.permissions_table` (DESIGN.md), not from core.identity.
+:mod:`tests.hardening.permissions_table` (help/security.md), not from core.identity.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def test_cli_outcomes_match_the_table(role: str, demo_site: InProcessCli) -> Non
         outcome = demo_site.run(argv, login=login)
         expect = allowed(area, role)
         if expect and outcome.rc != 0:
-            wrong.append(f"{role} {name}: refused but DESIGN allows it: {outcome.stderr.strip()}")
+            wrong.append(f"{role} {name}: refused but the role rules allow it: {outcome.stderr.strip()}")
         elif not expect:
             line = outcome.stderr.strip()
             if outcome.rc != 1 or "\n" in line or not ("may not" in line or "not registered" in line):

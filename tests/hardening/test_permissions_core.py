@@ -2,7 +2,7 @@
 
 Each action runs in a dry-run transaction (the whole unit of work, then rolled back) as a demo
 user holding one role; it must be refused with PermissionDenied exactly when the table in
-:mod:`tests.hardening.permissions_table` (written from DESIGN.md) says so. Admin runs must succeed
+:mod:`tests.hardening.permissions_table` (written from help/security.md) says so. Admin runs must succeed
 outright, which proves the inputs are valid and a refusal is about the role, not the data.
 """
 
@@ -272,7 +272,7 @@ def _run(runtime: Runtime, role: str, action: Action, ids: Ids) -> Exception | N
 
 
 def test_table_covers_every_capability() -> None:
-    """A capability added to core without a row in the DESIGN table makes this fail."""
+    """A capability added to core without a row in the permissions table makes this fail."""
     area_of = {
         "read": "read",
         "manage_users": "users",
@@ -305,9 +305,9 @@ def test_every_action_by_every_role(runtime: Runtime) -> None:
             if role == "admin" and error is not None:
                 wrong.append(f"admin {name}: setup problem, admin failed with {error!r}")
             elif expect and isinstance(error, PermissionDenied):
-                wrong.append(f"{role} {name}: refused but DESIGN allows it ({error})")
+                wrong.append(f"{role} {name}: refused but the role rules allow it ({error})")
             elif not expect and not isinstance(error, PermissionDenied):
-                wrong.append(f"{role} {name}: allowed but DESIGN refuses it (got {error!r})")
+                wrong.append(f"{role} {name}: allowed but the role rules refuse it (got {error!r})")
             elif isinstance(error, PermissionDenied):
                 assert "\n" not in str(error) and ("may not" in str(error) or "not registered" in str(error))
     assert not wrong, "\n".join(wrong)

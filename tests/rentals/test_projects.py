@@ -1,4 +1,4 @@
-"""Projects and members (DESIGN §7) on SQLite and PostgreSQL."""
+"""Projects and members (help/projects.md) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

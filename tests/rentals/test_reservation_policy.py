@@ -54,7 +54,7 @@ def test_block_table(blocks: int) -> None:
 
 
 def test_design_reference_spans() -> None:
-    """DESIGN §8: Feb 14 16:00 → Feb 16 09:00 is 41 h; Feb 14 → Feb 20 (12 blocks) is 137 h."""
+    """help/billing-rules.md: Feb 14 16:00 → Feb 16 09:00 is 41 h; Feb 14 → Feb 20 (12 blocks) is 137 h."""
     assert reservation_span(POLICY, date(2026, 2, 14), 4).hours == 41
     assert reservation_span(POLICY, date(2026, 2, 14), 12).hours == 137
     assert reservation_span(POLICY, date(2026, 1, 30), 6).hours == 65

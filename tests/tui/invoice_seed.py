@@ -1,6 +1,6 @@
 """Seed data for the Invoices screen tests (clock frozen at 2026-02-15 10:00 New York).
 
-The DESIGN §8 reference centre (project Genomics, split GRANT-A 60 / GRANT-B 40, $8.00/h,
+The billing reference centre (help/billing-rules.md, worked examples) (project Genomics, split GRANT-A 60 / GRANT-B 40, $8.00/h,
 reservations r1…r6 on node2431…node2436 with their windows), plus:
 
 - r7 on node2431 in January (Jan 10 16:00 → Jan 12 09:00, 41 h) reduced by a credited outage

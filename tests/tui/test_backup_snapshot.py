@@ -25,7 +25,7 @@ from textual.widgets import Input
 from tests.tui.backup_seed import make_export
 from tests.tui.conftest import settle
 
-# DESIGN §10's six sections, so another section becoming live does not change this picture.
+# six sections, so another section becoming live does not change this picture.
 PINNED = [
     Section(i, i.title(), k, "overview")
     for k, i in zip(

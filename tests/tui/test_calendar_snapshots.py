@@ -1,6 +1,6 @@
 """SVG snapshots of the Calendar section at 80×24, clock frozen at Sun 2026-02-15 10:00 New York.
 
-The section tabs in the header are pinned to DESIGN §10's six sections (as in
+The section tabs in the header are pinned to six sections (as in
 test_snapshots.py), so another section becoming live does not change these pictures.
 
 Update after an intended change with

@@ -1,5 +1,5 @@
 """SVG snapshots of the Reservations form and the Outages list (clock frozen at 2026-02-15 10:00
-New York). The header's section tabs are pinned to DESIGN §10's six sections, so another section
+New York). The header's section tabs are pinned to six sections, so another section
 becoming live does not change these pictures. Update after an intended change with
 ``--snapshot-update`` and look at the SVGs in ``tests/tui/__snapshots__/test_rentals_snapshots/``
 before committing them."""

@@ -1,6 +1,6 @@
 """SVG snapshots of the Windows screens with the clock frozen at 2026-02-15 10:00 New York.
 
-The section tabs in the header are pinned to DESIGN §10's six sections, so that another
+The section tabs in the header are pinned to six sections, so that another
 section becoming live does not change these pictures of the Windows screens.
 
 Update after an intended change with ``pytest tests/tui/test_snapshots.py --snapshot-update``

@@ -1,7 +1,7 @@
 """A checkbox whose state is readable without colour: ``[✓] label`` or ``[ ] label``.
 
 Textual's checkbox shows the same ``X`` in both states and tells them apart by colour only,
-which is lost on 16-colour or monochrome terminals (DESIGN §10: colour is never the only signal).
+which is lost on 16-colour or monochrome terminals (colour is never the only signal).
 """
 
 from __future__ import annotations
