@@ -106,3 +106,11 @@ def test_the_config_theme_comes_after_the_command_line_and_the_environment() -> 
     assert pick(None, {"TEXTUAL_THEME": "monokai"}, "nord") == "monokai"
     assert pick("gruvbox", {"NODEDESK_THEME": "dracula"}, "nord") == "gruvbox"
     assert pick(None, {}, None) == appearance.DEFAULT_THEME
+
+
+def test_the_example_in_the_help_is_a_good_file() -> None:
+    text = (Path(__file__).parents[2] / "help" / "keys.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = parse(example, "config.toml")
+    check_keys(config, bindings.catalogue(), bindings.clashes)
+    assert config.theme == "ansi-dark" and config.keys["table.next_page"] == "N,ctrl+n"
