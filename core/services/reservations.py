@@ -42,6 +42,7 @@ from .. import timeutil, validate
 from ..context import ServiceContext
 from ..downtime import DowntimeIndex, load_downtime
 from ..errors import ConflictError, LockedError, NotFoundError, PermissionDenied, ValidationError
+from ..fieldcheck import FieldProblem, Problems
 from ..intervals import Interval, intersect_sets
 from ..models import (
     ACTIVE_RESERVATION_STATUSES,
@@ -505,6 +506,118 @@ def record_reservation(
     )
 
 
+@dataclass
+class _CreatePlan:
+    """What :func:`_create` writes once its check found no problem."""
+
+    span: Span
+    notes: str
+    project: Project
+    requested_for: str
+    node_id: int
+    waived: tuple[PolicyViolation, ...]
+    reason: str
+
+
+def _check_create(
+    ctx: ServiceContext,
+    draft: ReservationDraft,
+    *,
+    manager: bool,
+    approve: bool,
+    waive_policy: bool,
+    correction: bool,
+    reason: str,
+) -> tuple[Problems, _CreatePlan | None]:
+    """Every refusal creating ``draft`` would meet, in the order :func:`_create` raises them.
+
+    Reads the booking policy from the site settings here, so a bad stored setting is a
+    problem (one line naming the setting), not an error in the caller."""
+    p = Problems()
+    session = ctx.session
+    rules = p.attempt(policy, ctx)
+    span: Span | None = None
+    start_date = draft.start_date
+    if not isinstance(start_date, date) or isinstance(start_date, datetime):
+        p.add(ValidationError("must be a date (YYYY-MM-DD)", field="start_date"))
+    elif rules is not None:
+        span = p.attempt(reservation_span, rules, start_date, draft.blocks)
+    notes = p.attempt(validate_notes, draft.notes)
+    project = p.attempt(find_project, ctx, draft.project)
+    actor = ctx.actor.username
+    requested_for = (draft.requested_for or "").strip() or actor
+    p.attempt(_user, session, requested_for, "requested_for")
+    if not manager:
+        if project is not None:
+            p.attempt(_may_act_for_project, ctx, project, "request reservations")
+        if requested_for != actor:
+            p.add(
+                PermissionDenied(
+                    f"{actor} may only request reservations for themselves (recording one for "
+                    f"{requested_for} needs role admin or rental_manager)"
+                )
+            )
+    violations: tuple[PolicyViolation, ...] = ()
+    if rules is not None and span is not None:
+        today = timeutil.local_day(ctx.now(), ctx.tz)
+        violations = tuple(booking_violations(rules, start_date, today))
+        if violations and not waive_policy:
+            hint = " (a rental manager may waive this with --waive-policy)" if manager else ""
+            p.add(ValidationError(violations[0].message + hint, field="start_date"))
+    if approve and span is not None:
+        interval = Interval(span.start, span.end)
+        reason = (
+            p.attempt(
+                _billing_guard, ctx, interval, "recording this approved reservation", correction, reason
+            )
+            or (reason or "").strip()
+        )
+    elif correction and not approve:
+        p.add(
+            ValidationError(
+                "a correction only applies to an approved reservation (--approve)", field="correct"
+            )
+        )
+    node_id = p.attempt(_node_id, session, draft.node)
+    if node_id is not None:
+        node = session.get(Node, node_id)
+        assert node is not None
+        p.attempt(_ensure_rentable, node)
+        if project is not None:
+            p.attempt(_ensure_project_active, project)
+        if span is not None:
+            p.attempt(_ensure_no_clash, ctx, node, span.start, span.end, None)
+    if p.items or span is None or notes is None or project is None or node_id is None:
+        return p, None
+    waived = violations if waive_policy else ()
+    return p, _CreatePlan(span, notes, project, requested_for, node_id, waived, reason)
+
+
+def check_reservation(
+    ctx: ServiceContext,
+    draft: ReservationDraft,
+    *,
+    manager: bool,
+    approve: bool = False,
+    waive_policy: bool = False,
+    correction: bool = False,
+    reason: str = "",
+) -> list[FieldProblem]:
+    """Every refusal recording (``manager``) or requesting ``draft`` would meet now, without
+    writing or locking anything. :func:`record_reservation` and :func:`request_reservation`
+    run the same check and raise its first problem."""
+    problems, _ = _check_create(
+        ctx,
+        draft,
+        manager=manager,
+        approve=approve,
+        waive_policy=waive_policy,
+        correction=correction,
+        reason=reason,
+    )
+    return problems.items
+
+
 def _create(
     ctx: ServiceContext,
     draft: ReservationDraft,
@@ -516,40 +629,24 @@ def _create(
     reason: str,
 ) -> ReservationResult:
     session = ctx.session
-    rules = policy(ctx)
-    if not isinstance(draft.start_date, date) or isinstance(draft.start_date, datetime):
-        raise ValidationError("must be a date (YYYY-MM-DD)", field="start_date")
-    span = reservation_span(rules, draft.start_date, draft.blocks)
-    notes = validate_notes(draft.notes)
-    project = find_project(ctx, draft.project)
-    actor = ctx.actor.username
-    requested_for = (draft.requested_for or "").strip() or actor
-    _user(session, requested_for, "requested_for")
-    if not manager:
-        _may_act_for_project(ctx, project, "request reservations")
-        if requested_for != actor:
-            raise PermissionDenied(
-                f"{actor} may only request reservations for themselves (recording one for "
-                f"{requested_for} needs role admin or rental_manager)"
-            )
-
-    today = timeutil.local_day(ctx.now(), ctx.tz)
-    violations = tuple(booking_violations(rules, draft.start_date, today))
-    if violations and not waive_policy:
-        hint = " (a rental manager may waive this with --waive-policy)" if manager else ""
-        raise ValidationError(violations[0].message + hint, field="start_date")
-    waived = violations if waive_policy else ()
-
+    problems, plan = _check_create(
+        ctx,
+        draft,
+        manager=manager,
+        approve=approve,
+        waive_policy=waive_policy,
+        correction=correction,
+        reason=reason,
+    )
+    problems.raise_first()
+    assert plan is not None
+    span, notes, project, requested_for = plan.span, plan.notes, plan.project, plan.requested_for
+    waived, reason, actor = plan.waived, plan.reason, ctx.actor.username
     interval = Interval(span.start, span.end)
-    if approve:
-        reason = _billing_guard(ctx, interval, "recording this approved reservation", correction, reason)
-    elif correction:
-        raise ValidationError(
-            "a correction only applies to an approved reservation (--approve)", field="correct"
-        )
 
-    # The order matters: lock the node, then check (see the module docstring).
-    node = lock_node(session, _node_id(session, draft.node))
+    # The order matters: lock the node, then check again (see the module docstring); the check
+    # above ran without locks.
+    node = lock_node(session, plan.node_id)
     _ensure_rentable(node)
     _lock_project(session, project)
     _ensure_project_active(project)
