@@ -103,9 +103,16 @@ class EditFormScreen(NodedeskScreen):
         Every problem is marked at once and the first one's field gets the focus; nothing is
         written while any problem stands."""
         parsed, check = self.draft_check(final=True)
-        if parsed or check is None:
+        if check is None:
             self.show_problems(parsed, final=True)
-            self.saving = False
+            return
+        if parsed:  # nothing to save: still mark every other field the service refuses
+            self.db(
+                check,
+                lambda problems: self.show_problems(parsed + problems, final=True),
+                on_error=lambda exc: self.show_problems([*parsed, FieldProblem.of(exc)], final=True),
+                group="form-check",
+            )
             return
 
         def work(ctx: ServiceContext) -> CheckedSave:

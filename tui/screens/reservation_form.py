@@ -17,17 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from nodedesk.core import timeutil, validate
+from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError, ValidationError
+from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.services import reservations as svc
-from nodedesk.core.services.reservation_policy import (
-    PolicyViolation,
-    ReservationPolicy,
-    Span,
-    booking_violations,
-    check_blocks,
-    reservation_span,
-)
+from nodedesk.core.services.reservation_policy import ReservationPolicy, Span, reservation_span
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -40,7 +34,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from .. import render
 from .. import rental_render as rr
 from ..widgets.tickbox import TickBox
-from .edit_form import EditFormScreen
+from .edit_form import Check, EditFormScreen, problem_field
 from .reservations import Names, load_names
 from .window_actions import not_allowed
 from .window_form import NameListSuggester
@@ -91,17 +85,14 @@ class ReservationFormScreen(EditFormScreen):
         self.draft: Draft | None = None
         self.checked: svc.DraftCheck | None = None  # the last database check, for ``self.draft``
         self.check_problem = ""
-        self.violations: list[PolicyViolation] = []  # waivable booking rules the start date breaks
+        self.rules: ReservationPolicy | None = None  # the site's booking policy, read by the service
+        self.problems: list[FieldProblem] = []  # the service's last answer
         self._check_timer: Timer | None = None
 
     @property
     def manager(self) -> bool:
         """Rental managers record; everyone else requests."""
         return not not_allowed(self.session, "manage_reservations")
-
-    @property
-    def policy(self) -> ReservationPolicy:
-        return ReservationPolicy.from_site(self.session.site)
 
     def crumbs(self) -> tuple[str, ...]:
         return ("record" if self.manager else "request",)
@@ -113,7 +104,7 @@ class ReservationFormScreen(EditFormScreen):
         return {
             "node": self.prefill["node"],
             "project": self.prefill["project"],
-            "start_date": (today + timedelta(days=self.policy.lead_days)).isoformat(),
+            "start_date": (today + timedelta(days=self.rules.lead_days)).isoformat() if self.rules else "",
             "blocks": "2",
             "requested_for": self.session.actor.username,
             "notes": "",
@@ -133,18 +124,17 @@ class ReservationFormScreen(EditFormScreen):
         )
 
     def _heading(self) -> Content:
-        p = self.policy
+        p = self.rules
         if self.manager:
             text = "Record a reservation"
             more = " · rental manager: for anyone; may approve, waive policy"
         else:
             text = "Request a reservation"
-            more = f" · pending until approved · {p.lead_days}+ days ahead"
+            more = " · pending until approved" + (f" · {p.lead_days}+ days ahead" if p else "")
         return Content.assemble((text, "bold"), (more, "dim"))
 
     def compose_body(self) -> ComposeResult:
         v = self._initial()
-        p = self.policy
         with VerticalScroll(id="form-body", classes="reservation-form"):
             yield Static(self._heading(), id="form-heading")
             yield Static(id="form-error")
@@ -184,7 +174,7 @@ class ReservationFormScreen(EditFormScreen):
                 Input(
                     v["blocks"],
                     id="blocks",
-                    placeholder=f"1–{p.max_blocks}",
+                    placeholder="blocks",
                     compact=True,
                     classes="blocks",
                     restrict=r"[0-9]*",
@@ -232,14 +222,31 @@ class ReservationFormScreen(EditFormScreen):
             first = "start_date"
         self.query_one(f"#{first}", Input).focus()
         self.db(load_names, self._names_loaded, on_error=lambda exc: None, group="names")
-        self.validate_all(show_untouched=False)
+        self.db(svc.policy, self._policy_loaded, on_error=self._policy_refused, group="policy")
+        self.refresh_check()
+
+    def _policy_loaded(self, rules: ReservationPolicy) -> None:
+        """The booking policy came from the service: prefill the earliest start it allows."""
+        self.rules = rules
+        self.query_one("#blocks", Input).placeholder = f"1–{rules.max_blocks}"
+        self.query_one("#form-heading", Static).update(self._heading())
+        box = self.query_one("#start_date", Input)
+        if not box.value and "start_date" not in self.touched:
+            self.initial["start_date"] = self._initial()["start_date"]
+            with box.prevent(Input.Changed):
+                box.value = self.initial["start_date"]
+        self.refresh_check()
+
+    def _policy_refused(self, exc: NodedeskError) -> None:
+        """A bad stored setting: the form says so in one line; saving is refused by the service."""
+        self._set_form_error(f"Reservations are not available: {render.one_line(str(exc))}")
 
     def _names_loaded(self, names: Names) -> None:
         self.names = names
         self.node_suggester.names = names.rentable
         self.project_suggester.names = names.active_projects
         self.user_suggester.names = names.users
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     # ------------------------------------------------------------------ values and validation
 
@@ -265,106 +272,98 @@ class ReservationFormScreen(EditFormScreen):
             message if isinstance(message, Content) else Content(message)
         )
 
-    def check(self) -> dict[str, str]:
-        """Every field's problem right now ('' when fine); computes the span and hours."""
-        errors = dict.fromkeys(FIELDS, "")
-        tz, p = self.session.tz, self.policy
-        names = self.names
-
-        node = self.value("node").strip()
-        if not node:
-            errors["node"] = "is required"
-        elif names.nodes:
-            known = _lookup(node, names.nodes)
-            if known is None:
-                errors["node"] = f"no node named {node!r}"
-            elif known not in names.rentable:
-                errors["node"] = f"{known} is not rentable (only rentable nodes can be reserved)"
-            else:
-                node = known
-
-        project = self.value("project").strip()
-        if not project:
-            errors["project"] = "is required (a project title)"
-        elif names.projects:
-            known = _lookup(project, names.projects)
-            if known is None:
-                errors["project"] = f"no project titled {project!r}"
-            elif known not in names.active_projects:
-                errors["project"] = (
-                    f"project {known!r} is archived; only active projects can hold reservations"
-                )
-
+    def _parsed(self) -> tuple[list[FieldProblem], date | None, int | None]:
+        """The start date (core's date parser) and the number of blocks as typed."""
+        problems: list[FieldProblem] = []
         start_date: date | None = None
+        blocks: int | None = None
         try:
-            if not self.value("start_date").strip():
-                raise ValidationError("is required (YYYY-MM-DD)", field="start_date")
             start_date = timeutil.parse_date(self.value("start_date"), "start_date")
         except ValidationError as exc:
-            errors["start_date"] = exc.message
-        blocks: int | None = None
+            problems.append(FieldProblem.of(exc))
         raw_blocks = self.value("blocks").strip()
-        try:
-            if not raw_blocks:
-                raise ValidationError("is required (a whole number of 12-hour blocks)", field="blocks")
-            blocks = check_blocks(p, int(raw_blocks))
-        except ValidationError as exc:
-            errors["blocks"] = exc.message
+        if raw_blocks.isdigit():
+            blocks = int(raw_blocks)
+        else:
+            problems.append(FieldProblem.of(ValidationError("is required (a whole number)", field="blocks")))
+        return problems, start_date, blocks
 
+    def _preview(self, start_date: date | None, blocks: int | None) -> None:
+        """Hints: when the reservation starts and ends, and its hours (core's span, no rule)."""
+        tz, p = self.session.tz, self.rules
         self.span = None
         self._set_hint("start_date", "")
         self._set_hint("blocks", "")
-        if start_date is not None:
-            self._set_hint("start_date", f"starts {start_date:%a} {p.start_time:%H:%M}")
-        if start_date is not None and blocks is not None:
-            try:
-                self.span = reservation_span(p, start_date, blocks)
-            except ValidationError as exc:
-                errors[FIELD_FOR_ERROR.get(exc.field or "", "blocks")] = exc.message
-        if self.span is not None:
-            capped = f" (cut back to {p.end_cap_time:%H:%M})" if self.span.capped else ""
-            self._set_hint(
-                "blocks",
-                Content.assemble(
-                    f"ends {rr.day_time(self.span.end, tz)}{capped} · ",
-                    (rr.hours(self.span.hours), "bold"),
-                ),
-            )
-        self.violations = []
-        if start_date is not None and not errors["start_date"]:
-            today = timeutil.local_day(self.session.now(), tz)
-            violations = self.violations = booking_violations(p, start_date, today)
-            if violations and not self.flag("waive"):
-                hint = " — tick 'Waive booking policy' to record it anyway" if self.manager else ""
-                errors["start_date"] = violations[0].message + hint
-
-        if self.manager:
-            who = self.value("requested_for").strip()
-            if who and names.users and who not in names.users:
-                errors["requested_for"] = f"no active user named {who!r}"
+        if p is None or start_date is None:
+            return
+        self._set_hint("start_date", f"starts {start_date:%a} {p.start_time:%H:%M}")
+        if blocks is None:
+            return
         try:
-            validate.text(self.value("notes"), "notes", max_len=2000)
-        except ValidationError as exc:
-            errors["notes"] = exc.message
+            self.span = reservation_span(p, start_date, blocks)
+        except ValidationError:
+            return  # the service's check says what is wrong
+        capped = f" (cut back to {p.end_cap_time:%H:%M})" if self.span.capped else ""
+        self._set_hint(
+            "blocks",
+            Content.assemble(
+                f"ends {rr.day_time(self.span.end, tz)}{capped} · ",
+                (rr.hours(self.span.hours), "bold"),
+            ),
+        )
 
-        draft = None
-        if (
-            self.span is not None
-            and start_date is not None
-            and blocks is not None
-            and node
-            and not errors["node"]
-        ):
-            draft = Draft(node, start_date, blocks)
-        self._draft_changed(draft)
-        return errors
+    def _draft(self, start_date: date | None, blocks: int | None) -> svc.ReservationDraft:
+        """The draft as typed; an unreadable date or count goes to the service as is, which
+        refuses it (its parse problem is shown first)."""
+        return svc.ReservationDraft(
+            node=self.value("node").strip(),
+            project=self.value("project").strip(),
+            start_date=start_date,  # type: ignore[arg-type]
+            blocks=blocks if blocks is not None else 0,
+            requested_for=self.value("requested_for").strip() if self.manager else None,
+            notes=self.value("notes"),
+        )
 
-    def validate_all(self, *, show_untouched: bool) -> dict[str, str]:
-        errors = self.check()
-        for field, message in errors.items():
-            show = show_untouched or field in self.touched
-            self._set_error(field, message if show else "")
-        return errors
+    def draft_check(self, *, final: bool) -> tuple[list[FieldProblem], Check | None]:
+        problems, start_date, blocks = self._parsed()
+        self._preview(start_date, blocks)
+        node = self.value("node").strip()
+        live = None
+        if self.span is not None and start_date is not None and blocks is not None and node:
+            live = Draft(node, start_date, blocks)
+        self._draft_changed(live)
+        draft = self._draft(start_date, blocks)
+        manager, approve, waive = self.manager, self.flag("approve"), self.flag("waive")
+        return problems, lambda ctx: svc.check_reservation(
+            ctx, draft, manager=manager, approve=approve, waive_policy=waive
+        )
+
+    def _message(self, problem: FieldProblem) -> str:
+        return problem.message.replace("with --waive-policy", "by ticking 'Waive booking policy'")
+
+    def show_problems(self, problems: list[FieldProblem], *, final: bool) -> None:
+        """Mark each field the service named with its message; the rest go on the form line."""
+        marks = dict.fromkeys(FIELDS, "")
+        loose: list[str] = []
+        for problem in problems:
+            field = problem_field(problem, FIELD_FOR_ERROR)
+            if field is None or not self.query_one(f"#{field}-row").display:
+                loose.append(str(problem.error))
+            elif not marks[field]:
+                marks[field] = self._message(problem)
+        shown = [f for f in FIELDS if marks[f] and (final or f in self.touched)]
+        for field in FIELDS:
+            self._set_error(field, marks[field] if field in shown else "")
+        self.problems = problems
+        self._render_check()
+        if not final:
+            return
+        self.query_one("#save", Button).disabled = False
+        if shown:
+            self._set_form_error(f"Not saved: fix the marked field{'s' if len(shown) > 1 else ''}.")
+            self.show_field(shown[0])
+        elif loose:
+            self._set_form_error("Not saved: " + render.one_line(loose[0]))
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
@@ -372,11 +371,11 @@ class ReservationFormScreen(EditFormScreen):
             self.touched.add(event.input.id)
         if not self.saving:
             self._set_form_error("")  # a refusal was about what the form said before this change
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Checkbox.Changed)
     def _option_changed(self) -> None:
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Input.Submitted)
     def _next_field(self) -> None:
@@ -449,8 +448,10 @@ class ReservationFormScreen(EditFormScreen):
                 Content.styled("⚠ Overlaps downtime (allowed; that time is not billed):", "$warning")
             )
             lines += [Content("  " + rr.downtime_line(d, tz, max_len=40)) for d in total[:3]]
-        if self.flag("waive"):
-            lines += [Content.styled(f"⚠ Policy waived: {v.message}", "$warning") for v in self.violations]
+        if self.flag("waive") and self.checked is not None and draft is not None:
+            lines += [
+                Content.styled(f"⚠ Policy waived: {v.message}", "$warning") for v in self.checked.violations
+            ]
         self.query_one("#check", Static).update(Content("\n").join(lines))
 
     # ------------------------------------------------------------------ saving
@@ -461,21 +462,9 @@ class ReservationFormScreen(EditFormScreen):
     def action_save(self) -> None:
         if self.saving:
             return
-        errors = self.validate_all(show_untouched=True)
-        bad = [f for f in FIELDS if errors[f]]
-        if bad:
-            self._set_form_error(f"Not saved: fix the marked field{'s' if len(bad) > 1 else ''}.")
-            self.show_field(bad[0])
-            return
         self._set_form_error("")
-        draft = svc.ReservationDraft(
-            node=self.value("node").strip(),
-            project=self.value("project").strip(),
-            start_date=timeutil.parse_date(self.value("start_date"), "start_date"),
-            blocks=int(self.value("blocks")),
-            requested_for=self.value("requested_for").strip() if self.manager else None,
-            notes=self.value("notes"),
-        )
+        _, start_date, blocks = self._parsed()
+        draft = self._draft(start_date, blocks)
         approve, waive = self.flag("approve"), self.flag("waive")
         if self.manager:
 
@@ -487,9 +476,8 @@ class ReservationFormScreen(EditFormScreen):
             def work(ctx):  # type: ignore[no-untyped-def]
                 return svc.request_reservation(ctx, draft)
 
-        self.saving = True
         self.query_one("#save", Button).disabled = True
-        self.db(work, self._saved, on_error=self._refused, write=True, group="save")
+        self.checked_save(work, self._saved, self._refused)
 
     def _refused(self, exc: NodedeskError) -> None:
         self.saving = False
