@@ -584,18 +584,20 @@ class _KindImport:
 
     def _check_lock(self, rec: _Rec, row_id: Any, current: dict[str, Any] | None) -> None:
         """Refuse (or, when correcting, note) a change to locked history (locks.py)."""
-        if self.locks is None:
+        found = None
+        if self.locks is not None:
+            old = None
+            if row_id is not None:
+                old = self.session.get(LOCKABLE[self.spec.name], row_id, populate_existing=True)
+            values = {c.name: v for c, v in zip(self.spec.key, rec.key, strict=True)} | rec.values
+            found = self.locks.check(self.spec.name, old, values)
+        if self.corrections is None or self.spec.append_only:
+            if found is not None:
+                raise LockedRecordError(self.spec.name, rec.label, found[0])
             return
-        old = None
-        if row_id is not None:
-            old = self.session.get(LOCKABLE[self.spec.name], row_id, populate_existing=True)
-        values = {c.name: v for c, v in zip(self.spec.key, rec.key, strict=True)} | rec.values
-        found = self.locks.check(self.spec.name, old, values)
-        if found is None:
-            return
-        why, months = found
-        if self.corrections is None:
-            raise LockedRecordError(self.spec.name, rec.label, why)
+        # An import given --correct is an admin correction as a whole: every record it changes,
+        # locked or not, gets its own entry with before and after.
+        months = found[1] if found is not None else ()
         after = self.decoder.encoded(rec)
         uuid = str(rec.key[0]) if self.spec.key[0].name == "uuid" else ""
         self.corrections.append(Correction(self.spec.name, rec.label, row_id, uuid, current, after, months))

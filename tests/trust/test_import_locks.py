@@ -171,6 +171,27 @@ def test_correct_with_reason_writes_one_entry_per_record(merged: Runtime, export
         assert jan.drifted  # the corrected window lies in a finalized month
 
 
+def test_a_correcting_import_records_every_record_it_changes(merged: Runtime, export_dir: Path) -> None:
+    """With --correct the whole import is an admin correction: an unlocked change made by it is on
+    record with its before and after too, not only in the summary's counts."""
+    edit_kind(
+        export_dir, "maintenance_windows", _set("w", lambda f: f["title"] == "bk Jan 31", title="bk edited")
+    )
+    edit_kind(export_dir, "nodes", _set("n", lambda f: f["key"] == "bknode01", description="new rack"))
+    _import(merged, export_dir, correct=True, reason="vendor records")
+    with merged.database.read() as session:
+        entries = {
+            e.action: (json.loads(e.before_json), json.loads(e.after_json), e.reason)
+            for e in session.scalars(
+                select(ActivityEntry).where(ActivityEntry.action.like("%.corrected_by_import"))
+            )
+        }
+    assert set(entries) == {"maintenance_windows.corrected_by_import", "nodes.corrected_by_import"}
+    before, after, reason = entries["nodes.corrected_by_import"]
+    assert after["description"] == "new rack" and before["description"] != "new rack"
+    assert reason == "vendor records"
+
+
 def test_correct_needs_the_correct_capability(merged: Runtime, export_dir: Path) -> None:
     from tests.helpers import runtime_as
 
