@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from nodedesk.core import timeutil
-from nodedesk.core.errors import NodedeskError, ValidationError
+from nodedesk.core.errors import ConflictError, NodedeskError, ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.services import reservations as svc
 from nodedesk.core.services.reservation_policy import ReservationPolicy, Span, reservation_span
@@ -346,6 +346,8 @@ class ReservationFormScreen(EditFormScreen):
         marks = dict.fromkeys(FIELDS, "")
         loose: list[str] = []
         for problem in problems:
+            if not final and isinstance(problem.error, ConflictError):
+                continue  # a clash: the availability panel names it while typing
             field = problem_field(problem, FIELD_FOR_ERROR)
             if field is None or not self.query_one(f"#{field}-row").display:
                 loose.append(str(problem.error))

@@ -296,8 +296,9 @@ class WindowFormScreen(EditFormScreen):
             self._set_hint("end", f"{self.hints['end']} · {timeutil.format_duration(end - start)}")
         return problems, start, end
 
-    def _scope(self, *, final: bool) -> svc.Scope:
-        """The scope as typed; a name still being typed (no separator after it yet) waits."""
+    def _scope(self, *, final: bool = True) -> svc.Scope:
+        """The scope as typed; while not ``final`` a name still being typed (no separator after
+        it yet) is left out, so the service judges it once it is complete."""
         names = {}
         for field in ("node_types", "nodes"):
             box = self.query_one(f"#{field}", Input)
@@ -383,7 +384,7 @@ class WindowFormScreen(EditFormScreen):
             panel.propose(None, "waiting for a valid start and end")
             return
         exclude = self.window.id if self.window is not None else None
-        panel.propose(Proposal(start, end, self._scope(final=False), exclude))
+        panel.propose(Proposal(start, end, self._scope(), exclude))  # the panel names an unknown node
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
@@ -449,7 +450,7 @@ class WindowFormScreen(EditFormScreen):
             start, end = self._time("start"), self._time("end")
         except ValidationError:
             return lambda ctx: None  # never runs: the check stops at the unreadable time
-        scope = self._scope(final=True)
+        scope = self._scope()
         if self.mode == "create":
             draft = svc.WindowDraft(
                 title=self.value("title"),
