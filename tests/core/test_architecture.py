@@ -109,3 +109,34 @@ def test_core_sources_never_import_front_ends() -> None:
             if root in ("textual", "tui") or name.startswith(("nodedesk.tui", "<relative>")):
                 offenders.append(f"{path.relative_to(REPO)}: {name}")
     assert offenders == []
+
+
+# Forms whose rules come only from the service's check (tui/screens/edit_form.py).
+CHECKED_FORMS = ("window_form.py", "reservation_form.py")
+# Rule texts and limits that belong to core services and validators, never to a form.
+COPIED_RULES = (
+    "must be after",
+    "must be at most",
+    "is required for",
+    "already begun",
+    "days' notice",
+    "not rentable",
+    "only active projects",
+    "now or later",
+    "max_length=2",  # a text limit (200, 2000) is the validator's
+    "max_len=2",
+    "check_blocks",
+    "booking_violations",
+    "ReservationPolicy.from_site",
+    "validate.",
+)
+
+
+def test_checked_forms_hold_no_copy_of_a_core_rule() -> None:
+    """A form reads what is typed (core's parsers) and marks what the service's check says."""
+    screens = REPO / "tui" / "screens"
+    offenders = []
+    for name in CHECKED_FORMS:
+        source = (screens / name).read_text("utf-8")
+        offenders += [f"{name}: {rule!r}" for rule in COPIED_RULES if rule in source]
+    assert offenders == []

@@ -195,7 +195,7 @@ class ReservationFormScreen(EditFormScreen):
                 ),
                 hint=True,
             )
-            yield self._row("Notes", "notes", Input(v["notes"], id="notes", max_length=2000, compact=True))
+            yield self._row("Notes", "notes", Input(v["notes"], id="notes", compact=True))
             yield self._row(
                 "Options",
                 "options",

@@ -183,7 +183,7 @@ class WindowFormScreen(EditFormScreen):
         with VerticalScroll(id="form-body"):
             yield Static(self._heading(), id="form-heading")
             yield Static(id="form-error")
-            yield self._row("Title", "title", Input(v["title"], id="title", max_length=200, compact=True))
+            yield self._row("Title", "title", Input(v["title"], id="title", compact=True))
             yield self._row(
                 "Start",
                 "start",
@@ -222,7 +222,7 @@ class WindowFormScreen(EditFormScreen):
             yield self._row(
                 "Description", "description", TextArea(v["description"], id="description", compact=True)
             )
-            yield self._row("Reason", "reason", Input(id="reason", max_length=2000, compact=True), hint=True)
+            yield self._row("Reason", "reason", Input(id="reason", compact=True), hint=True)
             with Horizontal(id="form-buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True)
