@@ -153,10 +153,15 @@ class LiveBinding:
 
 def live_bindings(screen: Screen) -> list[LiveBinding]:
     """The screen's active bindings (focused widget, screen, app), keymap applied, in order."""
-    ensure_ids()
     app = screen.app
     found: list[LiveBinding] = []
-    for key, active in screen.active_bindings.items():
+    active_bindings = screen.active_bindings
+    if any(active.binding.id is None for active in active_bindings.values()):
+        ensure_ids()  # a class loaded after the last screen was pushed (rare)
+        for active in active_bindings.values():
+            name_node(active.node)
+        active_bindings = screen.active_bindings
+    for key, active in active_bindings.items():
         b = active.binding
         found.append(
             LiveBinding(
