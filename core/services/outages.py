@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, func, select
 from .. import timeutil, validate
 from ..context import ServiceContext
 from ..errors import NotFoundError, ValidationError
+from ..fieldcheck import FieldProblem, Problems
 from ..intervals import Interval
 from ..models import OUTAGE_STATUSES, ActivityEntry, Node, Outage
 from . import drift, notices
@@ -160,34 +161,48 @@ def _resolve_nodes(ctx: ServiceContext, names: Iterable[str]) -> list[Node]:
     return nodes
 
 
-def _check_times(
-    ctx: ServiceContext, start: datetime, end: datetime | None, etr: datetime | None, status: str
+def _time_problems(
+    ctx: ServiceContext,
+    p: Problems,
+    start: datetime,
+    end: datetime | None,
+    etr: datetime | None,
+    status: str,
 ) -> None:
+    """The time rules of an outage: begun already, an end only (and always) when resolved,
+    after the start and not in the future, an estimate after the start."""
     now = ctx.now()
     if start > now:
-        raise ValidationError(
-            f"an outage has already begun; {timeutil.format_local(start, ctx.tz)} is in the future "
-            "(schedule planned downtime as a maintenance window)",
-            field="start",
+        p.add(
+            ValidationError(
+                f"an outage has already begun; {timeutil.format_local(start, ctx.tz)} is in the future "
+                "(schedule planned downtime as a maintenance window)",
+                field="start",
+            )
         )
     if status == "resolved" and end is None:
-        raise ValidationError("is required when the outage is resolved", field="end")
+        p.add(ValidationError("is required when the outage is resolved", field="end"))
     if end is not None:
         if status != "resolved":
-            raise ValidationError(
-                f"an outage gets its end when it is resolved (status is {status}); "
-                "use 'outage resolve' or --status resolved",
-                field="end",
+            p.add(
+                ValidationError(
+                    f"an outage gets its end when it is resolved (status is {status}); "
+                    "use 'outage resolve' or --status resolved",
+                    field="end",
+                )
             )
-        if not end > start:
-            raise ValidationError("must be after the start", field="end")
-        if end > now:
-            raise ValidationError(
-                f"{timeutil.format_local(end, ctx.tz)} is in the future; resolve the outage when it is over",
-                field="end",
+        elif not end > start:
+            p.add(ValidationError("must be after the start", field="end"))
+        elif end > now:
+            p.add(
+                ValidationError(
+                    f"{timeutil.format_local(end, ctx.tz)} is in the future; "
+                    "resolve the outage when it is over",
+                    field="end",
+                )
             )
     if etr is not None and not etr > start:
-        raise ValidationError("the estimated time to repair must be after the start", field="etr")
+        p.add(ValidationError("the estimated time to repair must be after the start", field="etr"))
 
 
 def _downtime_span(start: datetime, end: datetime | None, now: datetime) -> Interval[datetime] | None:
@@ -231,27 +246,83 @@ class OutageResult:
     drifted_months: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _CreatePlan:
+    title: str
+    description: str
+    start: datetime
+    end: datetime | None
+    etr: datetime | None
+    status: str
+    nodes: list[Node]
+    reason: str
+
+
+def _check_create(
+    ctx: ServiceContext, draft: OutageDraft, correction: bool, reason: str
+) -> tuple[Problems, _CreatePlan | None]:
+    p = Problems()
+    title = p.attempt(validate.title, draft.title)
+    description = p.attempt(validate.text, draft.description, "description")
+    start = p.attempt(timeutil.ensure_aware, draft.start, "start")
+    end = p.attempt(timeutil.ensure_aware, draft.end, "end") if draft.end is not None else None
+    etr = p.attempt(timeutil.ensure_aware, draft.etr, "etr") if draft.etr is not None else None
+    status = draft.status or ("resolved" if end is not None else "reported")
+    status_ok = p.passes(validate.choice, status, "status", STATUSES)
+    if start is not None and status_ok:
+        _time_problems(ctx, p, start, end, etr, status)
+    nodes = p.attempt(_resolve_nodes, ctx, draft.nodes)
+    reason = (reason or "").strip()
+    if correction:
+        reason = p.attempt(validate.reason, reason) or reason
+    elif start is not None and draft.credit and not p.items:
+        span = _downtime_span(start, end, ctx.now())
+        if span is not None:
+            p.attempt(drift.ensure_months_open, ctx, [span], "this outage")
+    if p.items or title is None or description is None or start is None or nodes is None:
+        return p, None
+    return p, _CreatePlan(title, description, start, end, etr, status, nodes, reason)
+
+
+def check_outage(
+    ctx: ServiceContext,
+    draft: OutageDraft | OutageChanges,
+    *,
+    outage_id: int | None = None,
+    expected_version: int | None = None,
+    correction: bool = False,
+    reason: str = "",
+) -> list[FieldProblem]:
+    """Every refusal saving ``draft`` would meet now, without writing anything: a new outage
+    is an :class:`OutageDraft`, a change to outage ``outage_id`` an :class:`OutageChanges`.
+    :func:`create_outage` and :func:`update_outage` run the same check and raise its first."""
+    if outage_id is None:
+        if not isinstance(draft, OutageDraft):
+            raise TypeError("a new outage is checked as an OutageDraft")
+        return _check_create(ctx, draft, correction, reason)[0].items
+    if not isinstance(draft, OutageChanges):
+        raise TypeError("a change to an outage is checked as OutageChanges")
+    p = Problems()
+    o = p.attempt(_load, ctx, outage_id)
+    if o is None:
+        return p.items
+    p.attempt(_check_version, ctx, o, expected_version)
+    problems, _ = _check_update(ctx, o, view(o, ctx.now()), draft, correction, reason)
+    return p.items + problems.items
+
+
 def create_outage(
     ctx: ServiceContext, draft: OutageDraft, *, correction: bool = False, reason: str = ""
 ) -> OutageResult:
     ctx.require("correct" if correction else "manage_outages")
-    title = validate.title(draft.title)
-    description = validate.text(draft.description, "description")
-    start = timeutil.ensure_aware(draft.start, "start")
-    end = timeutil.ensure_aware(draft.end, "end") if draft.end is not None else None
-    etr = timeutil.ensure_aware(draft.etr, "etr") if draft.etr is not None else None
-    status = draft.status or ("resolved" if end is not None else "reported")
-    validate.choice(status, "status", STATUSES)
-    _check_times(ctx, start, end, etr, status)
-    nodes = _resolve_nodes(ctx, draft.nodes)
+    problems, plan = _check_create(ctx, draft, correction, reason)
+    problems.raise_first()
+    assert plan is not None
+    title, description, start, end, etr = plan.title, plan.description, plan.start, plan.end, plan.etr
+    status, nodes, reason = plan.status, plan.nodes, plan.reason
     now = ctx.now()
-    reason = (reason or "").strip()
     span = _downtime_span(start, end, now)
     drifted: list[str] = []
-    if correction:
-        reason = validate.reason(reason)
-    elif draft.credit and span is not None:
-        drift.ensure_months_open(ctx, [span], "this outage")
     by = ctx.actor.username
     o = Outage(
         title=title,
@@ -314,51 +385,25 @@ def update_outage(
     ctx.require("correct" if correction else "manage_outages")
     o = _load(ctx, outage_id, for_update=True)
     _check_version(ctx, o, expected_version)
-    if not changes.given():
-        raise ValidationError("nothing to change (give at least one field)", field="changes")
     now = ctx.now()
     before = view(o, now)
-    reason = (reason or "").strip()
-    if correction:
-        reason = validate.reason(reason)
-
-    new_status = before.status
-    if changes.status is not UNSET and changes.status != before.status:
-        new_status = validate.choice(changes.status, "status", STATUSES)
-        if new_status not in allowed_transitions(before.status):
-            raise ValidationError(
-                f"outage #{o.id} cannot go from {before.status} to {new_status} "
-                f"(allowed: {', '.join(allowed_transitions(before.status))})",
-                field="status",
-            )
-    new_title = validate.title(changes.title) if changes.title is not UNSET else o.title
-    new_desc = (
-        validate.text(changes.description, "description")
-        if changes.description is not UNSET
-        else o.description
+    problems, plan = _check_update(ctx, o, before, changes, correction, reason)
+    problems.raise_first()
+    assert plan is not None
+    new_title, new_desc, new_start, new_end, new_etr = (
+        plan.title,
+        plan.description,
+        plan.start,
+        plan.end,
+        plan.etr,
     )
-    new_start = timeutil.ensure_aware(changes.start, "start") if changes.start is not UNSET else o.start
-    new_etr = o.etr
-    if changes.etr is not UNSET:
-        new_etr = timeutil.ensure_aware(changes.etr, "etr") if changes.etr is not None else None
-    new_end = o.end
-    if changes.end is not UNSET:
-        new_end = timeutil.ensure_aware(changes.end, "end") if changes.end is not None else None
-        if new_end is not None and new_status != "resolved" and changes.status is UNSET:
-            raise ValidationError(
-                f"outage #{o.id} is {before.status}; give --status resolved with the end, "
-                "or use 'outage resolve'",
-                field="end",
-            )
-    elif new_status != "resolved":
-        new_end = None  # reopening a resolved outage clears its end
-    new_credit = bool(changes.credit) if changes.credit is not UNSET else o.credit
-    _check_times(ctx, new_start, new_end, new_etr, new_status)
-    new_nodes = _resolve_nodes(ctx, changes.nodes) if changes.nodes is not UNSET else list(o.nodes)
-
-    spans = _billing_spans(before, new_start, new_end, new_credit, new_nodes, now)
-    if not correction and spans:
-        drift.ensure_months_open(ctx, spans, "this outage change")
+    new_status, new_credit, new_nodes, spans, reason = (
+        plan.status,
+        plan.credit,
+        plan.nodes,
+        plan.spans,
+        plan.reason,
+    )
 
     etr_changed = new_etr != o.etr
     o.title, o.description = new_title, new_desc
@@ -383,6 +428,91 @@ def update_outage(
     )
     notices.outage_changed(ctx, before.status, o)
     return OutageResult(after, drifted)
+
+
+@dataclass
+class _UpdatePlan:
+    title: str
+    description: str
+    start: datetime
+    end: datetime | None
+    etr: datetime | None
+    status: str
+    credit: bool
+    nodes: list[Node]
+    spans: list[Interval[datetime]]
+    reason: str
+
+
+def _check_update(
+    ctx: ServiceContext,
+    o: Outage,
+    before: OutageView,
+    changes: OutageChanges,
+    correction: bool,
+    reason: str,
+) -> tuple[Problems, _UpdatePlan | None]:
+    """The status transitions and time rules for a change, evaluated now."""
+    p = Problems()
+    now = ctx.now()
+    if not changes.given():
+        p.add(ValidationError("nothing to change (give at least one field)", field="changes"))
+    reason = (reason or "").strip()
+    if correction:
+        reason = p.attempt(validate.reason, reason) or reason
+    new_status = before.status
+    if changes.status is not UNSET and changes.status != before.status:
+        chosen = p.attempt(validate.choice, changes.status, "status", STATUSES)
+        if chosen is not None:
+            new_status = chosen
+            if chosen not in allowed_transitions(before.status):
+                p.add(
+                    ValidationError(
+                        f"outage #{o.id} cannot go from {before.status} to {chosen} "
+                        f"(allowed: {', '.join(allowed_transitions(before.status))})",
+                        field="status",
+                    )
+                )
+    new_title = p.attempt(validate.title, changes.title) if changes.title is not UNSET else o.title
+    new_desc = (
+        p.attempt(validate.text, changes.description, "description")
+        if changes.description is not UNSET
+        else o.description
+    )
+    new_start = (
+        p.attempt(timeutil.ensure_aware, changes.start, "start") if changes.start is not UNSET else o.start
+    )
+    new_etr = o.etr
+    if changes.etr is not UNSET:
+        new_etr = p.attempt(timeutil.ensure_aware, changes.etr, "etr") if changes.etr is not None else None
+    new_end = o.end
+    if changes.end is not UNSET:
+        new_end = p.attempt(timeutil.ensure_aware, changes.end, "end") if changes.end is not None else None
+        if new_end is not None and new_status != "resolved" and changes.status is UNSET:
+            p.add(
+                ValidationError(
+                    f"outage #{o.id} is {before.status}; give --status resolved with the end, "
+                    "or use 'outage resolve'",
+                    field="end",
+                )
+            )
+    elif new_status != "resolved":
+        new_end = None  # reopening a resolved outage clears its end
+    new_credit = bool(changes.credit) if changes.credit is not UNSET else o.credit
+    if new_start is not None:
+        _time_problems(ctx, p, new_start, new_end, new_etr, new_status)
+    new_nodes = p.attempt(_resolve_nodes, ctx, changes.nodes) if changes.nodes is not UNSET else list(o.nodes)
+    if p.items or new_title is None or new_desc is None or new_start is None or new_nodes is None:
+        return p, None
+    spans = _billing_spans(before, new_start, new_end, new_credit, new_nodes, now)
+    if not correction and spans:
+        p.attempt(drift.ensure_months_open, ctx, spans, "this outage change")
+    if p.items:
+        return p, None
+    plan = _UpdatePlan(
+        new_title, new_desc, new_start, new_end, new_etr, new_status, new_credit, new_nodes, spans, reason
+    )
+    return p, plan
 
 
 def _action(before: OutageView, after: OutageView, etr_changed: bool, correction: bool) -> str:
