@@ -91,7 +91,7 @@ def test_clashes_are_found_per_screen() -> None:
 
 @pytest.fixture
 def remapped_app(runtime: Runtime) -> NodedeskApp:
-    return create_app(runtime, keymap={"windows.new": "insert", "app.help": "f2"})
+    return create_app(runtime, keymap={"windows.new": "insert", "app.help": "f2", "help.dismiss_help": "x"})
 
 
 async def test_a_remapped_key_runs_the_action_and_shows_everywhere(
@@ -121,7 +121,12 @@ async def test_a_remapped_key_runs_the_action_and_shows_everywhere(
         assert isinstance(app.screen, HelpScreen)
         keys = str(app.screen.query_one("#help-keys", Static).render())
         assert "insert" in keys or "ins" in keys, keys
-        await pilot.press("escape")
+        hint = str(app.screen.query_one("#help-hint", Static).render())
+        assert hint.startswith("x close · ↑/↓ j/k scroll"), hint
+        await pilot.press("escape")  # the old key does nothing now
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("x")
         await settle(pilot)
         await pilot.press("insert")
         await settle(pilot)

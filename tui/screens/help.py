@@ -24,6 +24,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
+from ..kit.bindings import keys_of, live_bindings
+
 _TOPIC_LINK = re.compile(r"^(?:help:)?([a-z0-9-]+)(?:\.md)?$")
 
 
@@ -50,6 +52,9 @@ def framework_binding(node: object, binding: _HasAction) -> bool:
             if action == binding.action:
                 return not cls.__module__.startswith("nodedesk")
     return False
+
+
+HINT = "{close} close · ↑/↓ {scroll} scroll · links to other topics open here"
 
 
 @dataclass(frozen=True)
@@ -117,12 +122,16 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(format_keys(self.keys), id="help-keys")
                 if self.topic != "keys":
                     yield Markdown(self._topic_text("keys"), id="help-general", open_links=False)
-            yield Static(
-                Content("escape close · ↑/↓ j/k scroll · links to other topics open here"), id="help-hint"
-            )
+            yield Static(Content(HINT.format(close="escape", scroll="j/k")), id="help-hint")
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()
+        remapped = getattr(self.app, "_keymap", {})  # the user's [keys] (Textual keeps it here)
+        if any(ident.startswith("help.") for ident in remapped):
+            live = live_bindings(self)
+            close = " ".join(keys_of(live, "help.dismiss_help")[:1]) or "escape"
+            scroll = "/".join(keys_of(live, "help.scroll_down")[:1] + keys_of(live, "help.scroll_up")[:1])
+            self.query_one("#help-hint", Static).update(Content(HINT.format(close=close, scroll=scroll)))
 
     @staticmethod
     def _topic_text(topic: str) -> str:
