@@ -2,7 +2,8 @@
 
 Run with ``.venv/bin/python -m pytest -m benchmark -s tests/benchmarks`` (``make bench``).
 It prints the figures; the only assertions are that both implementations agree. Targets: the
-full month well under 2 s on a 2-core machine, and at least 20x faster than the reference.
+month end to end (median) under 0.3 s, and at least 60x faster than the reference; printed
+beside the figures before the last round of speed work (``BEFORE``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from tests.benchmarks.reference_impl import reference_month
 
 pytestmark = pytest.mark.benchmark
 ROUNDS = int(os.environ.get("NODEDESK_BENCH_ROUNDS", "5"))
+TARGET_SECONDS, TARGET_RATIO = 0.3, 60
+# median seconds and ratio before (2-core machine shared with other work, load 1.7-2.0)
+BEFORE = {"median": 0.969, "best": 0.761, "ratio": 11}
 
 
 def test_month_invoice_benchmark(tmp_path: Path) -> None:
@@ -104,8 +108,12 @@ def test_month_invoice_benchmark(tmp_path: Path) -> None:
     print(f"day-by-day reference: {ref_s:.2f} s wall, {ref_cpu:.2f} s CPU, {ref.queries} queries")
     print(f"CPU ratio: {ref_cpu / min(cpu):.0f}x; machine load average now {os.getloadavg()[0]:.1f}")
     print(f"ratio: {ref_s / median:.0f}x faster (median); totals identical: yes")
-    fast = "met" if median < 2 else "MISSED"
-    ratio = "met" if ref_s / median >= 20 else "MISSED"
-    print(f"targets: under 2 s: {fast}; at least 20x: {ratio}")
+    fast = "met" if median < TARGET_SECONDS else "MISSED"
+    ratio = "met" if ref_s / median >= TARGET_RATIO else "MISSED"
+    print(
+        f"targets: median under {TARGET_SECONDS * 1000:.0f} ms: {fast} ({median * 1000:.0f} ms; before "
+        f"{BEFORE['median'] * 1000:.0f} ms, best {BEFORE['best'] * 1000:.0f} ms); at least {TARGET_RATIO}x: "
+        f"{ratio} ({ref_s / median:.0f}x; before {BEFORE['ratio']}x)"
+    )
     print("=" * 72)
     database.dispose()
