@@ -12,12 +12,14 @@ import pytest
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.models import ActivityEntry
 from nodedesk.core.runtime import Runtime
+from nodedesk.core.services import outages
 from nodedesk.core.services import windows as svc
 from nodedesk.core.services.windows import Scope, WindowChanges, WindowDraft
 from sqlalchemy import func, select
 
 from tests.core.test_windows import add_inventory, create, finalize
 from tests.helpers import local
+from tests.rentals.support import seed
 
 OK = {"title": "BIOS", "start": "2026-02-20 08:00", "end": "2026-02-20 12:00"}
 
@@ -179,3 +181,71 @@ def test_a_missing_window_is_a_problem(runtime: Runtime) -> None:
     with runtime.read() as ctx:
         (problem,) = svc.check_window(ctx, WindowChanges(title="x"), window_id=999)
     assert problem.field == "id"
+
+
+# ---------------------------------------------------------------- outages
+
+NEW_OUTAGES: dict[str, tuple[dict[str, Any], list[str]]] = {
+    # name -> (draft fields over a good one, fields of every problem in order)
+    "empty title": ({"title": ""}, ["title"]),
+    "in the future": ({"start": "2026-02-15 12:00"}, ["start"]),
+    "estimate before start": ({"etr": "2026-02-15 05:00"}, ["etr"]),
+    "end before start": ({"end": "2026-02-15 05:00", "status": "resolved"}, ["end"]),
+    "end in the future": ({"end": "2026-02-15 11:00", "status": "resolved"}, ["end"]),
+    "resolved without end": ({"status": "resolved"}, ["end"]),
+    "end while open": ({"end": "2026-02-15 09:00", "status": "investigating"}, ["end"]),
+    "no node": ({"nodes": ()}, ["node"]),
+    "unknown node": ({"nodes": ("zz",)}, ["node"]),
+    "bad status": ({"status": "gone"}, ["status"]),
+    "several at once": ({"title": "", "etr": "2026-02-15 05:00", "nodes": ("zz",)}, ["title", "etr", "node"]),
+}
+
+
+def outage_draft(**fields: Any) -> outages.OutageDraft:
+    values: dict[str, Any] = {"title": "PSU", "nodes": ("n1",), "start": "2026-02-15 06:00", **fields}
+    for name in ("start", "end", "etr"):
+        if isinstance(values.get(name), str):
+            values[name] = local(values[name])
+    return outages.OutageDraft(**values)
+
+
+@pytest.mark.parametrize("case", sorted(NEW_OUTAGES))
+def test_check_outage_agrees_with_create(runtime: Runtime, case: str) -> None:
+    seed(runtime)
+    fields, expected = NEW_OUTAGES[case]
+    d = outage_draft(**fields)
+    found = agree(
+        runtime, lambda ctx: outages.check_outage(ctx, d), lambda ctx: outages.create_outage(ctx, d)
+    )
+    assert [f for f, _ in found] == expected
+
+
+UPDATED_OUTAGES: dict[str, tuple[outages.OutageChanges, list[str]]] = {
+    "nothing": (outages.OutageChanges(), ["changes"]),
+    "unknown status": (outages.OutageChanges(status="gone"), ["status"]),
+    "resolve without end": (outages.OutageChanges(status="resolved"), ["end"]),
+    # the form shows the first problem of a field; the save refuses with it
+    "end without resolving": (outages.OutageChanges(end=local("2026-02-15 09:00")), ["end", "end"]),
+    "estimate before start": (outages.OutageChanges(etr=local("2026-02-15 05:00")), ["etr"]),
+    "unknown node": (outages.OutageChanges(nodes=("zz",)), ["node"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UPDATED_OUTAGES))
+def test_check_outage_agrees_with_update(runtime: Runtime, case: str) -> None:
+    seed(runtime)
+    with runtime.write() as ctx:
+        o = outages.create_outage(ctx, outage_draft()).outage
+    changes, expected = UPDATED_OUTAGES[case]
+    found = agree(
+        runtime,
+        lambda ctx: outages.check_outage(ctx, changes, outage_id=o.id, expected_version=o.version),
+        lambda ctx: outages.update_outage(ctx, o.id, changes, expected_version=o.version),
+    )
+    assert [f for f, _ in found] == expected
+
+
+def test_a_good_outage_draft_has_no_problem(runtime: Runtime) -> None:
+    seed(runtime)
+    with runtime.read() as ctx:
+        assert outages.check_outage(ctx, outage_draft(etr="2026-02-16 09:00")) == []

@@ -1,13 +1,13 @@
 """Open, update or resolve an outage, with inline validation.
 
-Modes: ``create`` (open a new outage: it has already begun, so its start is now or earlier);
+Modes: ``create`` (open a new outage, which started now or earlier);
 ``update`` (status, ETR, description and the other fields; moving a resolved outage back to an
 earlier status reopens it and clears its end); ``resolve`` (the end is required: after the
 start, not in the future).
 
-The End field is shown exactly when the chosen status is ``resolved`` (DESIGN §6: the end is
-required when resolved, and only then). Every change of the ETR is kept in the activity log and
-shows in the outage's ETR history. The service checks everything again on save.
+The End field is shown exactly when the chosen status is ``resolved``. Every change of the ETR
+is kept in the activity log and shows in the outage's ETR history. The fields are judged as you
+type by the service's own check (``outages.check_outage``); it checks again on save.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from nodedesk.core import timeutil, validate
+from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError, ValidationError
+from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.services import outages as svc
 from textual import on
 from textual.app import ComposeResult
@@ -29,7 +30,7 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from .. import render
 from .. import rental_render as rr
 from ..widgets.tickbox import TickBox
-from .edit_form import EditFormScreen
+from .edit_form import Check, EditFormScreen, problem_field
 from .outages import load_node_names
 from .window_form import NameListSuggester, split_names
 
@@ -138,7 +139,7 @@ class OutageFormScreen(EditFormScreen):
         with VerticalScroll(id="form-body", classes="outage-form"):
             yield Static(self._heading(), id="form-heading")
             yield Static(id="form-error")
-            yield self._row("Title", "title", Input(v["title"], id="title", max_length=200, compact=True))
+            yield self._row("Title", "title", Input(v["title"], id="title", compact=True))
             yield self._row(
                 "Nodes",
                 "nodes",
@@ -208,12 +209,12 @@ class OutageFormScreen(EditFormScreen):
         else:
             self.query_one("#title", Input).focus()
         self.db(load_node_names, self._names_loaded, on_error=lambda exc: None)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     def _names_loaded(self, names: list[str]) -> None:
         self.node_names = names
         self.node_suggester.names = names
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     # ------------------------------------------------------------------ values and validation
 
@@ -246,71 +247,94 @@ class OutageFormScreen(EditFormScreen):
             return None
         return timeutil.parse_instant(raw, self.session.tz, field=field)
 
-    def check(self) -> dict[str, str]:
-        """Every field's problem right now ('' when fine), by the rules the service applies."""
-        errors = dict.fromkeys(FIELDS, "")
+    def _parsed(self) -> tuple[list[FieldProblem], dict[str, datetime | None]]:
+        """The start, estimate and end as typed, read by core's parser (hints show them)."""
         tz, now = self.session.tz, self.session.now()
-        status = self.value("status")
-        resolved = status == "resolved"
-        self.query_one("#end-row").display = resolved
-
-        def attempt(field: str, fn):  # type: ignore[no-untyped-def]
-            try:
-                return fn()
-            except ValidationError as exc:
-                errors[field] = exc.message
-                return None
-
-        attempt("title", lambda: validate.title(self.value("title")))
-        attempt("description", lambda: validate.text(self.value("description"), "description"))
-        nodes = split_names(self.value("nodes"))
-        if not nodes:
-            errors["nodes"] = "an outage affects at least one node"
-        elif self.node_names:
-            box = self.query_one("#nodes", Input)
-            judged = nodes[:-1] if box.has_focus and not box.value.rstrip().endswith(",") else nodes
-            unknown = [n for n in judged if n not in self.node_names]
-            if unknown:
-                errors["nodes"] = f"no node named {unknown[0]!r}"
-
-        start = attempt("start", lambda: self._time("start"))
-        if start is None and not errors["start"]:
-            errors["start"] = "is required (YYYY-MM-DD HH:MM)"
-        etr = attempt("etr", lambda: self._time("etr"))
-        end = attempt("end", lambda: self._time("end")) if resolved else None
-
+        problems: list[FieldProblem] = []
+        times: dict[str, datetime | None] = {}
         for field in ("start", "etr", "end"):
             self._set_hint(field, "")
-        if isinstance(start, datetime):
-            self._set_hint("start", rr.day_time(start, tz))
-            if start > now:
-                errors["start"] = (
-                    "an outage has already begun; this is in the future "
-                    "(schedule planned downtime as a maintenance window)"
+            try:
+                times[field] = (
+                    timeutil.parse_instant(self.value("start"), tz, field="start")
+                    if field == "start"
+                    else self._time(field)
                 )
-        if isinstance(etr, datetime):
+            except ValidationError as exc:
+                problems.append(FieldProblem.of(exc))
+                times[field] = None
+        start, etr, end = times["start"], times["etr"], times["end"]
+        if start is not None:
+            self._set_hint("start", rr.day_time(start, tz))
+        if etr is not None:
             left = etr - now
             when = f"in {timeutil.format_duration(left)}" if left.total_seconds() > 0 else "already passed"
             self._set_hint("etr", f"{rr.day_time(etr, tz)} · {when}")
-            if isinstance(start, datetime) and not etr > start:
-                errors["etr"] = "the estimated time to repair must be after the start"
-        elif not errors["etr"]:
+        elif not self.value("etr").strip():
             self._set_hint("etr", "no estimate")
-        if resolved:
-            if end is None and not errors["end"]:
-                errors["end"] = "is required when the outage is resolved"
-            if isinstance(end, datetime):
-                self._set_hint("end", rr.day_time(end, tz))
-                if isinstance(start, datetime) and not end > start:
-                    errors["end"] = "must be after the start"
-                elif end > now:
-                    errors["end"] = "is in the future; resolve the outage when it is over"
-                elif isinstance(start, datetime):
-                    self._set_hint(
-                        "end", f"{rr.day_time(end, tz)} · lasted {timeutil.format_duration(end - start)}"
-                    )
+        if end is not None:
+            lasted = f" · lasted {timeutil.format_duration(end - start)}" if start and end > start else ""
+            self._set_hint("end", rr.day_time(end, tz) + lasted)
+        return problems, times
+
+    def draft_check(self, *, final: bool) -> tuple[list[FieldProblem], Check | None]:
+        status = self.value("status")
+        self.query_one("#end-row").display = status == "resolved"
         self._set_hint("status", self._status_hint(status))
-        return errors
+        problems, times = self._parsed()
+        if any(p.field in ("start", "etr", "end") for p in problems):
+            return problems, None
+        if self.mode == "create":
+            start = times["start"]
+            assert start is not None
+            draft = svc.OutageDraft(
+                title=self.value("title"),
+                nodes=self._typed_nodes(final=final),
+                start=start,
+                end=times["end"] if status == "resolved" else None,
+                etr=times["etr"],
+                status=status,
+                credit=self.value("credit"),
+                description=self.value("description"),
+            )
+            return problems, lambda ctx: svc.check_outage(ctx, draft)
+        o = self.outage
+        assert o is not None
+        changes = self._changes(final=final)
+        return problems, lambda ctx: svc.check_outage(
+            ctx, changes, outage_id=o.id, expected_version=o.version
+        )
+
+    def _typed_nodes(self, *, final: bool) -> tuple[str, ...]:
+        """The nodes as typed; while not ``final`` a name still being typed waits."""
+        box = self.query_one("#nodes", Input)
+        nodes = split_names(box.value)
+        if not final and box.has_focus and len(nodes) > 1 and not box.value.rstrip().endswith(","):
+            return nodes[:-1]
+        return nodes
+
+    def show_problems(self, problems: list[FieldProblem], *, final: bool) -> None:
+        """Mark each field the service named with its message; the rest go on the form line."""
+        marks = dict.fromkeys(FIELDS, "")
+        loose: list[str] = []
+        for problem in problems:
+            field = problem_field(problem, FIELD_FOR_ERROR)
+            if field is None or not self.query_one(f"#{field}-row").display:
+                if problem.field != "changes" or final:
+                    loose.append(str(problem.error))
+            elif not marks[field]:
+                marks[field] = problem.message
+        shown = [f for f in FIELDS if marks[f] and (final or f in self.touched)]
+        for field in FIELDS:
+            self._set_error(field, marks[field] if field in shown else "")
+        if not final:
+            return
+        self.query_one("#save", Button).disabled = False
+        if shown:
+            self._set_form_error(f"Not saved: fix the marked field{'s' if len(shown) > 1 else ''}.")
+            self.show_field(shown[0])
+        elif loose:
+            self._set_form_error("Not saved: " + render.one_line(loose[0]))
 
     def _status_hint(self, status: str) -> str:
         o = self.outage
@@ -320,18 +344,11 @@ class OutageFormScreen(EditFormScreen):
             return "needs the end"
         return "still open: downtime up to now"
 
-    def validate_all(self, *, show_untouched: bool) -> dict[str, str]:
-        errors = self.check()
-        for field, message in errors.items():
-            show = show_untouched or field in self.touched
-            self._set_error(field, message if show else "")
-        return errors
-
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id:
             self.touched.add(event.input.id)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Select.Changed)
     def _status_changed(self) -> None:
@@ -339,16 +356,16 @@ class OutageFormScreen(EditFormScreen):
         end = self.query_one("#end", Input)
         if self.value("status") == "resolved" and not end.value.strip():
             end.value = self._now_text()  # resolving now is the usual case; edit it if not
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(TextArea.Changed)
     def _text_changed(self) -> None:
         self.touched.add("description")
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Input.Blurred)
     def _left_field(self) -> None:
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Input.Submitted)
     def _next_field(self) -> None:
@@ -359,11 +376,11 @@ class OutageFormScreen(EditFormScreen):
     def dirty(self) -> bool:
         return any(self.value(f) != self.initial.get(f) for f in (*FIELDS, "credit"))
 
-    def _changes(self) -> svc.OutageChanges:
+    def _changes(self, *, final: bool = True) -> svc.OutageChanges:
         o = self.outage
         assert o is not None
         status = self.value("status")
-        nodes = split_names(self.value("nodes"))
+        nodes = self._typed_nodes(final=final)
         title, desc = self.value("title").strip(), self.value("description").strip()
         start, etr = self._time("start"), self._time("etr")
         end = self._time("end") if status == "resolved" else None
@@ -380,14 +397,21 @@ class OutageFormScreen(EditFormScreen):
         )
 
     def _work(self):  # type: ignore[no-untyped-def]
-        """The service call for this mode, or None when an update changes nothing."""
+        """The service call for this mode, or None when an update changes nothing (the times
+        are read already: the check stops at an unreadable one)."""
+        try:
+            start = timeutil.parse_instant(self.value("start"), self.session.tz, field="start")
+            etr = self._time("etr")
+            end = self._time("end") if self.value("status") == "resolved" else None
+        except ValidationError:
+            return lambda ctx: None  # never runs
         if self.mode == "create":
             draft = svc.OutageDraft(
                 title=self.value("title"),
                 nodes=split_names(self.value("nodes")),
-                start=self._time("start"),  # type: ignore[arg-type]
-                end=self._time("end") if self.value("status") == "resolved" else None,
-                etr=self._time("etr"),
+                start=start,
+                end=end,
+                etr=etr,
                 status=self.value("status"),
                 credit=self.value("credit"),
                 description=self.value("description"),
@@ -403,20 +427,13 @@ class OutageFormScreen(EditFormScreen):
     def action_save(self) -> None:
         if self.saving:
             return
-        errors = self.validate_all(show_untouched=True)
-        bad = [f for f in FIELDS if errors[f] and self.query_one(f"#{f}-row").display]
-        if bad:
-            self._set_form_error(f"Not saved: fix the marked field{'s' if len(bad) > 1 else ''}.")
-            self.show_field(bad[0])
-            return
         work = self._work()
         if work is None:
             self._set_form_error("Nothing changed: there is nothing to save.")
             return
         self._set_form_error("")
-        self.saving = True
         self.query_one("#save", Button).disabled = True
-        self.db(work, self._saved, on_error=self._refused, write=True, group="save")
+        self.checked_save(work, self._saved, self._refused)
 
     def _refused(self, exc: NodedeskError) -> None:
         self.saving = False
