@@ -10,15 +10,16 @@ from typing import Any
 
 import pytest
 from nodedesk.core.errors import NodedeskError
-from nodedesk.core.models import ActivityEntry
+from nodedesk.core.models import ActivityEntry, Setting
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import outages
+from nodedesk.core.services import outages, reservations
 from nodedesk.core.services import windows as svc
 from nodedesk.core.services.windows import Scope, WindowChanges, WindowDraft
 from sqlalchemy import func, select
 
 from tests.core.test_windows import add_inventory, create, finalize
-from tests.helpers import local
+from tests.helpers import local, runtime_as
+from tests.rentals import support as rentals
 from tests.rentals.support import seed
 
 OK = {"title": "BIOS", "start": "2026-02-20 08:00", "end": "2026-02-20 12:00"}
@@ -249,3 +250,70 @@ def test_a_good_outage_draft_has_no_problem(runtime: Runtime) -> None:
     seed(runtime)
     with runtime.read() as ctx:
         assert outages.check_outage(ctx, outage_draft(etr="2026-02-16 09:00")) == []
+
+
+# ---------------------------------------------------------------- reservations
+
+# name -> (draft args, record options, fields of every problem in order); today is 2026-02-15,
+# the policy needs 7 days' notice and at most 14 blocks.
+NEW_RESERVATIONS: dict[str, tuple[dict[str, Any], dict[str, bool], list[str]]] = {
+    "too many blocks": ({"blocks": 15}, {}, ["blocks"]),
+    "long notes": ({"notes": "x" * 2001}, {}, ["notes"]),
+    "unknown project": ({"project": "Nope"}, {}, ["project"]),
+    "unknown user": ({"requested_for": "nobody"}, {}, ["requested_for"]),
+    "short notice": ({"start_date": "2026-02-18"}, {}, ["start_date"]),
+    "short notice waived": ({"start_date": "2026-02-18"}, {"waive_policy": True}, []),
+    "unknown node": ({"node": "zz"}, {}, ["node"]),
+    "not rentable": ({"node": "n3"}, {}, ["node"]),
+    "clash": ({"start_date": "2026-03-02"}, {}, ["node"]),
+    "several at once": ({"blocks": 15, "project": "Nope", "node": "n3"}, {}, ["blocks", "project", "node"]),
+}
+
+
+def reservation_draft(**fields: Any) -> reservations.ReservationDraft:
+    values: dict[str, Any] = {"start_date": "2026-03-01", "blocks": 2, **fields}
+    node, project = values.pop("node", "n1"), values.pop("project", "Climate")
+    return rentals.draft(values.pop("start_date"), values.pop("blocks"), node=node, project=project, **values)
+
+
+@pytest.mark.parametrize("case", sorted(NEW_RESERVATIONS))
+def test_check_reservation_agrees_with_record(runtime: Runtime, case: str) -> None:
+    rentals.seed(runtime)
+    rentals.record(runtime, "2026-03-02", 2, node="n1")  # the clash case books over it
+    fields, options, expected = NEW_RESERVATIONS[case]
+    d = reservation_draft(**fields)
+    found = agree(
+        runtime,
+        lambda ctx: reservations.check_reservation(ctx, d, manager=True, **options),
+        lambda ctx: reservations.record_reservation(ctx, d, **options),
+    )
+    assert [f for f, _ in found] == expected
+
+
+def test_check_reservation_for_a_requester_enforces_the_policy(runtime: Runtime) -> None:
+    rentals.seed(runtime)
+    d = reservation_draft(start_date="2026-02-18")
+    found = agree(
+        runtime_as(runtime, "carol"),  # a member of the project
+        lambda ctx: reservations.check_reservation(ctx, d, manager=False),
+        lambda ctx: reservations.request_reservation(ctx, d),
+    )
+    assert [f for f, _ in found] == ["start_date"] and "--waive-policy" not in found[0][1]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("reservation_start_time", "25:99"), ("reservation_max_blocks", "abc")]
+)
+def test_a_bad_stored_setting_is_a_problem_of_the_check(runtime: Runtime, key: str, value: str) -> None:
+    rentals.seed(runtime)
+    with runtime.database.write() as session:
+        session.add(
+            Setting(key=key, value=value, modified_at=runtime.clock_for("UTC").now(), modified_by="x")
+        )
+    d = reservation_draft()
+    found = agree(
+        runtime,
+        lambda ctx: reservations.check_reservation(ctx, d, manager=True),
+        lambda ctx: reservations.record_reservation(ctx, d),
+    )
+    assert found[0][0] == key and "\n" not in found[0][1]
