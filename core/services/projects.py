@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from .. import timeutil, validate
 from ..context import ServiceContext
 from ..errors import ConflictError, LockedError, NotFoundError, ValidationError
+from ..fieldcheck import FieldProblem, Problems
 from ..models import (
     ACTIVE_RESERVATION_STATUSES,
     PROJECT_ROLES,
@@ -217,12 +218,58 @@ def _ensure_subscriptions_still_allowed(
 # ---------------------------------------------------------------- create and edit
 
 
+def _check_fields(
+    ctx: ServiceContext,
+    project: Project | None,
+    title: str | None,
+    owner: str | None,
+    description: str | None,
+) -> tuple[Problems, str | None, User | None, str | None]:
+    """The rules of a new project (``project`` None) or of a change (None: unchanged)."""
+    p = Problems()
+    if project is not None and title is None and owner is None and description is None:
+        p.add(ValidationError("nothing to change (give --title, --owner or --description)", field="changes"))
+    new_title = p.attempt(validate.title, title) if title is not None or project is None else None
+    new_desc = p.attempt(validate_description, description) if description is not None else None
+    new_owner = p.attempt(_active_user, ctx, owner, "owner") if owner is not None or project is None else None
+    if new_title is not None:
+        p.attempt(_check_title_free, ctx, new_title, None if project is None else project.id)
+    if project is not None and new_owner is not None and new_owner.id != project.owner.id:
+        remaining = [r for r in project_roles(project, project.owner) if r != "owner"]
+        p.attempt(_ensure_subscriptions_still_allowed, ctx, project, project.owner, remaining, "owner")
+    return p, new_title, new_owner, new_desc
+
+
+def check_project(
+    ctx: ServiceContext,
+    *,
+    title: str | None = None,
+    owner: str | None = None,
+    description: str | None = None,
+    project_id: int | None = None,
+    expected_version: int | None = None,
+) -> list[FieldProblem]:
+    """Every refusal :func:`add_project` (``project_id`` None) or :func:`update_project` would
+    meet now, without writing anything; both run the same check and raise its first."""
+    p = Problems()
+    project = None
+    if project_id is not None:
+        project = p.attempt(find_project, ctx, project_id)
+        if project is None:
+            return p.items
+        p.attempt(_check_version, ctx, project, expected_version)
+    problems, *_ = _check_fields(
+        ctx, project, title, owner, "" if project is None and description is None else description
+    )
+    return p.items + problems.items
+
+
 def add_project(ctx: ServiceContext, title: str, owner: str, description: str = "") -> ProjectView:
     ctx.require("manage_projects")
-    title = validate.title(title)
-    description = validate_description(description)
-    owner_user = _active_user(ctx, owner, "owner")
-    _check_title_free(ctx, title)
+    problems, new_title, owner_user, new_desc = _check_fields(ctx, None, title, owner, description)
+    problems.raise_first()
+    assert new_title is not None and owner_user is not None
+    title, description = new_title, new_desc or ""
     now, by = ctx.now(), ctx.actor.username
     project = Project(
         title=title,
@@ -263,25 +310,20 @@ def update_project(
     ctx.require("manage_projects")
     project = find_project(ctx, ref)
     _check_version(ctx, project, expected_version)
-    if title is None and owner is None and description is None:
-        raise ValidationError("nothing to change (give --title, --owner or --description)", field="changes")
+    problems, new_title, new_owner, new_desc = _check_fields(ctx, project, title, owner, description)
+    problems.raise_first()
     before = view(project)
     now, by = ctx.now(), ctx.actor.username
-    if title is not None:
-        new_title = validate.title(title)
-        _check_title_free(ctx, new_title, except_id=project.id)
+    if new_title is not None:
         project.title = new_title
-    if description is not None:
-        project.description = validate_description(description)
-    if owner is not None:
-        new_owner = _active_user(ctx, owner, "owner")
+    if new_desc is not None:
+        project.description = new_desc
+    if new_owner is not None:
         old_owner = project.owner
         if new_owner.id != old_owner.id:
             old_row = next(
                 (m for m in project.members if m.user_id == old_owner.id and m.role == "owner"), None
             )
-            remaining = [r for r in project_roles(project, old_owner) if r != "owner"]
-            _ensure_subscriptions_still_allowed(ctx, project, old_owner, remaining, "owner")
             if old_row is not None:
                 project.members.remove(old_row)
             if "owner" not in project_roles(project, new_owner):
