@@ -355,11 +355,15 @@ def dashboard(ctx: ServiceContext, *, slow: bool = True) -> Dashboard:
         return tuple(DashWindow(w, inventory.affected(w.scope)) for w in page)
 
     running = windows.list_windows(ctx, windows.WindowQuery(status="in_progress", sort="start", limit=LIMIT))
-    ahead = windows.list_windows(
-        ctx, windows.WindowQuery(status="upcoming", end_before=far, sort="start", limit=1000)
+    # Two pages of LIMIT, not every upcoming window of the month: sorted by start, the windows
+    # starting before ``near`` come first, so the later panel is the page right after them.
+    soon = windows.list_windows(
+        ctx, windows.WindowQuery(status="upcoming", end_before=near, sort="start", limit=LIMIT)
     )
-    soon = [w for w in ahead.items if w.start < near]
-    later = [w for w in ahead.items if w.start >= near]
+    ahead = windows.list_windows(
+        ctx,
+        windows.WindowQuery(status="upcoming", end_before=far, sort="start", offset=soon.total, limit=LIMIT),
+    )
     open_outages = outages.list_outages(
         ctx, outages.OutageQuery(open_only=True, descending=False, limit=LIMIT)
     )
@@ -372,8 +376,8 @@ def dashboard(ctx: ServiceContext, *, slow: bool = True) -> Dashboard:
         far_until=far,
         windows_now=Panel(dash(running.items), running.total),
         outages_now=Panel(tuple(open_outages.items), open_outages.total),
-        windows_near=Panel(dash(soon[:LIMIT]), len(soon)),
-        windows_far=Panel(dash(later[:LIMIT]), len(later)),
+        windows_near=Panel(dash(soon.items), soon.total),
+        windows_far=Panel(dash(ahead.items), ahead.total - soon.total),
         pending_reservations=Panel(tuple(pending.items), pending.total),
         pending_splits=_pending_splits(ctx),
         notices=_notice_counts(ctx),
