@@ -231,7 +231,12 @@ def _check_fields(
         p.add(ValidationError("nothing to change (give --title, --owner or --description)", field="changes"))
     new_title = p.attempt(validate.title, title) if title is not None or project is None else None
     new_desc = p.attempt(validate_description, description) if description is not None else None
-    new_owner = p.attempt(_active_user, ctx, owner, "owner") if owner is not None or project is None else None
+    new_owner = None
+    if owner is not None or project is None:
+        if not (owner or "").strip():
+            p.add(ValidationError("is required (the PI, a registered nodedesk user)", field="owner"))
+        else:
+            new_owner = p.attempt(_active_user, ctx, owner, "owner")
     if new_title is not None:
         p.attempt(_check_title_free, ctx, new_title, None if project is None else project.id)
     if project is not None and new_owner is not None and new_owner.id != project.owner.id:

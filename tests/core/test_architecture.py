@@ -112,7 +112,7 @@ def test_core_sources_never_import_front_ends() -> None:
 
 
 # Forms whose rules come only from the service's check (tui/screens/edit_form.py).
-CHECKED_FORMS = ("window_form.py", "outage_form.py", "reservation_form.py")
+CHECKED_FORMS = ("window_form.py", "outage_form.py", "reservation_form.py", "project_form.py")
 # Rule texts and limits that belong to core services and validators, never to a form.
 COPIED_RULES = (
     "must be after",

@@ -12,7 +12,7 @@ import pytest
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.models import ActivityEntry, Setting
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import outages, reservations
+from nodedesk.core.services import outages, projects, reservations
 from nodedesk.core.services import windows as svc
 from nodedesk.core.services.windows import Scope, WindowChanges, WindowDraft
 from sqlalchemy import func, select
@@ -317,3 +317,47 @@ def test_a_bad_stored_setting_is_a_problem_of_the_check(runtime: Runtime, key: s
         lambda ctx: reservations.record_reservation(ctx, d),
     )
     assert found[0][0] == key and "\n" not in found[0][1]
+
+
+# ---------------------------------------------------------------- projects
+
+NEW_PROJECTS: dict[str, tuple[dict[str, str], list[str]]] = {
+    "empty title": ({"title": ""}, ["title"]),
+    "title taken": ({"title": "climate"}, ["title"]),
+    "no owner": ({"owner": ""}, ["owner"]),
+    "unknown owner": ({"owner": "zed"}, ["user"]),
+    "long description": ({"description": "x" * 4001}, ["description"]),
+    "several at once": ({"title": "", "owner": ""}, ["title", "owner"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NEW_PROJECTS))
+def test_check_project_agrees_with_add(runtime: Runtime, case: str) -> None:
+    rentals.seed(runtime)
+    fields, expected = NEW_PROJECTS[case]
+    values = {"title": "Fusion", "owner": "alice", "description": "", **fields}
+    found = agree(
+        runtime,
+        lambda ctx: projects.check_project(ctx, **values),
+        lambda ctx: projects.add_project(ctx, values["title"], values["owner"], values["description"]),
+    )
+    assert [f for f, _ in found] == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [({}, ["changes"]), ({"title": "Genomics"}, ["title"]), ({"owner": "zed"}, ["user"])],
+)
+def test_check_project_agrees_with_update(
+    runtime: Runtime, changes: dict[str, str], expected: list[str]
+) -> None:
+    rentals.seed(runtime)
+    with runtime.read() as ctx:
+        climate = projects.find_project(ctx, "Climate")
+        project_id, version = climate.id, climate.version
+    found = agree(
+        runtime,
+        lambda ctx: projects.check_project(ctx, **changes, project_id=project_id, expected_version=version),
+        lambda ctx: projects.update_project(ctx, project_id, expected_version=version, **changes),
+    )
+    assert [f for f, _ in found] == expected

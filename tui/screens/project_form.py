@@ -6,9 +6,9 @@ else changed the project since the form opened); a refusal is shown next to the 
 
 from __future__ import annotations
 
-from nodedesk.core import validate
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.errors import NodedeskError, ValidationError
+from nodedesk.core.errors import NodedeskError
+from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.services import projects, users
 from textual import on
 from textual.app import ComposeResult
@@ -19,10 +19,11 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Static, TextArea
 
 from .. import render
-from .edit_form import EditFormScreen
+from .edit_form import Check, EditFormScreen, problem_field
 from .form_parts import FIX_FIELDS, field_row, fields_fixed, set_error, set_text
 
 FIELDS = ("title", "owner", "description")
+PROBLEM_FIELDS = {f: f for f in FIELDS} | {"user": "owner"}  # a service field -> the form's
 
 
 def load_usernames(ctx: ServiceContext) -> list[str]:
@@ -76,7 +77,7 @@ class ProjectFormScreen(EditFormScreen):
         with VerticalScroll(id="form-body"):
             yield Static(Content.styled(heading, "bold"), id="form-heading")
             yield Static(id="form-error")
-            yield field_row("Title", "title", Input(v["title"], id="title", max_length=200, compact=True))
+            yield field_row("Title", "title", Input(v["title"], id="title", compact=True))
             yield field_row(
                 "Owner (PI)",
                 "owner",
@@ -96,12 +97,12 @@ class ProjectFormScreen(EditFormScreen):
         set_text(self, "#form-error", "")
         self.query_one("#title", Input).focus()
         self.db(load_usernames, self._users_loaded, on_error=lambda exc: None)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     def _users_loaded(self, names: list[str]) -> None:
         self.usernames = names
         self.query_one("#owner", Input).suggester = SuggestFromList(names, case_sensitive=False)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     # ------------------------------------------------------------------ validation
 
@@ -110,54 +111,82 @@ class ProjectFormScreen(EditFormScreen):
             return self.query_one("#description", TextArea).text
         return self.query_one(f"#{field}", Input).value
 
-    def check(self) -> dict[str, str]:
-        errors = dict.fromkeys(FIELDS, "")
-        for field, fn in (
-            ("title", lambda: validate.title(self.value("title"))),
-            ("description", lambda: validate.text(self.value("description"), "description", max_len=4000)),
-        ):
-            try:
-                fn()
-            except ValidationError as exc:
-                errors[field] = exc.message
-        owner = self.value("owner").strip()
-        hint = ""
-        if not owner:
-            errors["owner"] = "is required (the PI, a registered nodedesk user)"
-        elif self.usernames and owner not in self.usernames:
-            box = self.query_one("#owner", Input)
-            typing = box.has_focus and any(n.lower().startswith(owner.lower()) for n in self.usernames)
-            errors["owner"] = "" if typing else f"no active user named {render.one_line(owner, max_len=40)!r}"
-        elif self.project is not None and owner != self.project.owner:
-            hint = f"the owner role moves from {self.project.owner} to {owner}"
-        self.query_one("#owner-hint", Static).update(Content(hint))
-        return errors
+    def _changes(self) -> dict[str, str | None]:
+        """What is typed; for an edit, None where a field is unchanged."""
+        typed = {f: self.value(f).strip() for f in FIELDS}
+        p = self.project
+        if p is None:
+            return dict(typed)
+        return {
+            "title": typed["title"] if typed["title"] != p.title else None,
+            "owner": typed["owner"] if typed["owner"] != p.owner else None,
+            "description": typed["description"] if typed["description"] != p.description else None,
+        }
 
-    def validate_all(self, *, show_untouched: bool) -> dict[str, str]:
-        errors = self.check()
-        show_all = show_untouched or self.attempted
-        for field, message in errors.items():
-            set_error(self, field, message if (show_all or field in self.touched) else "")
-        if not any(errors.values()):
+    def draft_check(self, *, final: bool) -> tuple[list[FieldProblem], Check | None]:
+        changes = self._changes()
+        owner, p = self.value("owner").strip(), self.project
+        hint = ""
+        if p is not None and owner and owner != p.owner:
+            hint = f"the owner role moves from {p.owner} to {owner}"
+        self.query_one("#owner-hint", Static).update(Content(hint))
+        project_id = p.id if p is not None else None
+        version = p.version if p is not None else None
+        return [], lambda ctx: projects.check_project(
+            ctx, **changes, project_id=project_id, expected_version=version
+        )
+
+    def show_problems(self, problems: list[FieldProblem], *, final: bool) -> None:
+        """Mark each field the service named with its message; the rest go on the form line."""
+        if final:
+            self.attempted = True
+        marks = dict.fromkeys(FIELDS, "")
+        loose: list[str] = []
+        box = self.query_one("#owner", Input)
+        owner = box.value.strip()
+        typing = (
+            not final
+            and box.has_focus
+            and any(n.lower().startswith(owner.lower()) and n != owner for n in self.usernames)
+        )
+        for problem in problems:
+            field = problem_field(problem, PROBLEM_FIELDS)
+            if field is None:
+                if problem.field != "changes" or final:
+                    loose.append(str(problem.error))
+            elif not marks[field] and not (field == "owner" and typing):
+                marks[field] = problem.message
+        show_all = final or self.attempted
+        for field in FIELDS:
+            set_error(self, field, marks[field] if (show_all or field in self.touched) else "")
+        if not any(marks.values()):
             fields_fixed(self)
-        return errors
+        if not final:
+            return
+        self.query_one("#save", Button).disabled = False
+        bad = [f for f in FIELDS if marks[f]]
+        if bad:
+            set_text(self, "#form-error", f"{FIX_FIELDS}{'s' if len(bad) > 1 else ''}.")
+            self.show_field(bad[0])
+        elif loose:
+            set_text(self, "#form-error", "Not saved: " + render.one_line(loose[0]))
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id:
             self.touched.add(event.input.id)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(TextArea.Changed)
     def _text_changed(self) -> None:
         self.touched.add("description")
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Input.Blurred)
     def _left_field(self, event: Input.Blurred) -> None:
         if event.input.id:
             self.touched.add(event.input.id)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Input.Submitted)
     def _next_field(self) -> None:
@@ -173,26 +202,12 @@ class ProjectFormScreen(EditFormScreen):
             return
         self.attempted = True
         self.query_one("#save", Button).focus()  # judge a name still being typed, too
-        errors = self.validate_all(show_untouched=True)
-        bad = [f for f in FIELDS if errors[f]]
-        if bad:
-            set_text(self, "#form-error", f"{FIX_FIELDS}{'s' if len(bad) > 1 else ''}.")
-            self.show_field(bad[0])
-            return
-        title, owner, desc = (
-            self.value("title").strip(),
-            self.value("owner").strip(),
-            self.value("description").strip(),
-        )
+        changes = self._changes()
         p = self.project
         if p is None:
+            title, owner, desc = changes["title"] or "", changes["owner"] or "", changes["description"] or ""
             work = lambda ctx: projects.add_project(ctx, title, owner, desc)  # noqa: E731
         else:
-            changes = {
-                "title": title if title != p.title else None,
-                "owner": owner if owner != p.owner else None,
-                "description": desc if desc != p.description else None,
-            }
             if all(v is None for v in changes.values()):
                 set_text(self, "#form-error", "Nothing changed: there is nothing to save.")
                 return
@@ -201,9 +216,8 @@ class ProjectFormScreen(EditFormScreen):
                 ctx, project_id, expected_version=version, **changes
             )
         set_text(self, "#form-error", "")
-        self.saving = True
         self.query_one("#save", Button).disabled = True
-        self.db(work, self._saved, on_error=self._refused, write=True, group="save")
+        self.checked_save(work, self._saved, self._refused)
 
     def _refused(self, exc: NodedeskError) -> None:
         self.saving = False
