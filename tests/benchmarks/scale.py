@@ -309,21 +309,22 @@ async def measure_app(url: str, report: Report, *, filter_text: str, node: str, 
     runtime = Runtime(bigcentre.config(url), clock=FrozenClock(bigcentre.NOW), login=bigcentre.LOGIN)
     try:
         with probed() as probe:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             app = create_app(runtime)
             async with app.run_test(size=(120, 40)) as pilot:
                 await painted(pilot)
-                report.add("app start in-process to first paint (no imports)", time.perf_counter() - t0, None)
+                since = (time.perf_counter() - t0, time.process_time() - c0)
+                report.add("app start in-process to first paint (no imports)", since, None)
                 if app.current_mode == "windows":
                     await until_loaded(pilot, probe, 0)
-                    report.add("Windows: open (the first screen)", time.perf_counter() - t0, OPEN)
+                    since = (time.perf_counter() - t0, time.process_time() - c0)
+                    report.add("Windows: open (the first screen)", since, OPEN)
                 else:  # another first screen: let it settle, then open Windows
                     await settled(pilot)
                     await painted(pilot)
                     target = TARGETS["dashboard"] if app.current_mode == "dashboard" else None
-                    report.add(
-                        f"{app.current_mode}: the first screen loaded", time.perf_counter() - t0, target
-                    )
+                    since = (time.perf_counter() - t0, time.process_time() - c0)
+                    report.add(f"{app.current_mode}: the first screen loaded", since, target)
                     report.add("Windows: open", await timed_load(pilot, probe, "1"), OPEN)
                 _note_rows(report, app)
 
