@@ -101,7 +101,9 @@ def test_app_csv_export_guards_formulas(hostile_site: InProcessCli) -> None:
     from tests.hardening.conftest import ADMIN_LOGIN
 
     rt = Runtime(
-        Config(database_url=hostile_site.database_url), login=ADMIN_LOGIN, clock=FrozenClock(DEFAULT_NOW)
+        Config(database_url=hostile_site.database_url, private_dir=hostile_site.home / "nodedesk"),
+        login=ADMIN_LOGIN,
+        clock=FrozenClock(DEFAULT_NOW),
     )
     try:
         with rt.read() as ctx:
@@ -134,7 +136,9 @@ def test_notice_subject_and_body_are_inert(hostile_site: InProcessCli) -> None:
     from tests.hardening.conftest import ADMIN_LOGIN
 
     rt = Runtime(
-        Config(database_url=hostile_site.database_url), login=ADMIN_LOGIN, clock=FrozenClock(DEFAULT_NOW)
+        Config(database_url=hostile_site.database_url, private_dir=hostile_site.home / "nodedesk"),
+        login=ADMIN_LOGIN,
+        clock=FrozenClock(DEFAULT_NOW),
     )
     try:
         with rt.write() as ctx:

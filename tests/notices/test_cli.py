@@ -20,7 +20,7 @@ SMTP_ENV = {"NODEDESK_SMTP_SECURITY": "none", "NODEDESK_SMTP_FROM": "nodedesk@hp
 
 def _seeded(site: SiteCli) -> None:
     runtime = Runtime(
-        Config(database_url=site.database_url),
+        Config(database_url=site.database_url, private_dir=site.home / "nodedesk"),
         clock=FrozenClock(datetime(2026, 2, 15, 15, 0, tzinfo=UTC)),
         login=site.admin,
     )
