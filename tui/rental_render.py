@@ -17,7 +17,8 @@ from nodedesk.core.services import outages, reservations
 from rich.text import Text
 from textual.content import Content
 
-# Outage statuses (help/outages.md): reported red, investigating orange, identified yellow, monitoring blue, resolved green.
+# Outage statuses (help/outages.md): reported red, investigating orange, identified yellow,
+# monitoring blue, resolved green.
 OUTAGE_COLOUR = {
     "reported": "bold red",
     "investigating": "bold dark_orange",

@@ -60,6 +60,8 @@ def test_every_write_action_is_dimmed_and_refused(demo_template: Path, tmp_path:
         for command in list(app.get_system_commands(base)):
             if not WRITE_WORDS.search(command.title) or command.callback is None:
                 continue
+            if command.title.startswith("Key "):  # a key's own palette entry: the walk above pressed it
+                continue
             seen[f"{where} palette"] = seen.get(f"{where} palette", 0) + 1
             app._notifications.clear()
             command.callback()

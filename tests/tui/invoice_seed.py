@@ -1,7 +1,7 @@
 """Seed data for the Invoices screen tests (clock frozen at 2026-02-15 10:00 New York).
 
-The billing reference centre (help/billing-rules.md, worked examples) (project Genomics, split GRANT-A 60 / GRANT-B 40, $8.00/h,
-reservations r1…r6 on node2431…node2436 with their windows), plus:
+The billing reference centre of help/billing-rules.md (project Genomics, split GRANT-A 60 /
+GRANT-B 40, $8.00/h, reservations r1…r6 on node2431…node2436 with their windows), plus:
 
 - r7 on node2431 in January (Jan 10 16:00 → Jan 12 09:00, 41 h) reduced by a credited outage
   (Jan 11 00:00–06:00) and a window (Jan 11 04:00–08:00) that overlap: 8 h counted once.
