@@ -30,6 +30,7 @@ def test_export_tamper_dry_run_then_restore(cli_site: SiteCli, tmp_path: Path) -
     report = new.ok("check-import", str(export))
     assert "Status: COMPATIBLE" in report and "empty: a full restore" in report
     assert new.json("check-import", str(export))["status"] == "COMPATIBLE"
+    assert not (tmp_path / "new").exists()  # only a look: no database file is left behind
 
     # One changed byte: refused, naming the file, one line on stderr.
     tampered = tmp_path / "tampered"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nodedesk.core import deploy
 from nodedesk.core.backup import compat, exporter, importer
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
@@ -176,11 +180,31 @@ def _print_report(report: compat.CompatReport) -> None:
     print(one_line(f"Recommendation: {report.recommendation}"))
 
 
+@contextmanager
+def _leaves_no_new_file(env: CliEnv) -> Iterator[None]:
+    """``check-import`` only looks: a SQLite database that did not exist before it (a new server)
+    is removed again, with its journal files and the directory made for it."""
+    path = deploy.sqlite_path(env.config.database_url)
+    made: list[Path] = []
+    if path is not None and not path.exists():
+        made = [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+        made += [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    try:
+        yield
+    finally:
+        if made:
+            env.close()
+            for item in made:
+                with suppress(OSError):
+                    item.rmdir() if item.is_dir() else item.unlink()
+
+
 def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
-    setup.require_backup_admin(_restore_target(env))  # before reading any file
-    report = compat.check_import(
-        _restore_target(env), args.directory, models=args.models, exclude=args.exclude
-    )
+    with _leaves_no_new_file(env):
+        setup.require_backup_admin(_restore_target(env))  # before reading any file
+        report = compat.check_import(
+            _restore_target(env), args.directory, models=args.models, exclude=args.exclude
+        )
     if args.json:
         output.print_json(report.to_json())
     else:
