@@ -95,3 +95,37 @@ def test_times_in_another_year_keep_their_time_of_day() -> None:
     assert render.when(last_year, tz, compact=True, now=now) == "2025-12-31 09:30"
     assert render.when(last_year, tz, compact=False, now=now) == "2025-12-31 09:30"
     assert len(render.when(last_year, tz, compact=True, now=now)) <= render.WHEN_WIDTH
+
+
+async def test_list_headers_are_whole_and_other_years_keep_their_time_at_80x24(runtime: Runtime) -> None:
+    """No column shows a cut header (a stray "D" at the right edge) and a time in another year
+    than today's keeps its hour in the narrow Start/End columns."""
+    from nodedesk.core.services import windows as windows_svc
+
+    from tests.helpers import local
+
+    seed_rentals(runtime)
+    with runtime.write() as ctx:
+        windows_svc.create_window(
+            ctx,
+            windows_svc.WindowDraft(
+                title="Next year's work", start=local("2027-03-02 06:00"), end=local("2027-03-02 18:00")
+            ),
+        )
+    app = create_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in ("1", "2", "3"):
+            await pilot.press(key)
+            await settle(pilot)
+            table = app.screen.table  # type: ignore[attr-defined]
+            labels = {str(c.label) for c in table.columns.values()}
+            header = table.render_line(0).text
+            shown = [word for word in header.split("  ") if word.strip()]
+            assert shown, header
+            for word in shown:
+                assert word.strip() in labels, f"section {key}: header {word.strip()!r} cut in {header!r}"
+        await pilot.press("1")
+        await settle(pilot)
+        rows = [app.screen.table.render_line(y).text for y in range(1, 12)]  # type: ignore[attr-defined]
+        assert any("2027-03-02 06:00" in r and "2027-03-02 18:00" in r for r in rows), rows

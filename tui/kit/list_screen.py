@@ -171,6 +171,7 @@ class ListScreen(NodedeskScreen):
         self.descending = first.descending if first else False
         self.filters: dict[str, Any] = {c.name: c.values[0] for c in self.CYCLES}
         self.loaded = False
+        self.items: Sequence[Any] = ()  # the page on screen: columns() may size to it
         self.error: NodedeskError | None = None
         self.problem = ""  # a refusal about the filter (FILTER_FIELDS), shown in the status line
         self._cols: list[Col] | None = None
@@ -360,6 +361,8 @@ class ListScreen(NodedeskScreen):
             )
             return
         self.loaded, self.error, self.problem = True, None, ""
+        self.items = page.items
+        self.set_columns()  # a column sized to what it shows (a time in another year is wider)
         table.show(page, message.cursor, keep_scroll=message.keep_scroll)
         if self._select is not None:
             keys = [self.key(item) for item in page.items]

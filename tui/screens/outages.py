@@ -132,7 +132,12 @@ class OutagesScreen(OutageActionsMixin, ListScreen):
     # ------------------------------------------------------------------ the list
 
     def columns(self) -> list[Col]:
-        when = 12 if self.compact else 16
+        when = render.when_width(
+            [t for o in self.items for t in (o.start, o.end)],
+            self.session.tz,
+            compact=self.compact,
+            now=self.session.now(),
+        )
         return [
             Col("id", "#", 4),
             Col("status", "Status", 15),

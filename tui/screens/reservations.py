@@ -180,12 +180,17 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
     # ------------------------------------------------------------------ the list
 
     def columns(self) -> list[Col]:
-        when = 12 if self.compact else 16
+        when = render.when_width(
+            [t for r in self.items for t in (r.start, r.end)],
+            self.session.tz,
+            compact=self.compact,
+            now=self.session.now(),
+        )
         return [
             Col("id", "#", 4, sort_key="id"),
             Col("status", "Status", 11, sort_key="status"),
             Col("node", "Node", 9, sort_key="node"),
-            Col("project", "Project", None, min_width=14, sort_key="project"),
+            Col("project", "Project", None, min_width=10, sort_key="project"),
             Col("start", "Start", when, sort_key="start"),
             Col("end", "End", when, sort_key="end"),
             Col("hours", "Hours", 7, essential=False),

@@ -85,7 +85,12 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
 
     def columns(self) -> list[Col]:
         compact = self.compact
-        when = 12 if compact else 16
+        when = render.when_width(
+            [t for w in self.items for t in (w.start, w.end)],
+            self.session.tz,
+            compact=compact,
+            now=self.session.now(),
+        )
         return [
             Col("id", "#", 4, sort_key="id"),
             Col("status", "Status", 14),

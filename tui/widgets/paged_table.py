@@ -79,7 +79,8 @@ class PagedTable(DataTable[Any]):
         self._layout()
 
     def _widths(self) -> list[int | None]:
-        available = (self.size.width or 80) - 2  # vertical scrollbar
+        # the width beside the vertical scrollbar's gutter, which is always kept (app.tcss)
+        available = (self.size.width or 80) - self.scrollbar_gutter.right
         flex = [c for c in self.cols if c.width is None]
         pad = 2 * self.cell_padding
 
@@ -88,11 +89,22 @@ class PagedTable(DataTable[Any]):
             return available - fixed - pad * len(flex)
 
         share = spare(self.cols) // len(flex) if flex else 0
-        if flex and share < min(c.min_width for c in flex):
+        narrow = bool(flex) and share < min(c.min_width for c in flex)
+        if narrow:
             # Too narrow for everything: size the flexible columns to fill the screen next to
             # the essential columns; the others scroll into view with left/right.
             share = spare([c for c in self.cols if c.essential]) // len(flex)
-        return [c.width if c.width is not None else max(share, c.min_width) for c in self.cols]
+        widths: list[int | None] = [
+            c.width if c.width is not None else max(share, c.min_width) for c in self.cols
+        ]
+        if narrow:
+            # The last essential column also covers the gutter, so that the next column starts
+            # past the right edge whether or not the scrollbar shows: no cut-off header letters.
+            last = max(i for i, c in enumerate(self.cols) if c.essential)
+            after = self.cols[last + 1 :]
+            if after and all(c.width is not None for c in after):  # a flexible one fills the row
+                widths[last] = (widths[last] or 0) + self.scrollbar_gutter.right
+        return widths
 
     def _layout(self) -> None:
         cursor_key = self.current_key()
