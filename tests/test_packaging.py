@@ -1,4 +1,4 @@
-"""Packaging (issue 2, item 1): the product layout (core/, tui/, help/, data/ at the top of the
+"""Packaging: the product layout (core/, tui/, help/, data/ at the top of the
 repository) installs as ``nodedesk.*`` with every subpackage and every data file, and a
 NON-editable install works from outside the repository."""
 

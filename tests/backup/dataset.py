@@ -20,7 +20,7 @@ from nodedesk.core.services.demo import load_demo
 from tests.billing.factory import Builder
 from tests.helpers import local
 
-# No control characters: stored text never holds them and an import refuses them (issue 7).
+# No control characters: stored text never holds them and an import refuses them (help/backup.md).
 AWKWARD = 'line one\nline two "quoted" \\ back-slash, ünïcødé 🚀 \u2028 \u202e tab\tend [bold red]x[/]'
 # Titles are one line (the console refuses a newline or tab in them, and so does an import).
 AWKWARD_LINE = AWKWARD.replace("\n", " ").replace("\t", " ")

@@ -1,4 +1,4 @@
-"""Issue 7 (bad input): every CLI command, fuzzed with hostile arguments.
+"""Bad input: every CLI command, fuzzed with hostile arguments.
 
 Commands are enumerated from the real argparse tree (:mod:`tests.hardening.argtree`), so a command
 added later is fuzzed without touching this file. Each example runs ``main(argv)`` in-process on a

@@ -1,4 +1,4 @@
-"""Issue 7 (bad input): hostile import directories through ``nodedesk import``.
+"""Bad input: hostile import directories through ``nodedesk import``.
 
 An export of the demo centre is mutated one way per example (a field with a hostile value or the
 wrong type, an unknown key, a missing field or reference, a local time without offset in a DST

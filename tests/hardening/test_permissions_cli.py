@@ -1,4 +1,4 @@
-"""Issue 7 (permissions matrix), CLI half: the same outcome through ``nodedesk`` as in core.
+"""The permissions matrix, CLI half: the same outcome through ``nodedesk`` as in core.
 
 Each role gets its own copy of the demo centre; commands run in-process as that role's OS login
 (``login=``), and two through the real entry point with NODEDESK_USER. Expected outcomes come from

@@ -1,4 +1,4 @@
-"""Issue 7 (permissions matrix), core half: every service action × every role.
+"""The permissions matrix, core half: every service action × every role.
 
 Each action runs in a dry-run transaction (the whole unit of work, then rolled back) as a demo
 user holding one role; it must be refused with PermissionDenied exactly when the table in

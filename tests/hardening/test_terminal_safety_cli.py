@@ -1,4 +1,4 @@
-"""Issue 7 (terminal safety), CLI side: user text with escape sequences, markup, bidi controls and
+"""Terminal safety, CLI side: user text with escape sequences, markup, bidi controls and
 very long words never reaches the terminal raw (tables, record views, JSON), CSV cells are
 guarded against formula injection, and notices are inert."""
 

@@ -1,4 +1,4 @@
-"""Issue 7: how non-existent (DST gap) and ambiguous (DST overlap) local times are handled, the
+"""Hardening: how non-existent (DST gap) and ambiguous (DST overlap) local times are handled, the
 same way everywhere a time is typed (help/times.md): a gap time is refused with one line naming
 the field and the gap; an overlap time is the first occurrence unless an offset is given."""
 

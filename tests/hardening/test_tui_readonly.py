@@ -1,4 +1,4 @@
-"""Issue 7: ``nodedesk --readonly`` disables every write action visibly, on every screen.
+"""``nodedesk --readonly`` disables every write action visibly, on every screen.
 
 For every section and the detail screen its first row opens: every key bound to a write action
 (tui.app.WRITE_ACTIONS, which includes the "🔒 says why" stand-ins) is shown dimmed in the footer

@@ -1,4 +1,4 @@
-"""Issue 7 (terminal safety), app side: titles, descriptions, notes and names holding ANSI/OSC
+"""Terminal safety, app side: titles, descriptions, notes and names holding ANSI/OSC
 escapes, Rich/Textual markup, bidi controls and very long words render inert in the windows,
 outages, reservations and projects lists and their detail screens, and the layout holds at 80x24."""
 

@@ -1,6 +1,6 @@
 """SVG snapshot of the Dashboard at 80x24 with the clock frozen at 2026-02-15 10:00 New York.
 
-The section tabs are pinned (the dashboard and the eight sections before issue 6), so a new
+The section tabs are pinned (the dashboard and eight sections), so a new
 section does not change this picture. Update after an intended change with
 ``pytest tests/tui/test_dashboard_snapshot.py --snapshot-update`` and look at the SVG.
 """

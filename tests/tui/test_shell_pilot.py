@@ -23,7 +23,7 @@ from tests.tui.conftest import Seeded, settle
 
 @pytest.fixture(autouse=True)
 def windows_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests start in the Windows section (the app opens on the Dashboard since issue 6)."""
+    """These tests start in the Windows section (the app opens on the Dashboard)."""
     monkeypatch.setattr(NodedeskApp, "DEFAULT_MODE", "windows")
 
 
