@@ -35,6 +35,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
+from .. import render
 from ..screens.base import NodedeskScreen
 from ..widgets.paged_table import Col, CursorHint, PagedTable, Row
 from ..workers import in_unit_of_work
@@ -239,6 +240,12 @@ class ListScreen(NodedeskScreen):
 
     def on_resize(self) -> None:
         self.set_columns()
+
+    def time_width(self, *fields: str, compact: bool) -> int:
+        """The width of a time column showing ``fields`` of the page on screen whole (a time in
+        another year than today's needs its full date and hour; tui/render.py ``when``)."""
+        instants = [getattr(item, f) for item in self.items for f in fields]
+        return render.when_width(instants, self.session.tz, compact=compact, now=self.session.now())
 
     def set_columns(self) -> None:
         cols = self.columns()

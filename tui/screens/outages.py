@@ -132,12 +132,7 @@ class OutagesScreen(OutageActionsMixin, ListScreen):
     # ------------------------------------------------------------------ the list
 
     def columns(self) -> list[Col]:
-        when = render.when_width(
-            [t for o in self.items for t in (o.start, o.end)],
-            self.session.tz,
-            compact=self.compact,
-            now=self.session.now(),
-        )
+        when = self.time_width("start", "end", compact=self.compact)
         return [
             Col("id", "#", 4),
             Col("status", "Status", 15),

@@ -180,12 +180,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
     # ------------------------------------------------------------------ the list
 
     def columns(self) -> list[Col]:
-        when = render.when_width(
-            [t for r in self.items for t in (r.start, r.end)],
-            self.session.tz,
-            compact=self.compact,
-            now=self.session.now(),
-        )
+        when = self.time_width("start", "end", compact=self.compact)
         return [
             Col("id", "#", 4, sort_key="id"),
             Col("status", "Status", 11, sort_key="status"),

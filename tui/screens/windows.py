@@ -85,12 +85,7 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
 
     def columns(self) -> list[Col]:
         compact = self.compact
-        when = render.when_width(
-            [t for w in self.items for t in (w.start, w.end)],
-            self.session.tz,
-            compact=compact,
-            now=self.session.now(),
-        )
+        when = self.time_width("start", "end", compact=compact)
         return [
             Col("id", "#", 4, sort_key="id"),
             Col("status", "Status", 14),
