@@ -92,7 +92,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "reservation_lead_days": (0, 365),
     "reservation_horizon_days": (1, 730),
     "reminder_hours": (0, 720),  # 0: no reminders
-    "schedule_horizon_months": (0, 24),  # the schedules' own limit (core/services/schedules.py)
+    "schedule_horizon_months": (0, 24),  # the schedules' own limit (core/services/downtime/schedules.py)
     "lock_timeout_seconds": (1, 600),
     "statement_timeout_seconds": (10, 3600),
 }

@@ -11,10 +11,10 @@ from datetime import date, datetime
 
 import pendulum
 from nodedesk.core import timeutil
-from nodedesk.core.services import outages as outage_svc
-from nodedesk.core.services import reservations as reservation_svc
-from nodedesk.core.services.calendar import KIND_GLYPH, CalendarDay, CalendarEvent
-from nodedesk.core.services.node_status import STATE_GLYPHS, STATES
+from nodedesk.core.services.downtime import outages as outage_svc
+from nodedesk.core.services.nodes.node_status import STATE_GLYPHS, STATES
+from nodedesk.core.services.rentals import reservations as reservation_svc
+from nodedesk.core.services.views.calendar import KIND_GLYPH, CalendarDay, CalendarEvent
 from rich.cells import cell_len
 from textual.content import Content
 

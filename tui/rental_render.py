@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from nodedesk.core import timeutil
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import outages, reservations
+from nodedesk.core.services.downtime import outages
+from nodedesk.core.services.rentals import reservations
 from rich.text import Text
 from textual.content import Content
 

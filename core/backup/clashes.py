@@ -1,6 +1,6 @@
 """No import writes two overlapping active reservations on one node (see help/backup.md).
 
-The rule is the booking service's (core/services/reservations.py): pending and approved
+The rule is the booking service's (core/services/rentals/reservations.py): pending and approved
 reservations on a node may touch but never overlap. The import checks each batch *before*
 writing it, so an edited export is refused with one line naming both reservations, and the
 database's own guarantee (which would refuse the row anyway) is never the first to speak.
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..intervals import Interval
 from ..models import Node, Reservation
-from ..services import reservations
+from ..services.rentals import reservations
 from .codec import iso_utc
 
 

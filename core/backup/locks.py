@@ -1,9 +1,9 @@
 """Which records a merge import may not change on its own: locked history (help/backup.md).
 
 A merge (an import into a database that holds data) obeys the same locks as the console: a
-completed or in-progress maintenance window (core/services/windows.py), a resolved outage
-(core/services/outages.py), and anything that reaches into a finalized invoice month
-(core/services/drift.py, finalized_days.py, invoices.py): reservations, windows and outages by
+completed or in-progress maintenance window (core/services/downtime/windows.py), a resolved outage
+(core/services/downtime/outages.py), and anything that reaches into a finalized invoice month
+(core/services/invoicing/drift.py, finalized_days.py, invoices.py): reservations, windows and outages by
 their span, billing overrides and invoice snapshots by their month, a finalized month itself,
 and rates, cost splits and fee subscription periods from their effective date on. Such a change
 is refused unless an admin asks for a correction with a reason; each corrected record then gets
@@ -33,7 +33,8 @@ from ..models import (
     Rate,
     Reservation,
 )
-from ..services import drift, finalized_days, windows
+from ..services.downtime import windows
+from ..services.invoicing import drift, finalized_days
 
 # Kinds whose records may sit in locked history, and their models.
 MODELS: dict[str, type] = {

@@ -7,7 +7,7 @@
 - :mod:`.compare` — drift between a finalized snapshot and the live invoice.
 - :mod:`.loader` — fetches a month's inputs with a fixed number of queries.
 
-Services (``core/services/invoices.py``) put these together; front ends use the services.
+Services (``core/services/invoicing/invoices.py``) put these together; front ends use the services.
 """
 
 from .engine import compute

@@ -33,7 +33,7 @@ from typing import Any
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import users
+from nodedesk.core.services.site import users
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual import events

@@ -17,9 +17,10 @@ from nodedesk.core.db import migrate
 from nodedesk.core.downtime import load_downtime
 from nodedesk.core.models import Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, projects
-from nodedesk.core.services import reservations as rsv
-from nodedesk.core.services import windows as win
+from nodedesk.core.services.downtime import windows as win
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import reservations as rsv
 from nodedesk.tui import cli
 from sqlalchemy import select
 

@@ -27,18 +27,13 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.models import ActivityEntry
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import (
-    activity,
-    inventory,
-    invoices,
-    outages,
-    projects,
-    rates,
-    reservations,
-    schedules,
-    users,
-)
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import outages, schedules
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.invoicing import invoices, rates
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects, reservations
+from nodedesk.core.services.site import users
+from nodedesk.core.services.views import activity
 from sqlalchemy import select, text
 
 from tests.backup.conftest import (  # noqa: F401 - fixtures: an empty restore target

@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import date
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, outages, reservations
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import outages
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import reservations
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.calendar import CalendarScreen, parse_filter, week_label
 from nodedesk.tui.screens.calendar_day import CalendarDayScreen

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import dashboard as dashboard_service
-from nodedesk.core.services import reservations
+from nodedesk.core.services.rentals import reservations
+from nodedesk.core.services.views import dashboard as dashboard_service
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.dashboard import DashboardScreen
 from nodedesk.tui.screens.help import HelpScreen

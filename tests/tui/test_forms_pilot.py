@@ -14,7 +14,7 @@ from nodedesk.core.errors import ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.models import ActivityEntry, Reservation, Setting
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.reservation_form import ReservationFormScreen
 from nodedesk.tui.screens.window_form import WindowFormScreen

@@ -113,7 +113,7 @@ async def test_editing_a_window_does_not_count_its_current_version(runtime: Runt
 
 
 def _window(runtime: Runtime, window_id: int):  # type: ignore[no-untyped-def]
-    from nodedesk.core.services import windows as svc
+    from nodedesk.core.services.downtime import windows as svc
 
     with runtime.read() as ctx:
         return svc.get_window(ctx, window_id)

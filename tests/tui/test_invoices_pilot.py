@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from nodedesk.core.models import ActivityEntry, BillingOverride, InvoicePeriod
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoice_export, invoices, overrides
-from nodedesk.core.services import windows as window_svc
+from nodedesk.core.services.downtime import windows as window_svc
+from nodedesk.core.services.invoicing import invoice_export, invoices, overrides
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.help import HelpScreen
 from nodedesk.tui.screens.invoice_dialogs import (

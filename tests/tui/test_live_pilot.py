@@ -19,8 +19,11 @@ import pytest
 from nodedesk.core import changes
 from nodedesk.core.config import Config
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices, overrides, reservations, schedules, users
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import schedules
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.invoicing import invoices, overrides
+from nodedesk.core.services.rentals import reservations
+from nodedesk.core.services.site import users
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.kit import live
 from nodedesk.tui.screens.dashboard import DashboardScreen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nodedesk.core.models import Notice
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import windows
+from nodedesk.core.services.downtime import windows
 from nodedesk.tui.app import create_app
 from nodedesk.tui.screens.notices import NoticeDetailScreen, NoticesScreen
 from sqlalchemy import select

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.models import ActivityEntry, Outage
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import outages
+from nodedesk.core.services.downtime import outages
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.rental_render import OUTAGE_COLOUR
 from nodedesk.tui.screens.help import HelpScreen

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import projects, splits
+from nodedesk.core.services.rentals import projects, splits
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.help import HelpScreen
 from nodedesk.tui.screens.member_dialogs import AddMemberScreen, RemoveMemberScreen

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import rates
+from nodedesk.core.services.invoicing import rates
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.confirm import ConfirmScreen
 from nodedesk.tui.screens.help import HelpScreen

@@ -383,7 +383,7 @@ async def test_a_stale_decision_is_refused_and_named(runtime: Runtime, rentals: 
         await pilot.press("a")
         await settle(pilot)
         with runtime_as(runtime, "rmgr").write() as ctx:  # another admin acts first
-            from nodedesk.core.services import reservations
+            from nodedesk.core.services.rentals import reservations
 
             reservations.cancel_reservation(ctx, rentals.climate, reason="plans changed")
         await pilot.press("enter")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.models import MaintenanceSchedule, MaintenanceWindow, ScheduleException
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import schedules as svc
+from nodedesk.core.services.downtime import schedules as svc
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.screens.schedule_detail import ScheduleDetailScreen
 from nodedesk.tui.screens.schedule_form import ScheduleFormScreen

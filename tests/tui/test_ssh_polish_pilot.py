@@ -6,7 +6,7 @@ import pytest
 from nodedesk.core import helpdocs
 from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import users
+from nodedesk.core.services.site import users
 from nodedesk.tui import appearance
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.cli import main

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
-from nodedesk.core.services import activity
+from nodedesk.core.services.views import activity
 
 from .. import output
 from .common import add_json, positive_int

@@ -13,7 +13,7 @@ from nodedesk.core import deploy
 from nodedesk.core.backup import compat, exporter, importer
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import setup
+from nodedesk.core.services.site import setup
 
 from .. import output
 from .common import add_json

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
-from nodedesk.core.services import calendar_feed as svc
+from nodedesk.core.services.views import calendar_feed as svc
 
 from .. import output
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import dashboard as svc
+from nodedesk.core.services.views import dashboard as svc
 
 from .. import output
 from .common import add_json

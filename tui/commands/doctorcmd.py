@@ -1,4 +1,4 @@
-"""``nodedesk doctor``: one line per deployment check (core/services/doctor.py); admins only."""
+"""``nodedesk doctor``: one line per deployment check (core/services/site/doctor.py); admins only."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import doctor
+from nodedesk.core.services.site import doctor
 
 from .. import output
 from .common import add_json

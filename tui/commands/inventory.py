@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from nodedesk.core.services import inventory, node_status, rates
+from nodedesk.core.services.invoicing import rates
+from nodedesk.core.services.nodes import inventory, node_status
 
 from .. import output
 from .common import add_json

@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from nodedesk.core import timeutil
-from nodedesk.core.services import invoices as svc
-from nodedesk.core.services import overrides as ovr
-from nodedesk.core.services.invoice_export import write_csv
+from nodedesk.core.services.invoicing import invoices as svc
+from nodedesk.core.services.invoicing import overrides as ovr
+from nodedesk.core.services.invoicing.invoice_export import write_csv
 
 from .. import output
 from .common import add_json
@@ -367,7 +367,7 @@ def cmd_override_set(args: argparse.Namespace, env: CliEnv) -> int:
     )
     split = None
     if args.split:
-        from nodedesk.core.services.splits import parse_assignment
+        from nodedesk.core.services.rentals.splits import parse_assignment
 
         split = [parse_assignment(item) for item in args.split]
     with env.runtime().write() as ctx:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
 from nodedesk.core.models import NOTICE_STATUSES
-from nodedesk.core.services import notices as svc
+from nodedesk.core.services.downtime import notices as svc
 
 from .. import output
 from .common import add_json, positive_int

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
-from nodedesk.core.services import outages as svc
+from nodedesk.core.services.downtime import outages as svc
 
 from .. import output
 from .common import add_json

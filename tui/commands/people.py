@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from nodedesk.core.services import users
+from nodedesk.core.services.site import users
 
 from .. import output
 from .common import add_json

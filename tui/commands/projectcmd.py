@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
 from nodedesk.core.models import PROJECT_ROLES, PROJECT_STATUSES, UNALLOCATED
-from nodedesk.core.services import projects as svc
-from nodedesk.core.services import splits
+from nodedesk.core.services.rentals import projects as svc
+from nodedesk.core.services.rentals import splits
 
 from .. import output
 from .common import add_json

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
 from nodedesk.core.models import SKU_KINDS
-from nodedesk.core.services import rates as svc
+from nodedesk.core.services.invoicing import rates as svc
 
 from .. import output
 from .common import add_json

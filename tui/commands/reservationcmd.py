@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
-from nodedesk.core.services import reservations as svc
+from nodedesk.core.services.rentals import reservations as svc
 
 from .. import output
 from .common import add_json, positive_int

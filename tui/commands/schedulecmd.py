@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from nodedesk.core import recurrence, timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
-from nodedesk.core.services import schedules as svc
-from nodedesk.core.services.windows import Scope
+from nodedesk.core.services.downtime import schedules as svc
+from nodedesk.core.services.downtime.windows import Scope
 
 from .. import output
 from .common import add_json, confirm, positive_int

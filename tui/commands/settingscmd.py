@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core import site
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import settings as svc
+from nodedesk.core.services.site import settings as svc
 
 from .. import output
 from .common import add_json

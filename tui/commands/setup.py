@@ -10,7 +10,7 @@ from nodedesk.core import deploy
 from nodedesk.core.db import migrate
 from nodedesk.core.errors import NotInitializedError, SchemaOutdatedError, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import setup
+from nodedesk.core.services.site import setup
 
 from .. import output
 

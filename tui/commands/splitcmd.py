@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
 from nodedesk.core.models import UNALLOCATED
-from nodedesk.core.services import projects
-from nodedesk.core.services import splits as svc
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import splits as svc
 
 from .. import output
 from .common import add_json

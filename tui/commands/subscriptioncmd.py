@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
-from nodedesk.core.services import subscriptions as svc
+from nodedesk.core.services.rentals import subscriptions as svc
 
 from .. import output
 from .common import add_json

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
-from nodedesk.core.services import impact as impact_svc
-from nodedesk.core.services import windows as svc
-from nodedesk.core.services.impact import ImpactLine, WindowImpact
+from nodedesk.core.services.downtime import impact as impact_svc
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.downtime.impact import ImpactLine, WindowImpact
 
 from .. import output
 from .common import add_json, confirm

@@ -12,7 +12,7 @@ from typing import Any
 from nodedesk.core import timeutil
 from nodedesk.core.audit import VerifyResult
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import activity as svc
+from nodedesk.core.services.views import activity as svc
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -17,9 +17,9 @@ import pendulum
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
-from nodedesk.core.services import calendar as svc
-from nodedesk.core.services import inventory
-from nodedesk.core.services import windows as window_svc
+from nodedesk.core.services.downtime import windows as window_svc
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.views import calendar as svc
 from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding

@@ -11,8 +11,8 @@ from datetime import date, timedelta
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError
-from nodedesk.core.services import calendar as svc
-from nodedesk.core.services import windows as window_svc
+from nodedesk.core.services.downtime import windows as window_svc
+from nodedesk.core.services.views import calendar as svc
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult

@@ -3,7 +3,7 @@
 Six compact panels in a 2×3 grid (80×24 shows about five items a panel; a taller terminal
 shows more). Every item is selectable and ``enter`` opens its own screen: a window or outage
 detail, a reservation, an invoice month, a project's cost splits, the notices outbox. The data
-comes from :func:`nodedesk.core.services.dashboard.dashboard` in one thread worker, which posts
+comes from :func:`nodedesk.core.services.views.dashboard.dashboard` in one thread worker, which posts
 :class:`DashboardScreen.Loaded`; it is reloaded when the screen comes back, when the change
 feed reports a change (tui/kit/live.py) and on ``r``.
 """
@@ -16,8 +16,8 @@ from datetime import datetime
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import dashboard as svc
-from nodedesk.core.services import projects
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.views import dashboard as svc
 from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding

@@ -22,7 +22,7 @@ import pendulum
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import invoices as svc
+from nodedesk.core.services.invoicing import invoices as svc
 from textual.binding import Binding
 
 from .. import invoice_render as ir

@@ -13,10 +13,10 @@ from typing import Any
 from nodedesk.core import timeutil
 from nodedesk.core.errors import ConflictError, NodedeskError, NotFoundError
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import invoice_export
-from nodedesk.core.services import invoices as svc
-from nodedesk.core.services import overrides as ovr
-from nodedesk.core.services.splits import parse_assignment
+from nodedesk.core.services.invoicing import invoice_export
+from nodedesk.core.services.invoicing import invoices as svc
+from nodedesk.core.services.invoicing import overrides as ovr
+from nodedesk.core.services.rentals.splits import parse_assignment
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -369,7 +369,7 @@ def _initial_value(o: Doc | None) -> tuple[str, str]:
 
 
 def load_project_titles(ctx: Any) -> list[str]:
-    from nodedesk.core.services import projects
+    from nodedesk.core.services.rentals import projects
 
     return [p.title for p in projects.list_projects(ctx, status="active")]
 

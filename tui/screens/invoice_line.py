@@ -17,7 +17,7 @@ from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError, NotFoundError
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import outages, windows
+from nodedesk.core.services.downtime import outages, windows
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult

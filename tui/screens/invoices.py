@@ -13,7 +13,7 @@ from typing import Any
 import pendulum
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import invoices as svc
+from nodedesk.core.services.invoicing import invoices as svc
 from rich.text import Text
 from textual.app import SystemCommand
 from textual.content import Content

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.models import PROJECT_ROLES
-from nodedesk.core.services import projects
+from nodedesk.core.services.rentals import projects
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -10,8 +10,8 @@ from __future__ import annotations
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
-from nodedesk.core.services import calendar as cal_svc
-from nodedesk.core.services import node_status as svc
+from nodedesk.core.services.nodes import node_status as svc
+from nodedesk.core.services.views import calendar as cal_svc
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult

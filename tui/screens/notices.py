@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import notices as svc
+from nodedesk.core.services.downtime import notices as svc
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from nodedesk.core.services import outages as svc
+from nodedesk.core.services.downtime import outages as svc
 from textual.binding import Binding
 
 from ..render import LOCK

@@ -8,7 +8,7 @@ from datetime import datetime
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError, NotFoundError
-from nodedesk.core.services import outages as svc
+from nodedesk.core.services.downtime import outages as svc
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll

@@ -18,7 +18,7 @@ from typing import Any
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError, ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
-from nodedesk.core.services import outages as svc
+from nodedesk.core.services.downtime import outages as svc
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -7,8 +7,8 @@ from typing import Any
 
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import inventory
-from nodedesk.core.services import outages as svc
+from nodedesk.core.services.downtime import outages as svc
+from nodedesk.core.services.nodes import inventory
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nodedesk.core.models import UNALLOCATED
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services import projects, splits
+from nodedesk.core.services.rentals import projects, splits
 from rich.text import Text
 from textual.binding import Binding
 

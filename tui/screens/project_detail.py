@@ -7,8 +7,8 @@ from typing import Any
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError, NotFoundError
-from nodedesk.core.services import project_pages as svc
-from nodedesk.core.services import projects, splits, subscriptions
+from nodedesk.core.services.rentals import project_pages as svc
+from nodedesk.core.services.rentals import projects, splits, subscriptions
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult

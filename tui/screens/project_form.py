@@ -9,7 +9,8 @@ from __future__ import annotations
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.fieldcheck import FieldProblem
-from nodedesk.core.services import projects, users
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.site import users
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

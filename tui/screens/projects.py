@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import project_pages as svc
-from nodedesk.core.services import projects, splits
+from nodedesk.core.services.rentals import project_pages as svc
+from nodedesk.core.services.rentals import projects, splits
 from rich.text import Text
 from textual.app import SystemCommand
 from textual.content import Content

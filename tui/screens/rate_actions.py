@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from nodedesk.core.services import rates
+from nodedesk.core.services.invoicing import rates
 from rich.text import Text
 from textual.binding import Binding
 

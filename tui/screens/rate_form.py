@@ -13,7 +13,7 @@ from decimal import Decimal
 import pendulum
 from nodedesk.core import timeutil, validate
 from nodedesk.core.errors import NodedeskError, ValidationError
-from nodedesk.core.services import rates
+from nodedesk.core.services.invoicing import rates
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import rate_pages as svc
-from nodedesk.core.services import rates
+from nodedesk.core.services.invoicing import rate_pages as svc
+from nodedesk.core.services.invoicing import rates
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.content import Content

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from nodedesk.core.services import reservations as svc
+from nodedesk.core.services.rentals import reservations as svc
 from textual.binding import Binding
 
 from ..render import LOCK

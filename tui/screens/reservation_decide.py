@@ -9,7 +9,7 @@ dialog, which stays open so the user can read it; nothing was changed.
 from __future__ import annotations
 
 from nodedesk.core.errors import LockedError, NodedeskError
-from nodedesk.core.services import reservations as svc
+from nodedesk.core.services.rentals import reservations as svc
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError, NotFoundError
-from nodedesk.core.services import reservations as svc
+from nodedesk.core.services.rentals import reservations as svc
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll

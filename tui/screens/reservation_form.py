@@ -20,8 +20,8 @@ from datetime import date, timedelta
 from nodedesk.core import timeutil
 from nodedesk.core.errors import ConflictError, NodedeskError, ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
-from nodedesk.core.services import reservations as svc
-from nodedesk.core.services.reservation_policy import ReservationPolicy, Span, reservation_span
+from nodedesk.core.services.rentals import reservations as svc
+from nodedesk.core.services.rentals.reservation_policy import ReservationPolicy, Span, reservation_span
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

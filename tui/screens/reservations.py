@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import inventory, projects, users
-from nodedesk.core.services import reservations as svc
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import reservations as svc
+from nodedesk.core.services.site import users
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding

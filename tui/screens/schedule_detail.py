@@ -7,7 +7,7 @@ from datetime import datetime
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError, NotFoundError, ValidationError
-from nodedesk.core.services import schedules as svc
+from nodedesk.core.services.downtime import schedules as svc
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult, SystemCommand

@@ -10,8 +10,8 @@ from __future__ import annotations
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.recurrence import end_time_label
-from nodedesk.core.services import schedules as svc
-from nodedesk.core.services.windows import Scope
+from nodedesk.core.services.downtime import schedules as svc
+from nodedesk.core.services.downtime.windows import Scope
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError
-from nodedesk.core.services import rate_pages as svc
-from nodedesk.core.services import rates
+from nodedesk.core.services.invoicing import rate_pages as svc
+from nodedesk.core.services.invoicing import rates
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult

@@ -8,7 +8,7 @@ Approving is confirmed with ``y``; rejecting needs a reason. The version decided
 from __future__ import annotations
 
 from nodedesk.core.errors import NodedeskError
-from nodedesk.core.services import projects, splits
+from nodedesk.core.services.rentals import projects, splits
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -15,7 +15,7 @@ import pendulum
 from nodedesk.core import timeutil, validate
 from nodedesk.core.errors import NodedeskError, ValidationError
 from nodedesk.core.models import UNALLOCATED
-from nodedesk.core.services import projects, splits
+from nodedesk.core.services.rentals import projects, splits
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

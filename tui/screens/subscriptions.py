@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import rate_pages as svc
-from nodedesk.core.services import subscriptions
+from nodedesk.core.services.invoicing import rate_pages as svc
+from nodedesk.core.services.rentals import subscriptions
 from rich.text import Text
 from textual.binding import Binding
 from textual.content import Content

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nodedesk.core.identity import CAPABILITY_LABELS, PERMISSIONS
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
 from textual.binding import Binding
 
 from ..render import LOCK

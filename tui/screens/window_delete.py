@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import ConflictError, NodedeskError
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError, NotFoundError
-from nodedesk.core.services import schedules
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import schedules
+from nodedesk.core.services.downtime import windows as svc
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll

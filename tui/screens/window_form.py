@@ -21,8 +21,8 @@ from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError, ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
-from nodedesk.core.services import inventory
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.nodes import inventory
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -7,7 +7,7 @@ from typing import Any
 
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
 from rich.text import Text
 from textual.app import SystemCommand
 from textual.binding import Binding

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from nodedesk.core.services.calendar import CalendarDay, CalendarRange, days_between, month_grid
+from nodedesk.core.services.views.calendar import CalendarDay, CalendarRange, days_between, month_grid
 from textual import events
 from textual.content import Content
 from textual.message import Message
