@@ -154,7 +154,7 @@ def busy_error(exc: BaseException) -> BusyError | None:
     """The :class:`BusyError` for a database error that means "waited too long for another
     save" (SQLite "database is locked", PostgreSQL lock_not_available, query_canceled by the
     statement timeout, deadlock_detected); ``None`` for any other error. Shared by the command
-    line (tui/cli.py) and the app (tui/workers.py) so both say the same line."""
+    line (tui/cli/) and the app (tui/workers.py) so both say the same line."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(orig, sqlite3.OperationalError):
         text_ = str(orig).lower()

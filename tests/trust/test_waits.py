@@ -150,7 +150,7 @@ def test_other_database_errors_are_not_called_busy(database: Database) -> None:
 
 
 def test_a_locked_database_is_the_busy_line_and_nothing_else_is() -> None:
-    """busy_error is the one mapping the command line and the app share (tui/cli.py, tui/workers.py)."""
+    """busy_error is the one mapping the command line and the app share (tui/cli/, tui/workers.py)."""
     from sqlalchemy.exc import OperationalError
 
     locked = OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))

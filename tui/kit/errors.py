@@ -1,6 +1,6 @@
 """One line for whatever stopped a unit of work, shared by the command line and the app.
 
-The command line (tui/cli.py) prints the line and exits 1; the app (tui/workers.py) shows it as
+The command line (tui/cli/) prints the line and exits 1; the app (tui/workers.py) shows it as
 a refusal. A refusal (:class:`NodedeskError`) is its own line; a database error that means
 "waited too long for another admin's save" is the busy line (core/db/engine.py); any other
 database error is ``database: <its first line>``; anything else is an internal error.

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from nodedesk.core.services.invoicing import rates
 from nodedesk.core.services.nodes import inventory, node_status
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

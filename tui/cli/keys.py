@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,9 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_keys(args: argparse.Namespace, env: CliEnv) -> int:
-    from ..cli import UsageError
     from ..kit import bindings
     from ..userconfig import ConfigError, load
+    from . import UsageError
 
     try:
         user = load(os.environ)

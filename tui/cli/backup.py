@@ -15,11 +15,11 @@ from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services.site import setup
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def _restore_target(env: CliEnv) -> Runtime:

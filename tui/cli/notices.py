@@ -10,11 +10,11 @@ from nodedesk.core import timeutil
 from nodedesk.core.models import NOTICE_STATUSES
 from nodedesk.core.services.downtime import notices as svc
 
-from .. import output
+from . import output
 from .common import add_json, positive_int
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

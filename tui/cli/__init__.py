@@ -20,8 +20,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from nodedesk import __version__
 
-from . import appearance
-from .kit.errors import as_refusal
+from .. import appearance
+from ..kit.errors import as_refusal
 
 Handler = Callable[[argparse.Namespace, "CliEnv"], int]
 
@@ -128,8 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler: Handler | None = getattr(args, "handler", None)
         if handler is None:
-            from .app import run_app
-            from .userconfig import ConfigError, load
+            from ..app import run_app
+            from ..userconfig import ConfigError, load
 
             try:
                 user = load(os.environ)  # ~/.config/nodedesk/config.toml: theme, [keys]

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services.site import doctor
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 MARK = {doctor.OK: "OK  ", doctor.PROBLEM: "FIX ", doctor.SKIPPED: "--  "}
 

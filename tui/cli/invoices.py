@@ -12,11 +12,11 @@ from nodedesk.core.services.invoicing import invoices as svc
 from nodedesk.core.services.invoicing import overrides as ovr
 from nodedesk.core.services.invoicing.invoice_export import write_csv
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

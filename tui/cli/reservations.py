@@ -11,11 +11,11 @@ from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.services.rentals import reservations as svc
 
-from .. import output
+from . import output
 from .common import add_json, positive_int
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

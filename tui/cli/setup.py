@@ -12,10 +12,10 @@ from nodedesk.core.errors import NotInitializedError, SchemaOutdatedError, Valid
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services.site import setup
 
-from .. import output
+from . import output
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def shown_url(url: str) -> str:

@@ -9,11 +9,11 @@ from nodedesk.core import timeutil
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services.views import dashboard as svc
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

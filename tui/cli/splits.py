@@ -10,11 +10,11 @@ from nodedesk.core.models import UNALLOCATED
 from nodedesk.core.services.rentals import projects
 from nodedesk.core.services.rentals import splits as svc
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,11 +11,11 @@ from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.services.downtime import outages as svc
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 STATUS_HELP = "reported, investigating, identified, monitoring or resolved"
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from nodedesk.core import helpdocs
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

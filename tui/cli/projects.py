@@ -10,11 +10,11 @@ from nodedesk.core.models import PROJECT_ROLES, PROJECT_STATUSES, UNALLOCATED
 from nodedesk.core.services.rentals import projects as svc
 from nodedesk.core.services.rentals import splits
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -13,11 +13,11 @@ from nodedesk.core.services.downtime import impact as impact_svc
 from nodedesk.core.services.downtime import windows as svc
 from nodedesk.core.services.downtime.impact import ImpactLine, WindowImpact
 
-from .. import output
+from . import output
 from .common import add_json, confirm
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

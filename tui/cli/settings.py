@@ -10,11 +10,11 @@ from nodedesk.core import site
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services.site import settings as svc
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from nodedesk.core import timeutil
 from nodedesk.core.services.views import calendar_feed as svc
 
-from .. import output
+from . import output
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

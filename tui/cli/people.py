@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core.services.site import users
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from nodedesk.core import timeutil
 from nodedesk.core.services.rentals import subscriptions as svc
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:

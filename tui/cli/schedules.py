@@ -12,11 +12,11 @@ from nodedesk.core.errors import ValidationError
 from nodedesk.core.services.downtime import schedules as svc
 from nodedesk.core.services.downtime.windows import Scope
 
-from .. import output
+from . import output
 from .common import add_json, confirm, positive_int
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 RULE_HELP = 'e.g. "3rd Tuesday of every month", "last Friday", "every Monday", "every 2 weeks on Monday"'
 

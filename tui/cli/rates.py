@@ -9,11 +9,11 @@ from nodedesk.core import timeutil
 from nodedesk.core.models import SKU_KINDS
 from nodedesk.core.services.invoicing import rates as svc
 
-from .. import output
+from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..cli import CliEnv
+    from . import CliEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:
