@@ -27,6 +27,13 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _OFFSET_RE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
 
+def first_of_next_month(today: date) -> date:
+    """The first day of the month after ``today``'s (the default effective date of a new rate or
+    cost split)."""
+    nxt = pendulum.date(today.year, today.month, 1).add(months=1)
+    return date(nxt.year, nxt.month, 1)
+
+
 def check_timezone(name: str, field: str = "timezone") -> str:
     try:
         pendulum.timezone(name)

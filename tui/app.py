@@ -24,30 +24,18 @@ from textual.widgets import DataTable
 from . import appearance
 from .kit import bindings as keys_registry
 from .kit.live import ChangeFeed, DataChanged
-from .sections import SECTIONS, Section
+from .sections import SECTIONS
 from .session import AppSession
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
 
     from .cli import CliEnv
-    from .screens.help import KeyHelp
+    from .features.help.help import KeyHelp
 
 
 # Textual's own screen bindings: listed with the movement keys, after the screen's actions.
 GENERIC_ACTIONS = {"app.focus_next", "app.focus_previous", "screen.copy_text"}
-
-
-def _section_factory(s: Section):  # type: ignore[no-untyped-def]
-    if s.screen is not None:
-        return s.screen
-
-    def placeholder() -> Screen:
-        from .screens.placeholder import PlaceholderScreen
-
-        return PlaceholderScreen(s)
-
-    return placeholder
 
 
 # Action names that change data, and their "🔒 says why" stand-ins (dimmed with --readonly).
@@ -68,7 +56,7 @@ class NodedeskApp(App[int]):
     TITLE = "nodedesk"
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
-    MODES = {s.id: _section_factory(s) for s in SECTIONS}
+    MODES = {s.id: s.screen for s in SECTIONS}
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -126,7 +114,7 @@ class NodedeskApp(App[int]):
 
     async def _on_key(self, event: events.Key) -> None:
         """Keys typed into a form stay there (``holds_key``): no section switch, no quit."""
-        from .screens.base import holds_key
+        from .kit.base import holds_key
 
         if holds_key(self, event):
             event.stop()
@@ -170,7 +158,7 @@ class NodedeskApp(App[int]):
         Screen and app actions come first, then the focused widget's keys; keys bound to the same
         action share a line (``? f1  Help``).
         """
-        from .screens.help import KeyHelp, framework_binding  # (help and its Markdown load on first use)
+        from .features.help.help import KeyHelp, framework_binding
 
         groups: list[dict[tuple[str, str], list[str]]] = [{}, {}]
         enabled: dict[tuple[str, str], bool] = {}
@@ -197,7 +185,7 @@ class NodedeskApp(App[int]):
         return keys[0] + ([KeyHelp("", ""), *keys[1]] if keys[1] else [])
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        from .features.help.help import HelpScreen
 
         screen = self.screen
         if isinstance(screen, HelpScreen):
@@ -237,10 +225,9 @@ class NodedeskApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         live = keys_registry.live_bindings(screen)
         for s in SECTIONS:
-            state = "" if s.live else " (not available yet)"
             key = " ".join(keys_registry.keys_of(live, f"section.{s.id}")) or "no key"
             yield SystemCommand(
-                f"Go to {s.title}", f"Section {key}{state}", lambda s=s: self.action_section(s.id)
+                f"Go to {s.title}", f"Section {key}", lambda s=s: self.action_section(s.id)
             )
         help_keys = " or ".join(keys_registry.keys_of(live, "app.help")) or "no key"
         yield SystemCommand("Help", f"Help for this screen and its keys ({help_keys})", self.action_help)
@@ -248,17 +235,17 @@ class NodedeskApp(App[int]):
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()
-        from .screens.backup import backup_commands  # loads the backup core only when asked
+        from .features.backup.backup import backup_commands
 
         yield from backup_commands(self, screen)
-        from .screens.notices import notices_commands
+        from .features.notices.notices import notices_commands
 
         yield from notices_commands(self, screen)
         yield from super().get_system_commands(screen)
 
     def _key_commands(self, live: list[keys_registry.LiveBinding]) -> Iterable[SystemCommand]:
         """The screen's own keys as commands: ``Key n: New`` with its id, for finding and remapping."""
-        from .screens.help import framework_binding
+        from .features.help.help import framework_binding
 
         seen: set[str] = set()
         for b in live:

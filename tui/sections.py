@@ -1,7 +1,7 @@
 """The app's sections (Textual modes), in the order of their number keys.
 
-A later feature makes its section live by giving it a ``screen`` factory; until then the
-section shows an honest placeholder saying what it will bring and what to use meanwhile.
+Each section names the factory of its first screen; the factory imports its feature only when
+the section is first opened, so starting the app loads the dashboard alone.
 """
 
 from __future__ import annotations
@@ -20,76 +20,70 @@ class Section:
     title: str
     key: str
     help_topic: str
-    screen: Callable[[], Screen] | None = None
-    coming: str = ""  # what the section will show, for the placeholder
-    meanwhile: str = ""  # what works today instead
+    screen: Callable[[], Screen]
     short: str = ""  # tab label on narrow terminals (default: the title, or a known abbreviation)
 
     @property
     def short_title(self) -> str:
         return self.short or SHORT_TITLES.get(self.title, self.title)
 
-    @property
-    def live(self) -> bool:
-        return self.screen is not None
-
 
 def _dashboard() -> Screen:
-    from .screens.dashboard import DashboardScreen
+    from .features.dashboard.dashboard import DashboardScreen
 
     return DashboardScreen()
 
 
 def _windows() -> Screen:
-    from .screens.windows import WindowsScreen
+    from .features.windows.windows import WindowsScreen
 
     return WindowsScreen()
 
 
 def _outages() -> Screen:
-    from .screens.outages import OutagesScreen
+    from .features.outages.outages import OutagesScreen
 
     return OutagesScreen()
 
 
 def _reservations() -> Screen:
-    from .screens.reservations import ReservationsScreen
+    from .features.reservations.reservations import ReservationsScreen
 
     return ReservationsScreen()
 
 
 def _calendar() -> Screen:
-    from .screens.calendar import CalendarScreen
+    from .features.calendar.calendar import CalendarScreen
 
     return CalendarScreen()
 
 
 def _invoices() -> Screen:
-    from .screens.invoices import InvoicesScreen
+    from .features.invoices.invoices import InvoicesScreen
 
     return InvoicesScreen()
 
 
 def _activity() -> Screen:
-    from .screens.activity import ActivityScreen
+    from .features.activity.activity import ActivityScreen
 
     return ActivityScreen()
 
 
 def _projects() -> Screen:
-    from .screens.projects import ProjectsScreen
+    from .features.projects.projects import ProjectsScreen
 
     return ProjectsScreen()
 
 
 def _rates() -> Screen:
-    from .screens.rates import RatesScreen
+    from .features.rates.rates import RatesScreen
 
     return RatesScreen()
 
 
 def _schedules() -> Screen:
-    from .screens.schedules import SchedulesScreen
+    from .features.schedules.schedules import SchedulesScreen
 
     return SchedulesScreen()
 

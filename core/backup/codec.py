@@ -156,7 +156,3 @@ def codec_for(column: Column[Any], where: str) -> Codec:
     if isinstance(typ, JSON):
         return _json_codec()
     raise UnsupportedColumn(f"{where}: column type {typ!r} cannot be exported yet; add a codec")
-
-
-def encode_value(codec: Codec, value: Any) -> Any:
-    return None if value is None else codec.encode(value)

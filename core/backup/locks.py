@@ -15,7 +15,7 @@ it is and is not checked here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pendulum
@@ -165,7 +165,7 @@ class HistoryLocks:
 
 
 def _after(day: date | None) -> date | None:
-    return finalized_days.day_after(day) if day is not None else None
+    return day + timedelta(days=1) if day is not None else None
 
 
 def _month_span(month: str, tz: str) -> Interval[datetime]:

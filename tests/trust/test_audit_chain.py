@@ -543,7 +543,7 @@ def test_activity_screen_shows_the_real_time_beside_the_frozen_one(runtime: Runt
 
 async def _activity_screen(runtime: Runtime) -> None:
     from nodedesk.tui.app import create_app
-    from nodedesk.tui.screens.activity import ActivityEntryScreen
+    from nodedesk.tui.features.activity.activity import ActivityEntryScreen
     from nodedesk.tui.widgets.paged_table import PagedTable
     from textual.widgets import Static
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.tui import render
 from nodedesk.tui.app import create_app
-from nodedesk.tui.screens.base import NodedeskScreen
+from nodedesk.tui.kit import render
+from nodedesk.tui.kit.base import NodedeskScreen
 from nodedesk.tui.sections import SECTIONS
 from nodedesk.tui.widgets.footer import FooterEntry, KeyFooter, choose
 from nodedesk.tui.widgets.topbar import TopBar

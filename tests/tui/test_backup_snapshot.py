@@ -16,18 +16,17 @@ import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.backup import open_backup
-from nodedesk.tui.sections import Section
+from nodedesk.tui.features.backup.backup import open_backup
 from nodedesk.tui.widgets import topbar
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tests.tui.backup_seed import make_export
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, tab
 
 # six sections, so another section becoming live does not change this picture.
 PINNED = [
-    Section(i, i.title(), k, "overview")
+    tab(i, i.title(), k, "overview")
     for k, i in zip(
         "123456", ("windows", "outages", "reservations", "calendar", "invoices", "activity"), strict=True
     )

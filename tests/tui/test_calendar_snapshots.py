@@ -13,19 +13,19 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import create_app
-from nodedesk.tui.sections import Section, section
+from nodedesk.tui.sections import section
 from nodedesk.tui.widgets import topbar
 from textual.pilot import Pilot
 
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, tab
 from tests.tui.test_calendar_pilot import seed_calendar
 
 PINNED = [
     section("windows"),
-    *(Section(i, i.title(), k, "overview") for k, i in (("2", "outages"), ("3", "reservations"))),
+    *(tab(i, i.title(), k, "overview") for k, i in (("2", "outages"), ("3", "reservations"))),
     section("calendar"),
-    Section("invoices", "Invoices", "5", "overview"),
-    Section("activity", "Activity", "6", "activity", screen=lambda: None),  # type: ignore[arg-type,return-value]
+    tab("invoices", "Invoices", "5"),
+    tab("activity", "Activity", "6", "activity"),
 ]
 
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import create_app
-from nodedesk.tui.sections import Section
 from nodedesk.tui.widgets import topbar
 from textual.pilot import Pilot
 
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, tab
 from tests.tui.dashboard_seed import seed_dashboard
 
 PINNED = [
-    Section(i, t, str(k), i, screen=lambda: None)  # type: ignore[arg-type,return-value]
+    tab(i, t, str(k), i)
     for k, (i, t) in enumerate(
         [
             ("dashboard", "Dashboard"),

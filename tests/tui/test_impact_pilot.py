@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.window_form import WindowFormScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
 from nodedesk.tui.widgets.impact_panel import DEBOUNCE_SECONDS, ImpactPanel
 from textual.pilot import Pilot
 from textual.widgets import Input, Static

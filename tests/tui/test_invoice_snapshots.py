@@ -12,17 +12,16 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import create_app
-from nodedesk.tui.sections import Section
 from nodedesk.tui.widgets import topbar
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
 
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, tab
 from tests.tui.invoice_seed import finalize_and_correct, seed_invoices
 
 TITLES = ("Windows", "Outages", "Reservations", "Calendar", "Invoices", "Activity", "Projects", "Rates")
 PINNED = [
-    Section(t.lower(), t, str(k), t.lower(), screen=lambda: None)  # type: ignore[arg-type,return-value]
+    tab(t.lower(), t, str(k), t.lower())
     for k, t in enumerate(TITLES, start=1)
 ]
 

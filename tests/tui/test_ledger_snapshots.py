@@ -12,17 +12,17 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import create_app
-from nodedesk.tui.sections import SECTIONS, Section
+from nodedesk.tui.sections import SECTIONS
 from nodedesk.tui.widgets import topbar
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, tab
 from tests.tui.ledger_seed import seed_ledger
 
 TITLES = ("Windows", "Outages", "Reservations", "Calendar", "Invoices", "Activity", "Projects", "Rates")
 PINNED = [
-    Section(t.lower(), t, str(k), t.lower(), screen=lambda: None)  # type: ignore[arg-type,return-value]
+    tab(t.lower(), t, str(k), t.lower())
     for k, t in enumerate(TITLES, start=1)
 ]
 

@@ -9,17 +9,16 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import create_app
-from nodedesk.tui.sections import Section
 from nodedesk.tui.widgets import topbar
 from nodedesk.tui.widgets.tickbox import TickBox
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, tab
 from tests.tui.rentals_seed import seed_rentals
 
 PINNED = [
-    Section(i, i.title(), str(k), i, screen=lambda: None)  # type: ignore[arg-type,return-value]
+    tab(i, i.title(), str(k), i)
     for k, i in enumerate(("windows", "outages", "reservations", "calendar", "invoices", "activity"), 1)
 ]
 

@@ -7,11 +7,11 @@ import pytest
 from nodedesk.core.models import ActivityEntry, Reservation
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.reservation_decide import DecideReservationScreen
-from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
-from nodedesk.tui.screens.reservation_form import ReservationFormScreen
-from nodedesk.tui.screens.reservations import ReservationsScreen
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.reservations.reservation_decide import DecideReservationScreen
+from nodedesk.tui.features.reservations.reservation_detail import ReservationDetailScreen
+from nodedesk.tui.features.reservations.reservation_form import ReservationFormScreen
+from nodedesk.tui.features.reservations.reservations import ReservationsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from nodedesk.tui.widgets.tickbox import TickBox
 from sqlalchemy import func, select

@@ -6,12 +6,11 @@ import pytest
 from nodedesk.core.errors import PermissionDenied
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.activity import ActivityEntryScreen, ActivityScreen
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.placeholder import PlaceholderScreen
-from nodedesk.tui.screens.window_form import WindowFormScreen
-from nodedesk.tui.screens.windows import WindowsScreen
-from nodedesk.tui.sections import Section, section
+from nodedesk.tui.features.activity.activity import ActivityEntryScreen, ActivityScreen
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
+from nodedesk.tui.features.windows.windows import WindowsScreen
+from nodedesk.tui.sections import section
 from nodedesk.tui.widgets.paged_table import PagedTable
 from nodedesk.tui.widgets.topbar import TopBar
 from textual.command import CommandPalette
@@ -118,20 +117,6 @@ async def test_number_keys_switch_sections(app: NodedeskApp, seeded: Seeded) -> 
         await settle(pilot)
         assert isinstance(app.screen, WindowsScreen)
         assert app.screen.query_one(PagedTable).row_count == 4  # state kept per section
-
-
-async def test_placeholder_says_plainly_what_is_missing(app: NodedeskApp, seeded: Seeded) -> None:
-    coming = Section(
-        "later", "Later", "9", "overview", coming="Something useful.", meanwhile="the command line."
-    )
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.push_screen(PlaceholderScreen(coming))
-        await settle(pilot)
-        text = " ".join(str(s.render()) for s in app.screen.query(Static))
-        assert "Later: this screen is not built yet" in text
-        assert "Coming: Something useful." in text and "Until then, use the command line." in text
-        assert not app.screen.query(PagedTable)  # nothing on it pretends to work
 
 
 async def test_activity_lists_changes_newest_first_and_verifies(app: NodedeskApp, seeded: Seeded) -> None:

@@ -12,20 +12,20 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.sections import Section, section
+from nodedesk.tui.sections import section
 from nodedesk.tui.widgets import topbar
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.tui.conftest import Seeded, seed_reservation, settle
+from tests.tui.conftest import Seeded, seed_reservation, settle, tab
 
 PINNED = [
     section("windows"),
     *(
-        Section(i, i.title(), k, "overview")
+        tab(i, i.title(), k, "overview")
         for k, i in zip("2345", ("outages", "reservations", "calendar", "invoices"), strict=True)
     ),
-    Section("activity", "Activity", "6", "activity", screen=lambda: None),  # type: ignore[arg-type,return-value]
+    tab("activity", "Activity", "6", "activity"),
 ]
 
 

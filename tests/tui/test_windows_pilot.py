@@ -10,10 +10,10 @@ from nodedesk.core.models import ActivityEntry, MaintenanceWindow
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services.downtime import windows as svc
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.window_delete import DeleteWindowScreen
-from nodedesk.tui.screens.window_detail import WindowDetailScreen
-from nodedesk.tui.screens.window_form import WindowFormScreen
-from nodedesk.tui.screens.windows import WindowsScreen
+from nodedesk.tui.features.windows.window_delete import DeleteWindowScreen
+from nodedesk.tui.features.windows.window_detail import WindowDetailScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
+from nodedesk.tui.features.windows.windows import WindowsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from sqlalchemy import select
 from textual.pilot import Pilot

@@ -38,10 +38,10 @@ AREAS: dict[str, str] = {
     "nodedesk.tui.app:NodedeskApp": "app",
     "nodedesk.tui.widgets.paged_table:PagedTable": "table",
     "nodedesk.tui.kit.list_screen:ListScreen": "list",
-    "nodedesk.tui.screens.edit_form:EditFormScreen": "form",
-    "nodedesk.tui.screens.backup_export:ExportScreen": "backup_export",
-    "nodedesk.tui.screens.invoice_dialogs:ExportScreen": "invoice_export",
-    "nodedesk.tui.screens.invoice_dialogs:_Dialog": "invoice_dialog",
+    "nodedesk.tui.kit.edit_form:EditFormScreen": "form",
+    "nodedesk.tui.features.backup.backup_export:ExportScreen": "backup_export",
+    "nodedesk.tui.features.invoices.invoice_dialogs:ExportScreen": "invoice_export",
+    "nodedesk.tui.features.invoices.invoice_dialogs:_Dialog": "invoice_dialog",
 }
 _SUFFIXES = ("Screen", "Dialog", "Modal")
 _done: set[type[DOMNode]] = set()
@@ -191,10 +191,11 @@ def keys_of(bindings: Iterable[LiveBinding], ident: str) -> list[str]:
 def import_all() -> None:
     """Import every module that declares screens or widgets (they normally load on first use)."""
     importlib.import_module(f"{PACKAGE}.app")
-    for sub in ("screens", "widgets", "kit"):
+    for sub in ("features", "widgets", "kit"):
         package = importlib.import_module(f"{PACKAGE}.{sub}")
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-            importlib.import_module(f"{package.__name__}.{info.name}")
+        found = pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
+        for info in sorted(found, key=lambda m: m.name):
+            importlib.import_module(info.name)
 
 
 def scopes() -> list[type[DOMNode]]:

@@ -23,8 +23,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
 
-from .. import render
-from ..workers import in_unit_of_work
+from ..kit import render
+from ..kit.workers import in_unit_of_work
 
 DEBOUNCE_SECONDS = 0.3
 SHOWN_WARNINGS = 2

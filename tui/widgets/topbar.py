@@ -7,7 +7,7 @@ from rich.cells import cell_len
 from textual.content import Content
 from textual.widget import Widget
 
-from ..render import site_time
+from ..kit.render import site_time
 from ..sections import SECTIONS, Section
 
 # The shortest words that still say what a tab is, for many sections on a narrow terminal.
@@ -72,7 +72,7 @@ class TopBar(Widget):
                 break
         parts: list[Content | str] = [" "]
         for sec, label in zip(SECTIONS, labels, strict=True):
-            style = "reverse bold" if sec.id == self.section_id else ("" if sec.live else "dim")
+            style = "reverse bold" if sec.id == self.section_id else ""
             tab = Content.from_markup(f"[@click=app.section('{sec.id}')]$label[/]", label=label)
             parts += [tab.stylize(style) if style else tab, sep]
         return Content.assemble(*parts)

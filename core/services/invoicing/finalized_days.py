@@ -7,7 +7,7 @@ the stretch of days whose billing it alters, ``[first, end)`` (``end`` exclusive
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -51,7 +51,3 @@ def ensure_days_open(ctx: ServiceContext, first: date, end: date | None, what: s
             "unfinalize that month first (billing manager, with a reason) or choose a later date",
             field=field,
         )
-
-
-def day_after(day: date) -> date:
-    return day + timedelta(days=1)

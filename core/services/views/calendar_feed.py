@@ -120,12 +120,6 @@ def outage_event(outage: Outage, stamp: datetime, now: datetime) -> ics.Event:
     )
 
 
-@dataclass(frozen=True)
-class FeedRange:
-    start: datetime
-    end: datetime
-
-
 def default_range(ctx: ServiceContext) -> tuple[date, date]:
     """(first day, last day inclusive): 30 days back to 12 months (or the schedule horizon) ahead."""
     today = timeutil.local_day(ctx.now(), ctx.tz)
