@@ -17,13 +17,15 @@ run: $(STAMP)
 	@$(BIN)/nodedesk db status >/dev/null 2>&1 || $(BIN)/nodedesk init --demo --timezone America/New_York
 	$(BIN)/nodedesk
 
-## make test: ruff, then the whole pytest suite (SQLite and PostgreSQL) on 2 workers
+## make test: ruff, the import contracts and mypy, then the whole pytest suite (SQLite and PostgreSQL) on 2 workers
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python tools/static_checks.py
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python tools/static_checks.py
 
 ## make bench: performance figures (not part of the normal suite)
 bench: $(STAMP)

@@ -23,6 +23,7 @@ from textual.widgets import DataTable
 
 from . import appearance
 from .kit import bindings as keys_registry
+from .kit import navigation
 from .kit.live import ChangeFeed, DataChanged
 from .sections import SECTIONS
 from .session import AppSession
@@ -30,7 +31,6 @@ from .session import AppSession
 if TYPE_CHECKING:
     from textual.dom import DOMNode
 
-    from .cli import CliEnv
     from .features.help.help import KeyHelp
 
 
@@ -56,7 +56,7 @@ class NodedeskApp(App[int]):
     TITLE = "nodedesk"
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
-    MODES = {s.id: s.screen for s in SECTIONS}
+    MODES = {s.id: navigation.factory(s.route) for s in SECTIONS}
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -287,7 +287,7 @@ def create_app(
 
 
 def run_app(
-    env: CliEnv,
+    runtime: Runtime,
     *,
     readonly: bool = False,
     mouse: bool = True,
@@ -295,6 +295,6 @@ def run_app(
     animations: bool = False,
     keymap: Mapping[str, str] | None = None,
 ) -> int:
-    app = create_app(env.runtime(), readonly=readonly, theme=theme, animations=animations, keymap=keymap)
+    app = create_app(runtime, readonly=readonly, theme=theme, animations=animations, keymap=keymap)
     app.run(mouse=mouse)
     return app.return_code or 0

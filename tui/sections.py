@@ -1,15 +1,13 @@
 """The app's sections (Textual modes), in the order of their number keys.
 
-Each section names the factory of its first screen; the factory imports its feature only when
-the section is first opened, so starting the app loads the dashboard alone.
+Each section names the route of its first screen (tui/kit/navigation.py); the route imports its
+feature only when the section is first opened, so starting the app loads the dashboard alone.
+This module is plain data: the top bar, the app and the palette read it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-
-from textual.screen import Screen
 
 SHORT_TITLES = {"Reservations": "Resv", "Calendar": "Cal", "Projects": "Proj"}
 
@@ -20,7 +18,7 @@ class Section:
     title: str
     key: str
     help_topic: str
-    screen: Callable[[], Screen]
+    route: str  # of its first screen (tui/kit/navigation.py)
     short: str = ""  # tab label on narrow terminals (default: the title, or a known abbreviation)
 
     @property
@@ -28,77 +26,17 @@ class Section:
         return self.short or SHORT_TITLES.get(self.title, self.title)
 
 
-def _dashboard() -> Screen:
-    from .features.dashboard.dashboard import DashboardScreen
-
-    return DashboardScreen()
-
-
-def _windows() -> Screen:
-    from .features.windows.windows import WindowsScreen
-
-    return WindowsScreen()
-
-
-def _outages() -> Screen:
-    from .features.outages.outages import OutagesScreen
-
-    return OutagesScreen()
-
-
-def _reservations() -> Screen:
-    from .features.reservations.reservations import ReservationsScreen
-
-    return ReservationsScreen()
-
-
-def _calendar() -> Screen:
-    from .features.calendar.calendar import CalendarScreen
-
-    return CalendarScreen()
-
-
-def _invoices() -> Screen:
-    from .features.invoices.invoices import InvoicesScreen
-
-    return InvoicesScreen()
-
-
-def _activity() -> Screen:
-    from .features.activity.activity import ActivityScreen
-
-    return ActivityScreen()
-
-
-def _projects() -> Screen:
-    from .features.projects.projects import ProjectsScreen
-
-    return ProjectsScreen()
-
-
-def _rates() -> Screen:
-    from .features.rates.rates import RatesScreen
-
-    return RatesScreen()
-
-
-def _schedules() -> Screen:
-    from .features.schedules.schedules import SchedulesScreen
-
-    return SchedulesScreen()
-
-
 SECTIONS: list[Section] = [
-    Section("dashboard", "Dashboard", "0", "dashboard", _dashboard, short="Dash"),
-    Section("windows", "Windows", "1", "windows", _windows),
-    Section("outages", "Outages", "2", "outages", _outages),
-    Section("reservations", "Reservations", "3", "reservations", _reservations),
-    Section("calendar", "Calendar", "4", "calendar", _calendar),
-    Section("invoices", "Invoices", "5", "invoices", _invoices),
-    Section("activity", "Activity", "6", "activity", _activity),
-    Section("projects", "Projects", "7", "projects", _projects),
-    Section("rates", "Rates", "8", "rates", _rates),
-    Section("schedules", "Schedules", "9", "schedules", _schedules, short="Sched"),
+    Section("dashboard", "Dashboard", "0", "dashboard", "dashboard.list", short="Dash"),
+    Section("windows", "Windows", "1", "windows", "windows.list"),
+    Section("outages", "Outages", "2", "outages", "outages.list"),
+    Section("reservations", "Reservations", "3", "reservations", "reservations.list"),
+    Section("calendar", "Calendar", "4", "calendar", "calendar.list"),
+    Section("invoices", "Invoices", "5", "invoices", "invoices.list"),
+    Section("activity", "Activity", "6", "activity", "activity.list"),
+    Section("projects", "Projects", "7", "projects", "projects.list"),
+    Section("rates", "Rates", "8", "rates", "rates.list"),
+    Section("schedules", "Schedules", "9", "schedules", "schedules.list", short="Sched"),
 ]
 
 

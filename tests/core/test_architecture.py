@@ -4,11 +4,13 @@ it touches neither the database nor the filesystem."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[2]
 CORE = REPO / "core"
@@ -145,3 +147,29 @@ def test_checked_forms_hold_no_copy_of_a_core_rule() -> None:
         source = (features / name).read_text("utf-8")
         offenders += [f"{name}: {rule!r}" for rule in COPIED_RULES if rule in source]
     assert offenders == []
+
+
+def _static_checks() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("static_checks", REPO / "tools" / "static_checks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_import_contracts_hold(tmp_path: Path) -> None:
+    checks = _static_checks()
+    result = checks.run_imports(checks.package_tree(tmp_path))
+    assert result.returncode == 0, checks.contract_lines(result.stdout + result.stderr)
+    assert "3 kept, 0 broken" in result.stdout
+
+
+def test_a_feature_importing_another_breaks_a_contract(tmp_path: Path) -> None:
+    """The contracts can fail: a windows module importing the outages feature is reported."""
+    checks = _static_checks()
+    tree = checks.package_tree(tmp_path, copy=("tui",))
+    leak = tree / "nodedesk" / "tui" / "features" / "windows" / "leak.py"
+    leak.write_text("from ..outages import outages\n", "utf-8")
+    result = checks.run_imports(tree)
+    assert result.returncode != 0
+    assert "nodedesk.tui.features.windows.leak" in result.stdout

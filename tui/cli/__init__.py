@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (appearance.ThemeError, ConfigError) as exc:
                 raise UsageError(str(exc)) from None
             return run_app(
-                env,
+                env.runtime(),
                 readonly=args.readonly,
                 mouse=not args.no_mouse,
                 theme=theme,

@@ -19,6 +19,18 @@ FEATURES = "nodedesk.tui.features"
 
 # route -> (module under tui/features, the screen class or a factory returning a screen)
 ROUTES: dict[str, tuple[str, str]] = {
+    # the sections' first screens (tui/sections.py)
+    "dashboard.list": ("dashboard.dashboard", "DashboardScreen"),
+    "windows.list": ("windows.windows", "WindowsScreen"),
+    "outages.list": ("outages.outages", "OutagesScreen"),
+    "reservations.list": ("reservations.reservations", "ReservationsScreen"),
+    "calendar.list": ("calendar.calendar", "CalendarScreen"),
+    "invoices.list": ("invoices.invoices", "InvoicesScreen"),
+    "activity.list": ("activity.activity", "ActivityScreen"),
+    "projects.list": ("projects.projects", "ProjectsScreen"),
+    "rates.list": ("rates.rates", "RatesScreen"),
+    "schedules.list": ("schedules.schedules", "SchedulesScreen"),
+    # screens one feature opens from another
     "window.detail": ("windows.window_detail", "WindowDetailScreen"),
     "window.form": ("windows.window_form", "WindowFormScreen"),
     "outage.detail": ("outages.outage_detail", "OutageDetailScreen"),
@@ -39,6 +51,11 @@ def screen(route: str, *args: Any, section: str | None = None, **kwargs: Any) ->
     if section is not None:
         built.SECTION = section  # type: ignore[attr-defined]  # every NodedeskScreen has one
     return built
+
+
+def factory(route: str) -> Callable[[], Screen[Any]]:
+    """A no-argument factory for ``route`` (a section's mode in the app)."""
+    return lambda: screen(route)
 
 
 def go(
