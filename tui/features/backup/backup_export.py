@@ -72,15 +72,7 @@ class ExportScreen(NodedeskScreen):
         Binding("escape", "back", "Back"),
     ]
 
-    DEFAULT_CSS = """
-    ExportScreen #directory-where {
-        padding-left: 14;
-        color: $text-muted;
-    }
-    ExportScreen #export-result {
-        margin-top: 1;
-    }
-    """
+    CSS_PATH = "backup.tcss"
 
     def __init__(self, section: str = "activity") -> None:
         super().__init__()

@@ -54,24 +54,7 @@ class ImportScreen(NodedeskScreen):
         Binding("escape", "back", "Back"),
     ]
 
-    DEFAULT_CSS = """
-    ImportScreen #report {
-        margin: 1 0;
-    }
-    ImportScreen #mode {
-        width: 22;
-    }
-    ImportScreen #run-why {
-        color: $text-muted;
-        margin-left: 14;
-    }
-    ImportScreen #import-result {
-        margin-top: 1;
-    }
-    ImportScreen #form-buttons {
-        margin-bottom: 0;
-    }
-    """
+    CSS_PATH = "backup.tcss"
 
     def __init__(self, section: str = "activity", directory: str = "") -> None:
         super().__init__()

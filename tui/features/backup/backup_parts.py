@@ -264,12 +264,7 @@ class PathSuggester(Suggester):
 class ImportConfirmScreen(ModalScreen[bool]):
     """States the mode and the counts. A dry run is the default choice; a real import is not."""
 
-    DEFAULT_CSS = """
-    ImportConfirmScreen #confirm-body {
-        height: auto;
-        max-height: 17;
-    }
-    """
+    CSS_PATH = "backup.tcss"
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),

@@ -125,38 +125,7 @@ class CalendarScreen(NodedeskScreen):
     SECTION = "calendar"
     HELP_TOPIC = "calendar"
 
-    DEFAULT_CSS = """
-    #calendar-body {
-        height: 1fr;
-    }
-    #cal-title {
-        height: 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    #cal-filter {
-        margin: 0 1;
-    }
-    #cal-week {
-        height: 1fr;
-    }
-    .week-day {
-        height: auto;
-    }
-    .week-head {
-        background: $panel;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    .week-day.-selected .week-head {
-        background: $primary;
-        text-style: bold;
-    }
-    .week-events {
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    """
+    CSS_PATH = "calendar.tcss"
 
     BINDINGS = [
         Binding("enter", "open_day", "Day", tooltip="Open the selected day: its events with times"),

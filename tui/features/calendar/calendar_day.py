@@ -34,25 +34,7 @@ class CalendarDayScreen(NodedeskScreen):
     HELP_TOPIC = "calendar"
     HELP_TITLE = "day"
 
-    DEFAULT_CSS = """
-    #calday-body {
-        height: 1fr;
-    }
-    #calday-title {
-        height: 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    #calday-table {
-        height: 1fr;
-    }
-    #calday-preview {
-        height: 3;
-        background: $panel;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    """
+    CSS_PATH = "calendar.tcss"
 
     BINDINGS = [
         Binding("escape", "back", "Back"),

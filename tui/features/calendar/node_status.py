@@ -39,25 +39,7 @@ class NodeStatusScreen(NodedeskScreen):
     HELP_TOPIC = "calendar"
     HELP_TITLE = "nodes now"
 
-    DEFAULT_CSS = """
-    #nodes-body {
-        height: 1fr;
-    }
-    #nodes-title {
-        height: 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    #nodes-table {
-        height: 1fr;
-    }
-    #nodes-preview {
-        height: 3;
-        background: $panel;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    """
+    CSS_PATH = "calendar.tcss"
 
     BINDINGS = [
         Binding("escape", "back", "Back"),

@@ -33,28 +33,6 @@ from ...kit.base import NodedeskScreen
 from ...kit.live import Reread
 from ...kit.render import LOCK
 
-DASHBOARD_CSS = """
-#dash-grid {
-    grid-size: 2 3;
-    grid-gutter: 0 1;
-    height: 1fr;
-    padding: 0 0;
-}
-#dash-grid OptionList {
-    height: 1fr;
-    border: round $border-blurred;
-    border-title-color: $text;
-    border-title-style: bold;
-    border-subtitle-color: $text-muted;
-    padding: 0;
-    text-wrap: nowrap;
-    text-overflow: ellipsis;
-}
-#dash-grid OptionList:focus {
-    border: round $border;
-}
-"""
-
 # panel id → title; the order is the focus order (row by row: left, right)
 PANELS = {
     "now": "In progress now",
@@ -73,7 +51,7 @@ def _node_list(nodes: tuple[str, ...]) -> str:
 
 
 class DashboardScreen(NodedeskScreen):
-    DEFAULT_CSS = DASHBOARD_CSS
+    CSS_PATH = "dashboard.tcss"
     SECTION = "dashboard"
     HELP_TOPIC = "dashboard"
 

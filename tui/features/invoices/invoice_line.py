@@ -33,33 +33,10 @@ from ...widgets.paged_table import Col, PagedTable, Row
 from . import invoice_render as ir
 from .invoice_actions import InvoiceActionsMixin, MonthState, action_bindings, load_invoice
 from .invoice_lines import open_clear_override, open_override, split_text
-from .invoice_month import INVOICE_CSS, drift_banner, is_drifted
+from .invoice_month import drift_banner, is_drifted
 
 Doc = dict[str, Any]
 
-LINE_CSS = (
-    INVOICE_CSS
-    + """
-#line-fields {
-    height: auto;
-    padding: 0 1;
-}
-#sources-title {
-    height: 1;
-    padding: 0 1;
-    margin-top: 1;
-}
-#sources-table {
-    height: auto;
-    max-height: 10;
-}
-#line-hint {
-    height: auto;
-    padding: 0 1;
-    color: $text-muted;
-}
-"""
-)
 
 
 @dataclass(frozen=True)
@@ -88,7 +65,7 @@ def load_sources(ctx: ServiceContext, sources: list[tuple[str, int]]) -> dict[tu
 
 
 class InvoiceLineScreen(InvoiceActionsMixin, NodedeskScreen):
-    DEFAULT_CSS = LINE_CSS
+    CSS_PATH = "invoices.tcss"
     SECTION = "invoices"
     HELP_TOPIC = "invoices"
     HELP_TITLE = "line"

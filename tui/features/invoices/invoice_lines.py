@@ -26,7 +26,7 @@ from ...kit.base import NodedeskScreen
 from ...widgets.paged_table import Col, PagedTable, Row
 from . import invoice_render as ir
 from .invoice_actions import InvoiceActionsMixin, MonthState, action_bindings, load_invoice
-from .invoice_month import INVOICE_CSS, drift_banner, is_drifted
+from .invoice_month import drift_banner, is_drifted
 
 Doc = dict[str, Any]
 
@@ -114,7 +114,7 @@ def split_text(line: Doc, currency: str) -> str:
 
 
 class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
-    DEFAULT_CSS = INVOICE_CSS
+    CSS_PATH = "invoices.tcss"
     SECTION = "invoices"
     HELP_TOPIC = "invoices"
     HELP_TITLE = "project lines"

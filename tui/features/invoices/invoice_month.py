@@ -41,48 +41,6 @@ from .invoice_actions import (
 
 Doc = dict[str, Any]
 
-INVOICE_CSS = """
-.inv-head {
-    height: auto;
-    padding: 0 1;
-}
-.inv-totals {
-    height: auto;
-    max-height: 3;
-    padding: 0 1;
-    color: $text-muted;
-}
-.drift-banner {
-    height: auto;
-    max-height: 4;
-    padding: 0 1;
-    background: $warning 25%;
-    color: $text;
-    text-style: bold;
-}
-.inv-preview {
-    height: auto;
-    max-height: 4;
-    padding: 0 1;
-    background: $panel;
-    text-wrap: nowrap;
-    text-overflow: ellipsis;
-}
-.inv-warnings {
-    height: auto;
-    max-height: 8;
-    padding: 0 1;
-    color: $warning;
-}
-.inv-warnings.collapsed, .inv-warnings.collapsed Static {
-    height: 1;
-    text-wrap: nowrap;
-    text-overflow: ellipsis;
-}
-.inv-body {
-    height: 1fr;
-}
-"""
 
 
 def is_drifted(state: MonthState) -> bool:
@@ -160,7 +118,7 @@ def totals_line(inv: Any) -> Content:
 
 
 class InvoiceMonthScreen(InvoiceActionsMixin, NodedeskScreen):
-    DEFAULT_CSS = INVOICE_CSS
+    CSS_PATH = "invoices.tcss"
     SECTION = "invoices"
     HELP_TOPIC = "invoices"
     HELP_TITLE = "month"

@@ -31,20 +31,7 @@ from .project_actions import (
 
 PANES = ("members", "splits", "subscriptions")
 class ProjectDetailScreen(ProjectActionsMixin, NodedeskScreen):
-    DEFAULT_CSS = """
-    #project-summary {
-        height: auto;
-        padding: 0 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    #project-tabs, #project-tabs > ContentSwitcher, #project-tabs TabPane {
-        height: 1fr;
-    }
-    #project-tabs TabPane {
-        padding: 0;
-    }
-    """
+    CSS_PATH = "projects.tcss"
 
     SECTION = "projects"
     HELP_TOPIC = "projects"

@@ -32,18 +32,7 @@ def load_usernames(ctx: ServiceContext) -> list[str]:
 
 
 class ProjectFormScreen(EditFormScreen):
-    DEFAULT_CSS = """
-    #title-row, #owner-row, #description-row {
-        margin-top: 1;
-    }
-    .field-line Input.name {
-        width: 24;
-    }
-    #description {
-        height: 4;
-        width: 1fr;
-    }
-    """
+    CSS_PATH = "projects.tcss"
 
     SECTION = "projects"
     HELP_TOPIC = "projects"

@@ -84,24 +84,7 @@ def sum_line(total: Decimal, count: int, problems: int) -> Content:
 
 class SplitFormScreen(EditFormScreen):
     DISCARD_QUESTION = "Discard this split?"
-    DEFAULT_CSS = """
-    #split-today, #split-pending {
-        height: auto;
-    }
-    #effective_date-row, #parts-row {
-        margin-top: 1;
-    }
-    .field-line Input.date {
-        width: 14;
-    }
-    #parts {
-        height: 5;
-        width: 1fr;
-    }
-    #split-sum, #parts-help {
-        margin-left: 14;
-    }
-    """
+    CSS_PATH = "projects.tcss"
 
     SECTION = "projects"
     HELP_TOPIC = "projects"

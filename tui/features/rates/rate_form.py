@@ -31,17 +31,7 @@ FIELDS = ("amount", "effective_date", "notes")
 
 class RateFormScreen(EditFormScreen):
     DISCARD_QUESTION = "Discard this rate?"
-    DEFAULT_CSS = """
-    #amount-row {
-        margin-top: 1;
-    }
-    .field-line Input.date {
-        width: 14;
-    }
-    #rate-help {
-        margin: 1 0 0 14;
-    }
-    """
+    CSS_PATH = "rates.tcss"
 
     SECTION = "rates"
     HELP_TOPIC = "rates"

@@ -28,16 +28,7 @@ APPEND_ONLY = (
 
 
 class SkuDetailScreen(RateActionsMixin, NodedeskScreen):
-    DEFAULT_CSS = """
-    #sku-summary {
-        height: auto;
-        padding: 0 1;
-    }
-    #history-heading {
-        padding: 0 1;
-        margin-top: 1;
-    }
-    """
+    CSS_PATH = "rates.tcss"
 
     SECTION = "rates"
     HELP_TOPIC = "rates"

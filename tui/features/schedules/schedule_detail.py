@@ -35,12 +35,7 @@ class ScheduleDetailScreen(NodedeskScreen):
     SECTION = "schedules"
     HELP_TOPIC = "schedules"
     HELP_TITLE = "schedule detail"
-    DEFAULT_CSS = """
-    #schedule-detail-body { height: 1fr; padding: 0 1; }
-    #detail-fields { height: auto; margin-bottom: 1; }
-    #occurrences { height: 1fr; }
-    #detail-hint { height: auto; }
-    """
+    CSS_PATH = "schedules.tcss"
 
     BINDINGS = [
         Binding("escape", "back", "Back"),

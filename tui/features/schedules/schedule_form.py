@@ -52,10 +52,7 @@ class ScheduleFormScreen(EditFormScreen):
     SECTION = "schedules"
     HELP_TOPIC = "schedules"
     HELP_TITLE = "schedule form"
-    DEFAULT_CSS = """
-    #schedule-preview { height: auto; margin-top: 1; padding: 0 1; background: $panel; }
-    .sub-label { color: $text-muted; }
-    """
+    CSS_PATH = "schedules.tcss"
 
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
 
