@@ -25,6 +25,7 @@ from . import appearance
 from .kit import bindings as keys_registry
 from .kit import navigation
 from .kit.live import ChangeFeed, DataChanged
+from .kit.workers import JobDone, JobProgress
 from .sections import SECTIONS
 from .session import AppSession
 
@@ -111,6 +112,13 @@ class NodedeskApp(App[int]):
 
     def on_data_changed(self, message: DataChanged) -> None:
         self.feed.changed(message)
+
+    def on_job_done(self, message: JobDone) -> None:
+        """A thread worker's outcome (tui/kit/workers.py), on the UI thread."""
+        message.callback(message.value)
+
+    def on_job_progress(self, message: JobProgress) -> None:
+        message.callback(message.kind, message.done, message.total)
 
     async def _on_key(self, event: events.Key) -> None:
         """Keys typed into a form stay there (``holds_key``): no section switch, no quit."""

@@ -94,8 +94,8 @@ def app(runtime: Runtime) -> NodedeskApp:
 async def settle(pilot: Pilot) -> None:
     """Let thread workers finish and their results reach the UI.
 
-    A worker hands its result over with ``call_from_thread``, which returns only after the UI
-    callback ran; the callback may start further workers, hence the loop.
+    A worker hands its result over as a message (tui/kit/workers.py ``JobDone``) that the next
+    pause delivers; its callback may start further workers, hence the loop.
     """
     quiet = 0
     for _ in range(20):

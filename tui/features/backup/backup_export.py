@@ -26,9 +26,10 @@ from textual.widgets import Button, Input, Static
 from ...kit.base import NodedeskScreen
 from ...kit.confirm import ConfirmScreen
 from ...kit.form_parts import field_row, set_error, set_text
+from ...kit.workers import StoppedByUser, run_job
 from ...widgets.tickbox import TickBox
 from . import backup_render
-from .backup_parts import KindProgress, PathSuggester, StoppedByUser, backup_refusal, inert_path, run_job
+from .backup_parts import KindProgress, PathSuggester, backup_refusal, inert_path
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ class ExportScreen(NodedeskScreen):
             lambda _rt, _p: describe_target(text, timestamp),
             on_done=self._show_target,
             on_error=lambda exc: self._show_target(Target("", str(exc))),
-            keep_result_if_cancelled=False,
+            deliver_if_cancelled=False,
             group="target",
             exclusive=True,
         )

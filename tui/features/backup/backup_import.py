@@ -27,16 +27,10 @@ from textual.widgets import Button, Input, Select, Static
 from ...kit.base import NodedeskScreen
 from ...kit.confirm import ConfirmScreen
 from ...kit.form_parts import field_row, set_error, set_text
+from ...kit.workers import StoppedByUser, run_job
 from ...widgets.tickbox import TickBox
 from . import backup_render
-from .backup_parts import (
-    ImportConfirmScreen,
-    KindProgress,
-    PathSuggester,
-    StoppedByUser,
-    backup_refusal,
-    run_job,
-)
+from .backup_parts import ImportConfirmScreen, KindProgress, PathSuggester, backup_refusal
 
 LOG = "activity_log"
 WAITING = (
@@ -229,7 +223,7 @@ class ImportScreen(NodedeskScreen):
             lambda rt, _p: check_import(rt, directory, exclude=[LOG] if left_out else None),
             on_done=lambda report: self._checked(report, directory, left_out),
             on_error=lambda exc: self._check_failed(exc, directory),
-            keep_result_if_cancelled=False,
+            deliver_if_cancelled=False,
             group="check",
             exclusive=True,
         )

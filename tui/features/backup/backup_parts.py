@@ -1,9 +1,9 @@
 """Pieces shared by the export and import screens.
 
-- :func:`run_job` runs a backup job (a function of the :class:`Runtime`: export and import open
-  their own snapshot or transaction) in a thread worker and relays its per-kind progress to the
-  UI thread. A stop request (or the app shutting down) makes the next progress report raise, so
-  the export removes its partial directory and the import rolls back: nothing is left behind.
+- Export and import run as kit jobs (tui/kit/workers.py ``run_job``): a function of the
+  :class:`Runtime` (each opens its own snapshot or transaction) whose per-kind progress comes back
+  to the UI thread; a stop request makes the next progress report raise, so the export removes
+  its partial directory and the import rolls back: nothing is left behind.
 - :class:`KindProgress`: one text progress bar per kind (``█``/``░`` plus the numbers, so it
   reads without colour).
 - :class:`PathSuggester`: completes directory names; the file system is read in a thread.
@@ -14,14 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
-from collections.abc import Callable
-from contextlib import suppress
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from nodedesk.core.backup import registry
-from nodedesk.core.errors import NodedeskError
-from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
 from textual import on
 from textual.app import ComposeResult
@@ -31,25 +26,13 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, Static
-from textual.worker import Worker, get_current_worker
-
-from ...kit.errors import InternalProblem, as_refusal
 
 if TYPE_CHECKING:
-    from textual.dom import DOMNode
 
     from ...session import AppSession
 
-T = TypeVar("T")
-Progress = Callable[[str, int, int], None]
 
 
-class _Stop(Exception):
-    """Raised inside the job by the progress callback; never seen by the UI."""
-
-
-class StoppedByUser(NodedeskError):
-    """The job was stopped on request before it finished; nothing was written."""
 
 
 def backup_refusal(session: AppSession) -> str:
@@ -65,69 +48,6 @@ def backup_refusal(session: AppSession) -> str:
         "An export holds every user, project and invoice, and an import can change all of them. "
         "Ask an admin."
     )
-
-
-def _os_message(exc: OSError) -> str:
-    where = f"{exc.filename}: " if exc.filename else ""
-    return f"{where}{exc.strerror or exc}"
-
-
-def run_job(
-    node: DOMNode,
-    work: Callable[[Runtime, Progress], T],
-    *,
-    on_done: Callable[[T], None],
-    on_error: Callable[[NodedeskError], None],
-    on_progress: Progress | None = None,
-    stop: threading.Event | None = None,
-    keep_result_if_cancelled: bool = True,
-    group: str = "backup",
-    exclusive: bool = False,
-) -> Worker[None]:
-    """Run ``work(runtime, progress)`` in a thread; call back on the UI thread.
-
-    Results of a job that writes are always delivered (the user must learn what happened);
-    a read job superseded by a newer one (``keep_result_if_cancelled=False``) is dropped.
-    """
-    app = node.app
-    runtime: Runtime = app.session.runtime  # type: ignore[attr-defined]
-
-    def job() -> None:
-        worker = get_current_worker()
-
-        def deliver(callback: Callable[[Any], None], value: object) -> None:
-            if worker.is_cancelled and not keep_result_if_cancelled:
-                return
-            with suppress(RuntimeError):  # the app is shutting down: nothing left to show
-                app.call_from_thread(callback, value)
-
-        def progress(kind: str, done: int, total: int) -> None:
-            if worker.is_cancelled or (stop is not None and stop.is_set()):
-                raise _Stop
-            if on_progress is not None:
-                with suppress(RuntimeError):
-                    app.call_from_thread(on_progress, kind, done, total)
-
-        try:
-            result = work(runtime, progress)
-        except _Stop:
-            deliver(on_error, StoppedByUser("stopped before it finished: nothing was written"))
-            return
-        except NodedeskError as exc:
-            deliver(on_error, exc)
-            return
-        except OSError as exc:
-            deliver(on_error, NodedeskError(_os_message(exc)))
-            return
-        except Exception as exc:  # the same line as everywhere (tui/kit/errors.py)
-            problem = as_refusal(exc)
-            if isinstance(problem, InternalProblem):  # a bug: say so in the app instead of crashing it
-                app.log.error("backup job failed", exc)
-            deliver(on_error, problem)
-            return
-        deliver(on_done, result)
-
-    return node.run_worker(job, thread=True, group=group, exclusive=exclusive, exit_on_error=False)
 
 
 # ---------------------------------------------------------------------------------- progress
