@@ -129,3 +129,32 @@ async def test_list_headers_are_whole_and_other_years_keep_their_time_at_80x24(r
         await settle(pilot)
         rows = [app.screen.table.render_line(y).text for y in range(1, 12)]  # type: ignore[attr-defined]
         assert any("2027-03-02 06:00" in r and "2027-03-02 18:00" in r for r in rows), rows
+
+
+async def test_the_activity_target_fills_the_row_and_ends_in_an_ellipsis_at_80x24(runtime: Runtime) -> None:
+    """The activity list's Target column takes the room left at 80 columns and a long target ends
+    in "…" on screen (not cut at the edge); Reason and Written scroll into view with right."""
+    from nodedesk.core.services.downtime import windows as windows_svc
+
+    from tests.helpers import local
+
+    with runtime.write() as ctx:
+        windows_svc.create_window(
+            ctx,
+            windows_svc.WindowDraft(
+                title="Datacentre chilled-water loop inspection and pump replacement",
+                start=local("2026-03-02 06:00"),
+                end=local("2026-03-02 18:00"),
+            ),
+        )
+    app = create_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        header = table.render_line(0).text
+        assert header.rstrip().endswith("Target"), header
+        first = table.render_line(1).text
+        assert "window:" in first and first.rstrip().endswith("…"), first
+        assert len(first.rstrip()) >= 76, first  # the column fills the row

@@ -90,19 +90,25 @@ class PagedTable(DataTable[Any]):
 
         share = spare(self.cols) // len(flex) if flex else 0
         narrow = bool(flex) and share < min(c.min_width for c in flex)
+        growing = flex
         if narrow:
-            # Too narrow for everything: size the flexible columns to fill the screen next to
-            # the essential columns; the others scroll into view with left/right.
-            share = spare([c for c in self.cols if c.essential]) // len(flex)
+            # Too narrow for everything: the essential flexible columns fill the screen next to
+            # the other essential columns; the rest keep their least width and scroll into view
+            # with left/right.
+            growing = [c for c in flex if c.essential] or flex
+            essential = [c for c in self.cols if c.essential or c in growing]
+            fixed = sum((c.width or 0) + pad for c in essential if c.width is not None)
+            share = (available - fixed - pad * len(growing)) // len(growing)
         widths: list[int | None] = [
-            c.width if c.width is not None else max(share, c.min_width) for c in self.cols
+            c.width if c.width is not None else max(share if c in growing else 0, c.min_width)
+            for c in self.cols
         ]
         if narrow:
             # The last essential column also covers the gutter, so that the next column starts
             # past the right edge whether or not the scrollbar shows: no cut-off header letters.
             last = max(i for i, c in enumerate(self.cols) if c.essential)
             after = self.cols[last + 1 :]
-            if after and all(c.width is not None for c in after):  # a flexible one fills the row
+            if after and all(c not in growing for c in after):  # else a growing one fills the row
                 widths[last] = (widths[last] or 0) + self.scrollbar_gutter.right
         return widths
 

@@ -48,11 +48,11 @@ class ActivityScreen(ListScreen):
         return [
             Col("seq", "#", 6),
             Col("time", "Time (site)", 16),
-            Col("actor", "Actor", 12),
-            Col("action", "Action", 20),
+            Col("actor", "Actor", 10),
+            Col("action", "Action", 19),
             Col("target", "Target", None, min_width=16),
-            Col("reason", "Reason", None, min_width=10),
-            Col("written", "Written (real)", 16),
+            Col("reason", "Reason", None, min_width=10, essential=False),
+            Col("written", "Written (real)", 16, essential=False),
         ]
 
     def fetch(self, ctx: ServiceContext, query: ListQuery) -> svc.ActivityPage:
