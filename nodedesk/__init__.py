@@ -4,9 +4,6 @@ The code lives in the top-level ``core/`` and ``tui/`` folders of the repository
 installed as ``nodedesk.core`` and ``nodedesk.tui``; ``help/`` and ``data/`` ship as package data.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("nodedesk")
-except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-    __version__ = "0.0.0"
+# The one place the version is written (pyproject.toml reads it): asking the installed
+# package's metadata instead would cost every command a noticeable part of its start.
+__version__ = "0.1.0"

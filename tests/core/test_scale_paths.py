@@ -99,22 +99,42 @@ def test_schema_check_and_app_options_need_neither_alembic_nor_commands(
         "from nodedesk.core.runtime import Runtime\n"
         "from nodedesk.tui import cli\n"
         f"Runtime(Config(database_url={runtime.config.database_url!r})).check_schema()\n"
-        "cli.build_parser(commands=cli._may_name_a_command(['--readonly'])).parse_args(['--readonly'])\n"
+        "cli.build_parser(commands=tuple(cli._command_words(['--readonly']))).parse_args(['--readonly'])\n"
         "import nodedesk.tui.app\n"
-        "heavy = ('alembic', 'nodedesk.tui.cli.commands')\n"
-        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+        "heavy = ('alembic', 'nodedesk.tui.cli.')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy) and m != 'nodedesk.tui.cli.commands'))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
-def test_only_commands_and_help_need_the_command_modules() -> None:
-    assert not cli._may_name_a_command([])
-    assert not cli._may_name_a_command(["--readonly", "--no-mouse", "--theme=ansi-dark"])
-    assert cli._may_name_a_command(["window", "list"])
-    assert cli._may_name_a_command(["--help"])
-    assert cli._may_name_a_command(["--theme", "ansi-dark"])  # a value: parsed with everything
+def test_a_run_imports_only_the_command_it_names() -> None:
+    assert cli._command_words([]) == []
+    assert cli._command_words(["--readonly", "--no-mouse", "--theme=ansi-dark"]) == []
+    assert cli._command_words(["window", "list"]) == ["window"]
+    assert cli._command_words(["--readonly", "override", "set"]) == ["override"]
+    assert cli._command_words(["--help"]) is None
+    assert cli._command_words(["-h", "window"]) is None  # the top-level help lists every command
+    assert cli._command_words(["window", "--help"]) == ["window"]
+    assert cli._command_words(["--theme", "ansi-dark"]) is None  # a value: parsed with everything
+    assert cli._command_words(["windw", "list"]) is None  # argparse names the choices
     assert "window" in cli.build_parser().format_help()
+    only = cli.build_parser(commands=("window",)).format_help()
+    assert "    window " in only and "    reservation " not in only
+
+
+def test_the_command_table_names_what_each_module_registers() -> None:
+    """``COMMANDS`` (which module a word needs) is what the modules' ``register`` really add."""
+    import argparse
+
+    from nodedesk.tui.cli import commands
+
+    registered: dict[str, str] = {}
+    for module in commands.command_modules():
+        sub = argparse.ArgumentParser().add_subparsers()
+        module.register(sub)
+        registered |= dict.fromkeys(sub.choices, module.__name__.rsplit(".", 1)[1])
+    assert registered == commands.COMMANDS
 
 
 def test_pages_read_from_the_end_are_the_same_rows(runtime: Runtime) -> None:

@@ -61,14 +61,24 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _may_name_a_command(argv: Sequence[str]) -> bool:
-    """Whether parsing ``argv`` needs the command modules: a word that is not an option (a command,
-    or an option's value) or a help request. Starting the app (``nodedesk``, ``nodedesk --readonly``)
-    does not, and then skips importing every command module and its services."""
-    return any(not arg.startswith("-") or arg in ("-h", "--help") for arg in argv)
+def _command_words(argv: Sequence[str]) -> list[str] | None:
+    """The command modules parsing ``argv`` needs: none to start the app (``nodedesk``,
+    ``nodedesk --readonly``), the named command's alone (``nodedesk window list``), or all of
+    them (None) for a help request or a word that is no command (argparse then lists them)."""
+    from .commands import COMMANDS
+
+    for arg in argv:
+        if arg in COMMANDS:
+            return [arg]
+        if arg in ("-h", "--help"):
+            return None  # the list of every command
+        if not arg.startswith("-") and arg != "--":
+            return None  # an unknown word, or an option's value: let argparse say which
+    return []
 
 
-def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+def build_parser(*, commands: tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+    """The parser with the command modules of ``commands`` (every command when None)."""
     parser = _Parser(
         prog="nodedesk",
         description="Run rented compute nodes: maintenance "
@@ -89,11 +99,10 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         "--animations", action="store_true", help="turn the app's animations on (off by default, for SSH)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    if commands:
-        from .commands import COMMAND_MODULES
+    from .commands import command_modules
 
-        for module in COMMAND_MODULES:
-            module.register(sub)
+    for module in command_modules(commands):
+        module.register(sub)
     return parser
 
 
@@ -114,8 +123,9 @@ def _unusable_argument(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(commands=_may_name_a_command(sys.argv[1:] if argv is None else argv))
     argv = list(sys.argv[1:] if argv is None else argv)
+    words = _command_words(argv)
+    parser = build_parser(commands=None if words is None else tuple(words))
     problem = _unusable_argument(argv)
     if problem:
         parser.error(problem)
