@@ -16,6 +16,7 @@ from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
 from textual.worker import Worker, get_current_worker
 
+from ..session import session_of
 from .errors import DatabaseProblem, InternalProblem, as_refusal
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def run_db(
 ) -> Worker[None]:
     """Run ``work(ctx)`` in a thread worker; call ``on_done``/``on_error`` on the UI thread."""
     app = node.app
-    runtime = app.session.runtime  # type: ignore[attr-defined]
+    runtime = session_of(node).runtime
 
     def report(exc: NodedeskError) -> None:
         if on_error is not None:
