@@ -23,6 +23,7 @@ from nodedesk.core.backup import registry
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.safetext import one_line
+from rich.console import RenderableType
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,6 +35,7 @@ from textual.widgets import Button, Static
 from textual.worker import Worker, get_current_worker
 
 from ...kit.errors import InternalProblem, as_refusal
+from ...session import session_of
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -90,7 +92,7 @@ def run_job(
     a read job superseded by a newer one (``keep_result_if_cancelled=False``) is dropped.
     """
     app = node.app
-    runtime: Runtime = app.session.runtime  # type: ignore[attr-defined]
+    runtime = session_of(node).runtime
 
     def job() -> None:
         worker = get_current_worker()
@@ -277,7 +279,7 @@ class ImportConfirmScreen(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Cancel"),
     ]
 
-    def __init__(self, question: Content, *, dry_run: bool) -> None:
+    def __init__(self, question: RenderableType, *, dry_run: bool) -> None:
         super().__init__()
         self.question, self.dry_run = question, dry_run
 
