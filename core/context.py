@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from . import audit, timeutil
 from .auditseal import AuditSeal
 from .clock import Clock
 from .config import default_data_dir
-from .db.base import IdMixin, TrackedMixin
+from .db.base import IdMixin
 from .errors import ConflictError
 from .identity import Actor
 from .models import (
@@ -33,6 +33,23 @@ from .models import (
     User,
 )
 from .site import SiteSettings
+
+
+class Versioned(Protocol):
+    """A row with an id and the TrackedMixin columns (core/db/base.py)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def modified_by(self) -> str: ...
+
+    @property
+    def modified_at(self) -> datetime: ...
+
 
 # The row behind an audit target type, so an entry can name its target's uuid (ids are short
 # and meant for people; the uuid names the same record in every copy of the database).
@@ -93,12 +110,12 @@ class ServiceContext:
     def require(self, capability: str) -> None:
         self.actor.require(capability)
 
-    def check_version(self, row: TrackedMixin, expected: int | None, noun: str) -> None:
+    def check_version(self, row: Versioned, expected: int | None, noun: str) -> None:
         """Refuse a save based on an older version of ``row`` than the one stored (the form was
         opened before someone else's save), saying who changed it and when."""
         if expected is not None and row.version != expected:
             raise ConflictError(
-                f"{noun} #{row.id} was changed by {row.modified_by} at "  # type: ignore[attr-defined]
+                f"{noun} #{row.id} was changed by {row.modified_by} at "
                 f"{timeutil.format_local(row.modified_at, self.tz)} since you opened it; "
                 "reload it and try again",
                 field="version",

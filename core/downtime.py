@@ -177,11 +177,11 @@ def load_downtime(
         out_query = out_query.where(Outage.credit.is_(True))
     out_rows = session.execute(out_query).all()
     sources: dict[int, DowntimeSource] = {}
-    for r in out_rows:
-        end = r.end if r.end is not None else min(now, span_end)
-        if end > r.start:
-            sources[r.id] = DowntimeSource(
-                "outage", r.id, r.title, Interval(r.start, end), open=r.end is None
+    for o in out_rows:
+        end = o.end if o.end is not None else min(now, span_end)
+        if end > o.start:
+            sources[o.id] = DowntimeSource(
+                "outage", o.id, o.title, Interval(o.start, end), open=o.end is None
             )
     by_node: dict[int, list[DowntimeSource]] = defaultdict(list)
     if sources:

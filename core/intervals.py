@@ -38,7 +38,8 @@ class Interval(Generic[T]):
         return Interval(start, end) if start < end else None
 
     @property
-    def length(self):  # type: ignore[no-untyped-def]
+    def length(self) -> timedelta | int | float:
+        """``end - start``: a timedelta for datetimes, a number for numbers."""
         return self.end - self.start
 
 

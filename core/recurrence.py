@@ -204,7 +204,7 @@ def _check_raw(text: str) -> str:
     canonical = ";".join(f"{k}={parts[k]}" for k in order if k in parts)
     try:
         rule = du.rrulestr(canonical, dtstart=datetime(2026, 1, 1))
-        if rule.after(datetime(2026, 1, 1), inc=True) is None:  # type: ignore[union-attr]
+        if rule.after(datetime(2026, 1, 1), inc=True) is None:
             raise ValidationError("the rule never gives a date", field="rule")
     except ValidationError:
         raise
@@ -227,11 +227,11 @@ def describe(rrule: str) -> str:
     if simple and freq == "DAILY":
         return "every day" if interval == 1 else f"every {interval} days"
     if simple and freq == "WEEKLY" and days:
-        names = [_day_name(d) for d in days.split(",")]
-        if None not in names:
+        codes = days.split(",")
+        if all(code in WEEKDAYS for code in codes):
             if days == "MO,TU,WE,TH,FR" and interval == 1:
                 return "every weekday"
-            listed = _join(names)  # type: ignore[arg-type]
+            listed = _join([WEEKDAY_NAMES[WEEKDAYS.index(code)] for code in codes])
             return f"every {listed}" if interval == 1 else f"every {interval} weeks on {listed}"
     if simple and freq == "MONTHLY" and days and "," not in days:
         m = re.fullmatch(r"([+-]?\d)(MO|TU|WE|TH|FR|SA|SU)", days)
@@ -239,10 +239,6 @@ def describe(rrule: str) -> str:
             every = "every month" if interval == 1 else f"every {interval} months"
             return f"{_ORDINAL_WORDS[int(m.group(1))]} {WEEKDAY_NAMES[WEEKDAYS.index(m.group(2))]} of {every}"
     return f"RRULE {rrule}"
-
-
-def _day_name(code: str) -> str | None:
-    return WEEKDAY_NAMES[WEEKDAYS.index(code)] if code in WEEKDAYS else None
 
 
 def _join(names: list[str]) -> str:
@@ -354,7 +350,9 @@ class Pattern:
         start = datetime.combine(self.first_date, time.fromisoformat(self.start_time))
         until = datetime.combine(self.until_date, time(23, 59, 59)) if self.until_date else None
         rule = du.rrulestr(self.rrule, dtstart=start)
-        return rule.replace(until=until) if until else rule  # type: ignore[union-attr]
+        if not isinstance(rule, du.rrule):  # dateutil gives a set only for several lines or RDATEs
+            raise ValueError(f"not a single RRULE: {self.rrule!r}")
+        return rule.replace(until=until) if until else rule
 
     def occurrence_on(self, naive_start: datetime) -> Occurrence:
         start = wall_to_utc(naive_start, self.timezone)
@@ -369,7 +367,7 @@ class Pattern:
         zone = ZoneInfo(self.timezone)
         lo = (after.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)).replace(microsecond=0)
         hi = before.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
-        out = []
+        out: list[Occurrence] = []
         for naive in self._rule().xafter(lo, inc=True):
             if naive > hi or len(out) >= limit:
                 break
@@ -382,7 +380,7 @@ class Pattern:
         """The next ``count`` occurrences starting after ``after``."""
         zone = ZoneInfo(self.timezone)
         lo = after.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
-        out = []
+        out: list[Occurrence] = []
         for naive in self._rule().xafter(lo, inc=True):
             occ = self.occurrence_on(naive)
             if occ.start > after:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.orm import Session
+
 from . import deploy
 from . import site as site_settings
 from .auditseal import AuditSeal
@@ -61,8 +63,23 @@ class Runtime:
             )
 
     @classmethod
-    def from_env(cls, **kwargs: object) -> Runtime:
-        return cls(Config.from_env(), **kwargs)  # type: ignore[arg-type]
+    def from_env(
+        cls,
+        *,
+        clock: Clock | None = None,
+        login: str | None = None,
+        database: Database | None = None,
+        create: bool = False,
+        require_private: bool = True,
+    ) -> Runtime:
+        return cls(
+            Config.from_env(),
+            clock=clock,
+            login=login,
+            database=database,
+            create=create,
+            require_private=require_private,
+        )
 
     def check_schema(self) -> str:
         return migrate.check_schema(self.database.engine)
@@ -72,7 +89,7 @@ class Runtime:
             self._clock = clock_from_env(tz, self.config.environ)
         return self._clock
 
-    def actor(self, session) -> Actor:  # type: ignore[no-untyped-def]
+    def actor(self, session: Session) -> Actor:
         """The acting user, with the ``NODEDESK_NOW`` rule applied."""
         actor = resolve_actor(session, self.login, self.config.user_override)
         self.check_clock(actor)
@@ -90,7 +107,7 @@ class Runtime:
             field=ENV_NOW,
         )
 
-    def _context(self, session) -> ServiceContext:  # type: ignore[no-untyped-def]
+    def _context(self, session: Session) -> ServiceContext:
         site = site_settings.load(session)
         actor = self.actor(session)
         return ServiceContext(

@@ -144,7 +144,7 @@ def load(session: Session) -> SiteSettings:
     rows = {s.key: s.value for s in session.scalars(select(Setting))}
     if "site_timezone" not in rows:
         raise NotInitializedError("nodedesk is not initialized here; run 'nodedesk init' first")
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # field name -> its value: an int for _INT_FIELDS, else text
     invalid: dict[str, str] = {}
     for name in SETTING_NAMES:
         if name not in rows:
@@ -158,7 +158,7 @@ def load(session: Session) -> SiteSettings:
             )
             continue
         values[name] = int(canonical) if name in _INT_FIELDS else canonical
-    settings = SiteSettings(**values)  # type: ignore[arg-type]
+    settings = SiteSettings(**values)
     if invalid:
         object.__setattr__(settings, "_invalid", invalid)
         object.__setattr__(settings, "_raw", {name: rows[name] for name in invalid})

@@ -97,7 +97,7 @@ class NodedeskApp(App[int]):
         self._start_theme = appearance.pick_theme(theme, os.environ)
         level = appearance.animation_level(animations, os.environ)
         if level is not None:
-            self.animation_level = level  # type: ignore[assignment]
+            self.animation_level = level
         self.feed = ChangeFeed(self)  # screens are live (tui/kit/live.py)
 
     def on_mount(self) -> None:
@@ -106,7 +106,7 @@ class NodedeskApp(App[int]):
             self.add_class("-no-color")
         self.feed.start()
 
-    def push_screen(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:
         keys_registry.ensure_ids()  # a screen class loaded just now gets its binding ids
         return super().push_screen(*args, **kwargs)
 

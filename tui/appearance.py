@@ -18,6 +18,10 @@ No Textual import here: the command line validates ``--theme`` before building t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the command line reads this module without loading Textual
+    from textual.types import AnimationLevel
 
 # Textual 8.2.8's built-in themes (textual.theme.BUILTIN_THEMES; a test keeps this in step).
 THEMES: tuple[str, ...] = (
@@ -75,7 +79,7 @@ def pick_theme(requested: str | None, environ: Mapping[str, str], configured: st
     return DEFAULT_THEME
 
 
-def animation_level(enabled: bool, environ: Mapping[str, str]) -> str | None:
+def animation_level(enabled: bool, environ: Mapping[str, str]) -> AnimationLevel | None:
     """``"full"`` with ``--animations``; Textual's own setting when ``TEXTUAL_ANIMATIONS`` is set
     (returns None: leave it); otherwise ``"none"``."""
     if enabled:

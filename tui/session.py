@@ -8,6 +8,8 @@ from datetime import datetime
 from nodedesk.core.identity import Actor
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.site import SiteSettings
+from textual.app import App
+from textual.message_pump import MessagePump
 
 
 @dataclass(frozen=True)
@@ -42,3 +44,13 @@ class AppSession:
         """Resolve the acting user and site settings (refuses unregistered users)."""
         with runtime.read() as ctx:
             return cls(runtime=runtime, actor=ctx.actor, site=ctx.site, readonly=readonly)
+
+
+def session_of(node: MessagePump) -> AppSession:
+    """The session of the app ``node`` is (or runs in): tui/app.py gives the app one before any
+    screen shows; screens, dialogs and widgets reach it through here."""
+    app = node if isinstance(node, App) else node.app
+    session = getattr(app, "session", None)
+    if not isinstance(session, AppSession):
+        raise RuntimeError(f"{type(app).__name__} has no nodedesk session")
+    return session

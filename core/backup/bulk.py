@@ -12,10 +12,12 @@ SQLite (and anything unusual, e.g. a column whose default is a SQL expression): 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 
 def _defaults(table: Table, present: set[str]) -> list[tuple[str, Callable[[], Any]]] | None:
@@ -25,13 +27,34 @@ def _defaults(table: Table, present: set[str]) -> list[tuple[str, Callable[[], A
         if col.name in present or col.default is None:
             continue
         default = col.default
-        if default.is_scalar:
-            out.append((col.name, lambda v=default.arg: v))  # type: ignore[attr-defined]
-        elif default.is_callable:
-            out.append((col.name, lambda fn=default.arg: fn(None)))  # type: ignore[attr-defined]
-        else:
+        make: Callable[[], Any] | None = None
+        if isinstance(default, ScalarElementColumnDefault):
+            make = _constant(default.arg)
+        elif isinstance(default, CallableColumnDefault):
+            make = _context_free(default.arg)
+        if make is None:
             return None
+        out.append((col.name, make))
     return out
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def _context_free(fn: Callable[..., Any]) -> Callable[[], Any] | None:
+    """The plain function behind a callable default: SQLAlchemy wraps one that takes no argument
+    into one taking (and ignoring) the statement's execution context, which COPY does not have.
+    None for a default that reads that context."""
+    inner = getattr(fn, "__wrapped__", None)
+    if not callable(inner):
+        return None
+    try:
+        params = inspect.signature(inner).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return None if any(p.kind in positional and p.default is p.empty for p in params) else inner
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -54,8 +77,11 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 
     quote = dialect.identifier_preparer.quote
     target = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(quote(n) for n in names)})"
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:  # type: ignore[attr-defined]
+    import psycopg  # the PostgreSQL driver (pyproject.toml); only it is asked for COPY
+
+    raw = conn.connection.driver_connection
+    if not isinstance(raw, psycopg.Connection):
+        raise TypeError(f"COPY needs a psycopg connection, not {type(raw).__name__}")
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
         for values in processed():
             copy.write_row(values)

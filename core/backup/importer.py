@@ -30,6 +30,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -467,7 +468,8 @@ class _KindImport:
         )
         self._last_key: tuple[Any, ...] | None = None
         # What a refused row raises: SQLAlchemy's wrapper, or the driver's own error (COPY).
-        self._db_errors: tuple[type[BaseException], ...] = (StatementError, self.conn.dialect.dbapi.Error)
+        driver_error: type[BaseException] = self.conn.dialect.loaded_dbapi.Error
+        self._db_errors = (StatementError, driver_error)
         self._where_key = and_(*(c == bindparam(f"_k{i}") for i, c in enumerate(spec.key)))
 
     # -- references --------------------------------------------------------------------
@@ -597,7 +599,7 @@ class _KindImport:
             return
         # An import given --correct is an admin correction as a whole: every record it changes,
         # locked or not, gets its own entry with before and after.
-        months = found[1] if found is not None else ()
+        months = found[1] if found is not None else []
         after = self.decoder.encoded(rec)
         uuid = str(rec.key[0]) if self.spec.key[0].name == "uuid" else ""
         self.corrections.append(Correction(self.spec.name, rec.label, row_id, uuid, current, after, months))
@@ -699,9 +701,9 @@ class _KindImport:
             pass
         # Find the record the database refused, one at a time, to name it.
         for rec in creates:
-            self._one(rec, lambda r=rec: self._apply([r], []))
+            self._one(rec, partial(self._apply, [rec], []))
         for upd in updates:
-            self._one(upd[0], lambda u=upd: self._apply([], [u]))
+            self._one(upd[0], partial(self._apply, [], [upd]))
         raise RecordError(
             self.spec.name,
             creates[0].label if creates else updates[0][0].label,

@@ -19,7 +19,7 @@ fails loudly in the suite, not at a user's import).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,7 +306,7 @@ class Registry:
         return tuple(order)
 
     # -- queries --------------------------------------------------------------------------
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[KindSpec]:
         return iter(self.specs.values())
 
     def __getitem__(self, name: str) -> KindSpec:

@@ -14,8 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, Select, String, select, tuple_
-from sqlalchemy.sql import Alias
+from sqlalchemy import Column, ColumnElement, Connection, FromClause, Select, String, Table, select, tuple_
 
 from .codec import Codec
 from .jsonstream import dumps
@@ -29,7 +28,9 @@ def chunked(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any
         yield items[i : i + size]
 
 
-def key_in(cols: Sequence[Column[Any]] | Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]):  # type: ignore[no-untyped-def]
+def key_in(
+    cols: Sequence[Column[Any]] | Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]
+) -> ColumnElement[bool]:
     if len(cols) == 1:
         return cols[0].in_([k[0] for k in keys])
     return tuple_(*cols).in_(keys)
@@ -55,10 +56,12 @@ def ref_value(field: FieldSpec, key_values: Sequence[Any]) -> Any:
 class _Projection:
     """Columns + joins that turn a table's rows into encoded fields."""
 
-    def __init__(self, table, fields: Sequence[FieldSpec], extra: Sequence[ColumnElement[Any]]) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, table: Table, fields: Sequence[FieldSpec], extra: Sequence[ColumnElement[Any]]
+    ) -> None:
         self.fields = fields
         cols: list[ColumnElement[Any]] = list(extra)
-        source: Any = table
+        source: FromClause = table
         # (field name, row index, encoder or None when the value is already its JSON form)
         self._plain: list[tuple[str, int, Any]] = []
         self._refs: list[tuple[str, list[int], FieldSpec]] = []
@@ -67,7 +70,7 @@ class _Projection:
                 self._plain.append((f.name, len(cols), None if f.codec.identity else f.codec.encode))
                 cols.append(f.column)
                 continue
-            alias: Alias = f.ref.target.alias(f"r{i}_{f.ref.target.name}")
+            alias = f.ref.target.alias(f"r{i}_{f.ref.target.name}")
             source = source.outerjoin(alias, f.column == alias.c[f.ref.target_column.name])
             idx = []
             for kc in f.ref.target_key:

@@ -101,7 +101,8 @@ def _field_rules() -> dict[str, dict[str, Rule]]:
 def _split_parts(items: list[dict[str, Any]]) -> object:
     from ..services.rentals.splits import validate_parts
 
-    return validate_parts((i.get("cost_object"), i.get("percent")) for i in items) if items else None
+    # Both fields are required and not null (the importer's decoder refuses an item without them).
+    return validate_parts((i["cost_object"], i["percent"]) for i in items) if items else None
 
 
 # Embedded lists: kind -> child field -> rule over the decoded items (a list of dicts).

@@ -21,10 +21,11 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import TypeVar
 
 from .inputs import (
     DowntimeIn,
@@ -235,10 +236,13 @@ def _split_of(parts: Sequence[tuple[str, Decimal]], key: int) -> _Split:
     return _Split(key, units)
 
 
-def _by_day(entries: list[tuple[date, int, object]], days: Sequence[date]) -> list[object | None]:
+_T = TypeVar("_T")
+
+
+def _by_day(entries: list[tuple[date, int, _T]], days: Sequence[date]) -> list[_T | None]:
     """For each day, the entry with the latest (effective date, id) on or before it."""
     entries = sorted(entries, key=lambda e: (e[0], e[1]))
-    out: list[object | None] = []
+    out: list[_T | None] = []
     k = -1
     for day in days:
         while k + 1 < len(entries) and entries[k + 1][0] <= day:
@@ -252,10 +256,10 @@ class _Timelines:
 
     def __init__(self, data: MonthData) -> None:
         self.days = data.month.days
-        self._rates: dict[str, list[tuple[date, int, object]]] = defaultdict(list)
+        self._rates: dict[str, list[tuple[date, int, RateIn]]] = defaultdict(list)
         for r in data.rates:
             self._rates[r.sku].append((r.effective, r.id, r))
-        self._splits: dict[str, list[tuple[date, int, object]]] = defaultdict(list)
+        self._splits: dict[str, list[tuple[date, int, _Split]]] = defaultdict(list)
         for i, s in enumerate(sorted(data.splits, key=lambda s: (s.project, s.effective, s.id))):
             if s.status == "approved":
                 self._splits[s.project].append((s.effective, s.id, _split_of(s.parts, i)))
@@ -267,7 +271,7 @@ class _Timelines:
         found = self._rate_days.get(sku)
         if found is None:
             entries = self._rates.get(sku, []) if sku else []
-            rows: list[RateIn | None] = _by_day(entries, self.days)  # type: ignore[assignment]
+            rows = _by_day(entries, self.days)
             found = self._rate_days[sku] = [
                 (r, to_scaled_int(r.amount, RATE_PLACES, "rate") if r is not None else None) for r in rows
             ]
@@ -277,18 +281,46 @@ class _Timelines:
         found = self._split_days.get(project)
         if found is None:
             raw = _by_day(self._splits.get(project, []), self.days)
-            found = self._split_days[project] = [s if s is not None else _UNALLOCATED_SPLIT for s in raw]  # type: ignore[misc]
+            found = self._split_days[project] = [s if s is not None else _UNALLOCATED_SPLIT for s in raw]
         return found
 
 
 # ---------------------------------------------------------------- reservation lines
 
 
+@dataclass(slots=True)
+class _Group:
+    """Days of a line billed alike: their weight (µs), split version and rate (10**-6 units)."""
+
+    weight: int
+    split: _Split
+    rate_units: int | None
+
+
+@dataclass(slots=True)
+class _Segment:
+    """A run of consecutive days (indexes into the month) billed at one rate row's amount."""
+
+    first: int
+    last: int
+    rate: Decimal | None
+    weight: int
+
+
+@dataclass
+class _MissingRate:
+    """Days, reservations and hours billed without a rate, for one SKU (a warning)."""
+
+    days: set[date] = field(default_factory=set)
+    ids: set[int] = field(default_factory=set)
+    hours: Fraction = Fraction(0)
+
+
 @dataclass
 class _Issues:
     """What the warnings are built from, collected while computing lines."""
 
-    missing_rate: dict[str | None, dict[str, object]]
+    missing_rate: dict[str | None, _MissingRate]
     unallocated_days: dict[str, set[date]]
     open_outages: dict[int, DowntimeIn]
     fully_covered: list[tuple[ReservationIn, str]]
@@ -403,11 +435,11 @@ def _reservation_line(
 
     # Each day's weight (µs) and the factor s_num / s_den turning weighted µs into billed
     # hours: 1 / US_PER_HOUR normally; H / total weight for an hours override.
-    hours_override = kind == "hours" and override is not None and override.hours is not None
-    use_net = net_us > 0 or not hours_override
+    override_hours = override.hours if kind == "hours" and override is not None else None
+    use_net = net_us > 0 or override_hours is None
     total_w = net_us if use_net else gross_us
-    if hours_override:
-        hours_f = Fraction(override.hours)  # type: ignore[arg-type, union-attr]
+    if override_hours is not None:
+        hours_f = Fraction(override_hours)
         s_num, s_den = hours_f.numerator, hours_f.denominator * total_w
     else:
         s_num, s_den = 1, US_PER_HOUR
@@ -415,64 +447,58 @@ def _reservation_line(
     # Timelines only move forward, so when the first and the last day of the line have the same
     # rate row and split version, every day in between has them too: one group, no day loop.
     # (Days without a rate or split take the long way, which records them for the warnings.)
-    rate0 = rate_days[first_day]
+    rate0, units0 = rate_days[first_day]
     split0 = fixed if fixed is not None else split_days[first_day]
-    if (
-        rate0[0] is rate_days[last_day][0]
+    uniform = (
+        rate0 is rate_days[last_day][0]
         and (fixed is not None or split0 is split_days[last_day])
-        and rate0[0] is not None
         and split0 is not _UNALLOCATED_SPLIT
-    ):
-        weights: list[tuple[int, int]] = []
-        uniform = True
+    )
+    groups: dict[tuple[int | None, int], _Group] = {}
+    segments: list[_Segment] = []
+    weights: list[tuple[int, int]] = []
+    if uniform and rate0 is not None:
+        groups[(units0, split0.key)] = _Group(total_w, split0, units0)
+        segments.append(_Segment(first_day, last_day, rate0.amount, total_w))
     else:
         days = _day_parts(bounds, len(month.days), s, e, union)
         weights = [(i, n if use_net else g) for i, g, n in days]
-        uniform = False
 
-    groups: dict[tuple[int | None, int], list] = {}  # type: ignore[type-arg]
-    segments: list[list] = []  # type: ignore[type-arg]  # [first day idx, last day idx, rate, weight]
     missing_w = 0
-    if uniform:
-        groups[(rate0[1], split0.key)] = [total_w, split0, rate0[1]]
-        segments.append([first_day, last_day, rate0[0].amount, total_w])  # type: ignore[union-attr]
     for i, w in weights:
         rate, rate_units = rate_days[i]
         split = fixed if fixed is not None else split_days[i]
-        g = groups.get((rate_units, split.key))
-        if g is None:
-            groups[(rate_units, split.key)] = [w, split, rate_units]
+        group = groups.get((rate_units, split.key))
+        if group is None:
+            groups[(rate_units, split.key)] = _Group(w, split, rate_units)
         else:
-            g[0] += w
+            group.weight += w
         rate_amount = rate.amount if rate is not None else None
-        if segments and segments[-1][2] == rate_amount and segments[-1][1] == i - 1:
-            segments[-1][1] = i
-            segments[-1][3] += w
+        if segments and segments[-1].rate == rate_amount and segments[-1].last == i - 1:
+            segments[-1].last = i
+            segments[-1].weight += w
         else:
-            segments.append([i, i, rate_amount, w])
+            segments.append(_Segment(i, i, rate_amount, w))
         if rate is None and w > 0 and not excluded:
             missing_w += w
-            info = issues.missing_rate.setdefault(
-                res.sku, {"days": set(), "ids": set(), "hours": Fraction(0)}
-            )
-            info["days"].add(month.days[i])  # type: ignore[attr-defined]
-            info["ids"].add(res.id)  # type: ignore[attr-defined]
+            info = issues.missing_rate.setdefault(res.sku, _MissingRate())
+            info.days.add(month.days[i])
+            info.ids.add(res.id)
         if split is _UNALLOCATED_SPLIT and w > 0 and not excluded:
             issues.unallocated_days.setdefault(project, set()).add(month.days[i])
 
     hours_num: dict[str, int] = defaultdict(int)
     amount_num: dict[str, int] = defaultdict(int)
     line_num = 0
-    for w, split, rate_units in groups.values():
-        ru = rate_units or 0
+    for group in groups.values():
+        w, ru = group.weight, group.rate_units or 0
         line_num += w * ru
-        for code, pct in split.parts:
+        for code, pct in group.split.parts:
             hours_num[code] += w * pct
             amount_num[code] += w * ru * pct
 
     if missing_w:
-        info = issues.missing_rate[res.sku]
-        info["hours"] += Fraction(missing_w * s_num, s_den)  # type: ignore[operator]
+        issues.missing_rate[res.sku].hours += Fraction(missing_w * s_num, s_den)
     rate_den = s_den * 10**RATE_PLACES  # line_num × s_num / rate_den is the exact amount
     billed_units = ratio_units(total_w * s_num, s_den, HOURS_PLACES)
     if excluded:
@@ -538,12 +564,12 @@ def _reservation_line(
         split=shares,
         rates=tuple(
             RateSegment(
-                month.days[a],
-                month.days[b],
-                rate,
-                units_to_decimal(ratio_units(w * s_num, s_den, HOURS_PLACES), HOURS_PLACES),
+                month.days[seg.first],
+                month.days[seg.last],
+                seg.rate,
+                units_to_decimal(ratio_units(seg.weight * s_num, s_den, HOURS_PLACES), HOURS_PLACES),
             )
-            for a, b, rate, w in segments
+            for seg in segments
         ),
         missing_rate_hours=units_to_decimal(
             ratio_units(missing_w * s_num, s_den, HOURS_PLACES), HOURS_PLACES
@@ -695,8 +721,8 @@ def _warnings(
         out.append(
             BillingWarning(
                 "missing_rate",
-                f"{what} on {day_ranges(info['days'])}: {_hours_text(info['hours'])} on reservation(s) "  # type: ignore[arg-type]
-                f"{_ids(info['ids'])} billed at 0.00 {cur}; set a rate and the amounts follow",  # type: ignore[arg-type]
+                f"{what} on {day_ranges(info.days)}: {_hours_text(info.hours)} on reservation(s) "
+                f"{_ids(info.ids)} billed at 0.00 {cur}; set a rate and the amounts follow",
             )
         )
     for fee in sorted(issues.fee_missing_rate, key=lambda f: (f.sku, f.user, f.id)):

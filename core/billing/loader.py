@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
@@ -46,6 +47,13 @@ from .inputs import (
     month_spec,
     to_us,
 )
+
+# The rows load_month reads, column by column (its queries below).
+ReservationRow = tuple[int, int, int, str, datetime, datetime, str, int, str]
+FeeRow = tuple[int, int, int, int, date, date | None, str]  # id, subscription, sku, project, dates, user
+SplitRow = tuple[int, int, date, str, str, Decimal]  # version id, project, effective, status, part
+SkuRow = tuple[int, str, int | None]  # id, code, node type
+RateRow = tuple[int, int, date, Decimal]  # id, sku, effective, amount
 
 
 def node_sku_code(node_type_name: str) -> str:
@@ -177,14 +185,14 @@ def build_month_data(
     now: datetime,
     currency: str,
     *,
-    res_rows: list,  # type: ignore[type-arg]
+    res_rows: Sequence[ReservationRow],
     pending: int,
-    fee_rows: list,  # type: ignore[type-arg]
-    overrides: list[BillingOverride],
+    fee_rows: Sequence[FeeRow],
+    overrides: Sequence[BillingOverride],
     projects: dict[int, tuple[str, str]],
-    split_rows: list,  # type: ignore[type-arg]
-    skus: list,  # type: ignore[type-arg]
-    rate_rows: list,  # type: ignore[type-arg]
+    split_rows: Sequence[SplitRow],
+    skus: Sequence[SkuRow],
+    rate_rows: Sequence[RateRow],
     index: DowntimeIndex,
 ) -> MonthData:
     sku_code = {sid: code for sid, code, _t in skus}
@@ -218,12 +226,12 @@ def build_month_data(
     )
 
     parts: dict[int, list[tuple[str, Decimal]]] = {}
-    heads: dict[int, tuple[int, object, str]] = {}
+    heads: dict[int, tuple[int, date, str]] = {}
     for vid, pid, effective, status, code, pct in split_rows:
         parts.setdefault(vid, []).append((code, pct))
         heads[vid] = (pid, effective, status)
     splits = tuple(
-        SplitIn(projects[pid][0], effective, tuple(sorted(parts[vid])), vid, status)  # type: ignore[arg-type]
+        SplitIn(projects[pid][0], effective, tuple(sorted(parts[vid])), vid, status)
         for vid, (pid, effective, status) in heads.items()
     )
     rates = tuple(

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from ..errors import BusyError, ConflictError
 
@@ -44,7 +46,7 @@ OVERLAP_REFUSED = (
 WRITE_OPTION = "nodedesk_write"
 
 
-def _timeouts_from_rows(rows: list[tuple[Any, Any]]) -> tuple[int, int]:
+def _timeouts_from_rows(rows: Sequence[Sequence[Any]]) -> tuple[int, int]:
     """(lock, statement) seconds from stored ``settings`` rows; a missing or invalid value
     gives the default (a bad value is reported by the settings themselves, core/site.py)."""
     from ..errors import ValidationError
@@ -71,7 +73,7 @@ def _configure_sqlite(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
@@ -88,7 +90,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get(WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
@@ -132,7 +134,7 @@ def _configure_postgresql(engine: Engine) -> None:
         cur.execute(f"SET statement_timeout = '{int(statement_s)}s'")
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         cur = dbapi_conn.cursor()
         try:
             # The defaults first and committed: reading the settings must not wait forever either.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
@@ -63,12 +64,12 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def __repr__(self) -> str:
         return f"ExactDecimal({self.precision}, {self.scale})"
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[object]:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(self.precision + 2))
         return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
-    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect):  # type: ignore[override]
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> Decimal | str | None:
         if value is None:
             return None
         try:

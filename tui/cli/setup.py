@@ -63,10 +63,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.set_defaults(handler=cmd_db_upgrade)
 
 
-def _runtime(env: CliEnv, **kwargs: bool) -> Runtime:
+def _runtime(env: CliEnv, *, create: bool = False, require_private: bool = True) -> Runtime:
     """This command's runtime (``init`` may create the file; ``db status`` reports exposure)."""
     if env._runtime is None:
-        env._runtime = Runtime(env.config, **kwargs)
+        env._runtime = Runtime(env.config, create=create, require_private=require_private)
     return env._runtime
 
 

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
 from textual import events
 from textual.app import App, ComposeResult
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input, RadioSet, Select, Switch, TextArea
 from textual.widgets._toggle_button import ToggleButton
 from textual.worker import Worker
 
+from ..session import AppSession, session_of
 from ..widgets.footer import KeyFooter
 from ..widgets.topbar import TopBar
 from .bindings import ensure_ids, name_class
 from .workers import run_db
-
-if TYPE_CHECKING:
-    from ..session import AppSession
 
 T = TypeVar("T")
 
@@ -43,10 +42,10 @@ def holds_key(app: App[Any], event: events.Key) -> bool:
         return False
     screen, focused = app.screen, app.focused
     chain: list[Widget] = []
-    node = focused
-    while node is not None and node is not screen and isinstance(node, Widget):
+    node: DOMNode | None = focused
+    while isinstance(node, Widget) and node is not screen:
         chain.append(node)
-        node = node.parent  # type: ignore[assignment]
+        node = node.parent
     in_form = getattr(screen, "KEEPS_TYPED_KEYS", False) or any(isinstance(n, FORM_WIDGETS) for n in chain)
     if not in_form:
         return False
@@ -114,7 +113,7 @@ class NodedeskScreen(Screen[Any]):
 
     @property
     def session(self) -> AppSession:
-        return self.app.session  # type: ignore[attr-defined,no-any-return]
+        return session_of(self)
 
     def db(
         self,

@@ -230,34 +230,43 @@ class KeyEntry:
         return self.keys
 
 
+def bindings_of(cls: type[DOMNode]) -> BindingsMap:
+    """A class's bindings, its own and inherited (Textual merges them when the class is made;
+    :func:`scopes` lists only classes that have them)."""
+    merged = cls._merged_bindings
+    if merged is None:
+        raise LookupError(f"{cls.__qualname__} has no merged bindings")
+    return merged
+
+
+@dataclass
+class _Gathering:
+    """A :class:`KeyEntry` while :func:`catalogue` collects it from every scope."""
+
+    action: str
+    keys: list[str] = dataclasses.field(default_factory=list)
+    description: str = ""
+    area: str = ""
+    scopes: list[str] = dataclasses.field(default_factory=list)
+
+
 def catalogue() -> dict[str, KeyEntry]:
     """Every binding id the app knows, by id (sorted)."""
-    raw: dict[str, dict[str, object]] = {}
+    raw: dict[str, _Gathering] = {}
     for cls in scopes():
         scope = f"{cls.__module__}:{cls.__qualname__}"
-        for key, group in cls._merged_bindings.key_to_bindings.items():  # type: ignore[union-attr]
+        for key, group in bindings_of(cls).key_to_bindings.items():
             for b in group:
-                ident = b.id or ""
-                entry = raw.setdefault(
-                    ident,
-                    {"keys": [], "description": "", "action": b.action, "scopes": [], "area": ""},
-                )
-                entry["area"] = entry["area"] or area_of(_declaring_class(cls, key))
-                if key not in entry["keys"]:  # type: ignore[operator]
-                    entry["keys"].append(key)  # type: ignore[union-attr]
-                if not entry["description"] and b.description:
-                    entry["description"] = b.description
-                if scope not in entry["scopes"]:  # type: ignore[operator]
-                    entry["scopes"].append(scope)  # type: ignore[union-attr]
+                entry = raw.setdefault(b.id or "", _Gathering(b.action))
+                entry.area = entry.area or area_of(_declaring_class(cls, key))
+                if key not in entry.keys:
+                    entry.keys.append(key)
+                if not entry.description and b.description:
+                    entry.description = b.description
+                if scope not in entry.scopes:
+                    entry.scopes.append(scope)
     return {
-        ident: KeyEntry(
-            ident,
-            tuple(e["keys"]),  # type: ignore[arg-type]
-            str(e["description"]),
-            str(e["action"]),
-            str(e["area"]),
-            tuple(e["scopes"]),  # type: ignore[arg-type]
-        )
+        ident: KeyEntry(ident, tuple(e.keys), e.description, e.action, e.area, tuple(e.scopes))
         for ident, e in sorted(raw.items())
     }
 
@@ -272,7 +281,7 @@ def clashes(keymap: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
     seen: set[tuple[str, str, str]] = set()
     for cls in scopes():
         ids: dict[str, list[str]] = {}
-        for key, group in cls._merged_bindings.key_to_bindings.items():  # type: ignore[union-attr]
+        for key, group in bindings_of(cls).key_to_bindings.items():
             for b in group:
                 if b.id and key not in ids.setdefault(b.id, []):
                     ids[b.id].append(key)

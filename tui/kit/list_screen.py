@@ -89,7 +89,7 @@ class ListScreen(NodedeskScreen):
     PAGE_SIZE: ClassVar[int] = 100
     PREVIEW: ClassVar[bool] = False  # a two-line preview of the current row under the table
     TABLE: ClassVar[type[VirtualTable]] = VirtualTable
-    LOCAL: ClassVar[bool] = False  # True: fetch pages rows the screen holds (called with ctx None)
+    LOCAL: ClassVar[bool] = False  # True: page_in_memory pages rows the screen holds, not fetch
     OPENS: ClassVar[bool] = True  # False: rows open nothing (enter is not offered)
 
     # ------------------------------------------------------------------ messages
@@ -123,6 +123,10 @@ class ListScreen(NodedeskScreen):
 
     def fetch(self, ctx: ServiceContext, query: ListQuery) -> Page:
         """Read one page (runs in a worker thread: use ``query`` only, never widgets)."""
+        raise NotImplementedError
+
+    def page_in_memory(self, query: ListQuery) -> Page:
+        """With ``LOCAL``: one page of the rows the screen holds (UI thread, no database)."""
         raise NotImplementedError
 
     def cells(self, item: Any) -> Sequence[Any]:
@@ -323,7 +327,7 @@ class ListScreen(NodedeskScreen):
 
     def _read(self, query: ListQuery, cursor: CursorHint, keep_scroll: bool, generation: int) -> None:
         if self.LOCAL:  # the rows are in memory already: page them here, no worker
-            self.post_message(self.Loaded(query, self.fetch(None, query), cursor, keep_scroll, generation))  # type: ignore[arg-type]
+            self.post_message(self.Loaded(query, self.page_in_memory(query), cursor, keep_scroll, generation))
             return
         runtime = self.session.runtime
         self._fetch_page(runtime, query, cursor, keep_scroll, generation)

@@ -26,6 +26,8 @@ from nodedesk.core.changes import EVERYTHING, ChangeHead
 from textual.message import Message
 from textual.screen import Screen
 
+from ..session import session_of
+
 if TYPE_CHECKING:
     from textual.app import App
     from textual.timer import Timer
@@ -61,9 +63,24 @@ def refresher(screen: object) -> Callable[[frozenset[str]], None] | None:
         method = getattr(screen, name, None)
         if not callable(method):
             continue
-        takes_kinds = name == "refresh_from_feed" and _takes_an_argument(method)
-        return (lambda kinds, m=method: m(kinds)) if takes_kinds else (lambda kinds, m=method: m())
+        if name == "refresh_from_feed" and _takes_an_argument(method):
+            return _with_kinds(method)
+        return _without_kinds(method)
     return None
+
+
+def _with_kinds(method: Callable[[frozenset[str]], object]) -> Callable[[frozenset[str]], None]:
+    def call(kinds: frozenset[str]) -> None:
+        method(kinds)
+
+    return call
+
+
+def _without_kinds(method: Callable[[], object]) -> Callable[[frozenset[str]], None]:
+    def call(kinds: frozenset[str]) -> None:
+        method()
+
+    return call
 
 
 def _takes_an_argument(method: Callable[..., Any]) -> bool:
@@ -141,7 +158,7 @@ class ChangeFeed:
 
     def check(self) -> DataChanged | None:
         """Read the head (any thread); the change since the last read, or None."""
-        database = self.app.session.runtime.database  # type: ignore[attr-defined]
+        database = session_of(self.app).runtime.database
         with database.read() as session:
             now = changes.head(session)
             self.polls += 1

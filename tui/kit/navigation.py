@@ -15,6 +15,8 @@ from typing import Any
 from textual.app import App
 from textual.screen import Screen
 
+from .base import NodedeskScreen
+
 FEATURES = "nodedesk.tui.features"
 
 # route -> (module under tui/features, the screen class or a factory returning a screen)
@@ -49,7 +51,9 @@ def screen(route: str, *args: Any, section: str | None = None, **kwargs: Any) ->
     factory = getattr(importlib.import_module(f"{FEATURES}.{module}"), name)
     built: Screen[Any] = factory(*args, **kwargs)
     if section is not None:
-        built.SECTION = section  # type: ignore[attr-defined]  # every NodedeskScreen has one
+        if not isinstance(built, NodedeskScreen):
+            raise TypeError(f"{route} is not a section screen: it has no top bar to keep on {section}")
+        built.SECTION = section
     return built
 
 

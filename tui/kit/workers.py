@@ -22,6 +22,7 @@ from nodedesk.core.errors import NodedeskError
 from textual.message import Message
 from textual.worker import Worker, get_current_worker
 
+from ..session import session_of
 from .errors import DatabaseProblem, InternalProblem, as_refusal
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def run_job(
     next progress report raise, so the job unwinds (an export removes its partial directory, an
     import rolls back) and ``on_error`` hears :class:`StoppedByUser`."""
     app = node.app
-    runtime: Runtime = app.session.runtime  # type: ignore[attr-defined]
+    runtime = session_of(node).runtime
 
     def report(exc: NodedeskError) -> None:
         if on_error is not None:

@@ -25,6 +25,7 @@ from textual.widgets import Static
 
 from ..kit import render
 from ..kit.workers import in_unit_of_work
+from ..session import session_of
 
 DEBOUNCE_SECONDS = 0.3
 SHOWN_WARNINGS = 2
@@ -113,7 +114,7 @@ class ImpactPanel(Vertical):
         proposal = self.proposal
         if proposal is None:
             return
-        runtime = self.app.session.runtime  # type: ignore[attr-defined]
+        runtime = session_of(self).runtime
 
         def job() -> None:
             def work(ctx: ServiceContext) -> WindowImpact:
@@ -154,7 +155,7 @@ class ImpactPanel(Vertical):
         self.query_one("#impact-lines").display = False
 
     def _show_impact(self, a: WindowImpact) -> None:
-        tz = self.app.session.tz  # type: ignore[attr-defined]
+        tz = session_of(self).tz
         if a.lines:
             pending = sum(1 for line in a.lines if line.status == "pending")
             summary = Content.assemble(

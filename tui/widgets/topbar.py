@@ -9,6 +9,7 @@ from textual.widget import Widget
 
 from ..kit.render import site_time
 from ..sections import SECTIONS, Section
+from ..session import session_of
 
 # The shortest words that still say what a tab is, for many sections on a narrow terminal.
 TINY_TITLES = {"Windows": "Win", "Outages": "Out", "Invoices": "Inv", "Activity": "Act"}
@@ -45,7 +46,7 @@ class TopBar(Widget):
         self.refresh()
 
     def _status(self) -> Content:
-        session = self.app.session  # type: ignore[attr-defined]
+        session = session_of(self)
         parts: list[tuple[str, str] | str] = [(site_time(session.now(), session.tz), "bold")]
         if session.clock_frozen:
             parts.append((" frozen", "$warning"))

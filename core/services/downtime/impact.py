@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
@@ -97,6 +97,16 @@ def hours(delta: timedelta) -> Decimal:
     return Decimal(int(delta.total_seconds() * 1_000_000)) / (HOURS * 1_000_000)
 
 
+class NamedScope(Protocol):
+    """Nodes and node types by name (windows.Scope; empty both: every node)."""
+
+    @property
+    def nodes(self) -> tuple[str, ...]: ...
+
+    @property
+    def node_types(self) -> tuple[str, ...]: ...
+
+
 def resolve_scope(session: Session, nodes: tuple[str, ...], node_types: tuple[str, ...]) -> WindowScope:
     if not nodes and not node_types:
         return WindowScope(all_nodes=True)
@@ -112,8 +122,8 @@ def resolve_scope(session: Session, nodes: tuple[str, ...], node_types: tuple[st
 def impact_of_change(
     ctx: ServiceContext,
     *,
-    old: tuple[Interval[datetime], object, int] | None = None,
-    new: tuple[Interval[datetime], object] | None = None,
+    old: tuple[Interval[datetime], NamedScope, int] | None = None,
+    new: tuple[Interval[datetime], NamedScope] | None = None,
 ) -> list[ImpactLine]:
     """Reservations whose downtime changes when window ``old`` (interval, Scope, id) becomes
     ``new`` (interval, Scope). Either side may be missing (create / delete)."""
@@ -122,8 +132,8 @@ def impact_of_change(
     if not spans:
         return []
     lo, hi = min(s.start for s in spans), max(s.end for s in spans)
-    old_scope = resolve_scope(session, old[1].nodes, old[1].node_types) if old else None  # type: ignore[attr-defined]
-    new_scope = resolve_scope(session, new[1].nodes, new[1].node_types) if new else None  # type: ignore[attr-defined]
+    old_scope = resolve_scope(session, old[1].nodes, old[1].node_types) if old else None
+    new_scope = resolve_scope(session, new[1].nodes, new[1].node_types) if new else None
     rows = session.execute(
         select(Reservation, Node.node_type_id)
         .join(Node, Reservation.node_id == Node.id)
@@ -589,29 +599,34 @@ def _assess_one(ctx: ServiceContext, data: _Loaded, span: Interval[datetime]) ->
             for r, existing, _g in hits:
                 if not (r.start < clipped[1] and r.end > clipped[0]):
                     continue
-                common = {
-                    "id": r.id,
-                    "project": r.project,
-                    "node": r.node,
-                    "sku": data.sku_by_type.get(r.node_type_id) or node_sku_code(r.node_type),
-                    "start": to_us(r.start),
-                    "end": to_us(r.end),
-                    "requested_for": r.requested_for,
-                    "node_type": r.node_type,
-                }
                 sources = tuple(_downtime_in(s) for s in existing)
-                before.append(ReservationIn(**common, downtime=sources))  # type: ignore[arg-type]
-                after.append(ReservationIn(**common, downtime=(*sources, _downtime_in(added))))  # type: ignore[arg-type]
+                without = ReservationIn(
+                    id=r.id,
+                    project=r.project,
+                    node=r.node,
+                    sku=data.sku_by_type.get(r.node_type_id) or node_sku_code(r.node_type),
+                    start=to_us(r.start),
+                    end=to_us(r.end),
+                    requested_for=r.requested_for,
+                    node_type=r.node_type,
+                    downtime=sources,
+                )
+                before.append(without)
+                after.append(replace(without, downtime=(*sources, _downtime_in(added))))
             if not before:
                 continue
             ovs = tuple(o for p, o in data.overrides if p == spec.period)
-            shared = {"month": spec, "now": now_us, "currency": currency, "rates": data.rates}
-            was = _line_amounts(
-                MonthData(**shared, reservations=tuple(before), overrides=ovs, owners=data.owners)
-            )  # type: ignore[arg-type]
-            now_lines = _line_amounts(
-                MonthData(**shared, reservations=tuple(after), overrides=ovs, owners=data.owners)
-            )  # type: ignore[arg-type]
+            month_before = MonthData(
+                month=spec,
+                now=now_us,
+                currency=currency,
+                rates=data.rates,
+                reservations=tuple(before),
+                overrides=ovs,
+                owners=data.owners,
+            )
+            was = _line_amounts(month_before)
+            now_lines = _line_amounts(replace(month_before, reservations=tuple(after)))
             for rid, (amount, has_missing) in now_lines.items():
                 prev = was.get(rid, (Decimal("0.00"), False))[0]
                 amounts[rid] += prev - amount

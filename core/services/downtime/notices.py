@@ -37,9 +37,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pendulum
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from ... import ics, mailer, timeutil, validate
 from ...context import ServiceContext
@@ -60,6 +61,10 @@ from ...models import (
 )
 from ..views.calendar_feed import scope_label, window_event
 from .impact import ImpactLine, hours, resolve_scope
+
+if TYPE_CHECKING:  # both import this module
+    from ...runtime import Runtime
+    from .windows import WindowView
 
 EVENTS = (
     "window.created",
@@ -161,11 +166,11 @@ def window_created(
 
 
 def window_updated(
-    ctx: ServiceContext, before: object, window: MaintenanceWindow, impact: list[ImpactLine]
+    ctx: ServiceContext, before: WindowView, window: MaintenanceWindow, impact: list[ImpactLine]
 ) -> GenerationResult:
     """Called by ``windows.update_window`` after saving; ``before`` is the WindowView before."""
     now = ctx.now()
-    b_start, b_end, b_scope = before.start, before.end, before.scope  # type: ignore[attr-defined]
+    b_start, b_end, b_scope = before.start, before.end, before.scope
     if b_end <= now and window.end <= now:
         return NOTHING
     new_scope = (tuple(n.name for n in window.nodes), tuple(t.name for t in window.node_types))
@@ -192,10 +197,10 @@ def window_updated(
 
 
 def window_deleted(
-    ctx: ServiceContext, before: object, window: MaintenanceWindow, impact: list[ImpactLine]
+    ctx: ServiceContext, before: WindowView, window: MaintenanceWindow, impact: list[ImpactLine]
 ) -> GenerationResult:
     """Called by ``windows.delete_window`` before the row goes: cancelled only while upcoming."""
-    if before.status != "upcoming":  # type: ignore[attr-defined]
+    if before.status != "upcoming":
         return NOTHING
     subject = _window_subject(ctx, window)
     return _generate(
@@ -641,7 +646,7 @@ def counts(ctx: ServiceContext) -> dict[str, int]:
 # ---------------------------------------------------------------- delivery
 
 
-def _due_conditions(now: datetime):  # type: ignore[no-untyped-def]
+def _due_conditions(now: datetime) -> ColumnElement[bool]:
     return or_(
         Notice.status == "pending",
         (Notice.status == "failed")
@@ -679,7 +684,7 @@ class SendReport:
 
 
 def send_pending(
-    runtime: object,
+    runtime: Runtime,
     *,
     dry_run: bool = False,
     limit: int | None = None,
@@ -694,7 +699,7 @@ def send_pending(
         raise ValidationError("must be 1 or more", field="limit")
     if not dry_run and config is None:
         config = mailer.config_from_env(environ)  # refuse a bad configuration before any change
-    with runtime.write(dry_run=dry_run) as ctx:  # type: ignore[attr-defined]
+    with runtime.write(dry_run=dry_run) as ctx:
         ctx.require("manage_windows")
         reminders = _queue_reminders(ctx)
         batch = _due(ctx, limit)
@@ -709,7 +714,7 @@ def send_pending(
         stamp = ctx.now()
     assert config is not None
     outcome = mailer.deliver(config, outgoing, now=stamp)
-    with runtime.write() as ctx:  # type: ignore[attr-defined]
+    with runtime.write() as ctx:
         now = ctx.now()
         sent = failed = 0
         errors = []

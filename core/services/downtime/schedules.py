@@ -573,13 +573,12 @@ def list_schedules(ctx: ServiceContext, *, text: str = "", offset: int = 0, limi
     counts: dict[int, int] = {}
     if ids:
         W = MaintenanceWindow
-        counts = dict(
-            ctx.session.execute(  # type: ignore[arg-type]
-                select(W.schedule_id, func.count(W.id))
-                .where(W.schedule_id.in_(ids), W.start > now)
-                .group_by(W.schedule_id)
-            ).all()
+        found = ctx.session.execute(
+            select(W.schedule_id, func.count(W.id))
+            .where(W.schedule_id.in_(ids), W.start > now)
+            .group_by(W.schedule_id)
         )
+        counts = {sid: n for sid, n in found if sid is not None}  # the IN already keeps only these
     return SchedulePage([view(ctx, s, ahead=counts.get(s.id, 0)) for s in rows], total, offset, limit)
 
 
@@ -650,15 +649,15 @@ def edit_schedule(
     new = {o.local_date: o for o in p.between(now, horizon)}
     exc = _exceptions(ctx, s.id)
     # Re-key future exceptions to the occurrence now on their date (or drop them).
-    for old_start, e in exc.items():
-        effective = e.new_start if e.kind == "move" and e.new_start else old_start
+    for old_start, exception in exc.items():
+        effective = exception.new_start if exception.kind == "move" and exception.new_start else old_start
         if old_start <= now and effective <= now:
             continue
         occ = new.get(timeutil.local_day(old_start, s.timezone))
         if occ is None:
-            ctx.session.delete(e)
+            ctx.session.delete(exception)
         elif occ.start != old_start:
-            e.occurrence_start = occ.start
+            exception.occurrence_start = occ.start
     ctx.session.flush()
     exc = _exceptions(ctx, s.id)
     scope = checked.scope

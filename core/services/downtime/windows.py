@@ -11,10 +11,10 @@ invoice months it touches as drifted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -81,7 +81,7 @@ class WindowView:
     version: int
 
     @property
-    def duration(self):  # type: ignore[no-untyped-def]
+    def duration(self) -> timedelta:
         return self.end - self.start
 
     @property
@@ -646,6 +646,7 @@ def _filters(query: WindowQuery, now: datetime) -> list[ColumnElement[bool]]:
 def _order(stmt: Select[Any], query: WindowQuery, dialect: str) -> Select[Any]:
     W = MaintenanceWindow
     validate.choice(query.sort, "sort", SORT_KEYS)
+    key: SQLColumnExpression[Any]
     if query.sort == "duration":
         key = (func.julianday(W.end) - func.julianday(W.start)) if dialect == "sqlite" else (W.end - W.start)
     else:

@@ -342,10 +342,11 @@ def set_rate(
     notes = validate_notes(notes)
     timeline = [rate_view(r) for r in _rows(ctx, sku)]
     current = pick_rate(timeline, effective_date)
-    correcting = current is not None and current.effective_date == effective_date
-    if correcting and not notes:
+    corrected = current if current is not None and current.effective_date == effective_date else None
+    correcting = corrected is not None
+    if corrected is not None and not notes:
         raise ValidationError(
-            f"{sku.code} already has a rate from {effective_date.isoformat()} (#{current.id}); "  # type: ignore[union-attr]
+            f"{sku.code} already has a rate from {effective_date.isoformat()} (#{corrected.id}); "
             "a correction needs notes saying why (--notes)",
             field="notes",
         )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ... import validate
 from ...context import ServiceContext
@@ -87,12 +89,12 @@ def get_by_username(ctx: ServiceContext, username: str) -> User:
 
 
 def create_user_row(
-    session,
+    session: Session,
     username: str,
     roles: list[str],
     *,
-    at,
-    by: str,  # type: ignore[no-untyped-def]
+    at: datetime,
+    by: str,
     full_name: str = "",
     email: str = "",
 ) -> User:
@@ -139,9 +141,10 @@ def add_user(
 def set_roles(ctx: ServiceContext, username: str, roles: list[str] | str) -> UserView:
     ctx.require("manage_users")
     user = get_by_username(ctx, username)
-    before = view(user).to_json()
+    old = view(user)
+    before = old.to_json()
     role_list = parse_roles(roles)
-    if user.username == ctx.actor.username and "admin" in before["roles"] and "admin" not in role_list:  # type: ignore[operator]
+    if user.username == ctx.actor.username and "admin" in old.roles and "admin" not in role_list:
         raise ValidationError("you may not remove your own admin role", field="role")
     # Keep the rows of roles the user keeps: replacing them all would INSERT a duplicate
     # (user_id, role) before the orphan DELETE runs and violate the unique constraint.

@@ -307,8 +307,10 @@ def _outage_events(
         .where(*conds)
     ):
         names.setdefault(oid, []).append(name)
-    columns = (Outage.id, Outage.title, Outage.start, Outage.end, Outage.etr, Outage.status)
-    columns += (Outage.description, Outage.credit)
+    columns = (
+        *(Outage.id, Outage.title, Outage.start, Outage.end, Outage.etr, Outage.status),
+        *(Outage.description, Outage.credit),
+    )
     events = []
     for o in ctx.session.execute(select(*columns).where(*conds).order_by(Outage.start, Outage.id)):
         if o.end is not None:

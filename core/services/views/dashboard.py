@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -175,7 +175,7 @@ class Dashboard:
         return replace(self, at_risk=parts.at_risk, invoice=parts.invoice, last_month=parts.last_month)
 
     def to_json(self, tz: str) -> dict[str, object]:
-        def panel(p: Panel, items: list[object]) -> dict[str, object]:  # type: ignore[type-arg]
+        def panel(p: Panel[Any], items: list[object]) -> dict[str, object]:
             return {"total": p.total, "items": items}
 
         return {

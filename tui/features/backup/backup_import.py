@@ -22,6 +22,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
+from textual.css.query import DOMQuery
+from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static
 
 from ...kit.base import NodedeskScreen
@@ -140,7 +142,7 @@ class ImportScreen(NodedeskScreen):
         if self.initial_directory and not why:
             self.action_check()
 
-    def _controls(self):  # type: ignore[no-untyped-def]
+    def _controls(self) -> DOMQuery[Widget]:
         return self.query("#form-body Input, #form-body TickBox, #form-body Select, #check-export, #run")
 
     # ------------------------------------------------------------------ state

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core.backup import registry
 from nodedesk.core.safetext import one_line
+from rich.console import RenderableType
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,11 +29,7 @@ from textual.suggester import Suggester
 from textual.widgets import Button, Static
 
 if TYPE_CHECKING:
-
     from ...session import AppSession
-
-
-
 
 
 def backup_refusal(session: AppSession) -> str:
@@ -192,7 +189,7 @@ class ImportConfirmScreen(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Cancel"),
     ]
 
-    def __init__(self, question: Content, *, dry_run: bool) -> None:
+    def __init__(self, question: RenderableType, *, dry_run: bool) -> None:
         super().__init__()
         self.question, self.dry_run = question, dry_run
 

@@ -58,7 +58,9 @@ def rows(items: Sequence[Row], *, label_style: str = "bold", indent: int = 2) ->
     return Padding(grid, (0, 0, 0, indent)) if indent else grid
 
 
-def counts_table(headers: Sequence[str], body: Sequence[Sequence[str | int]], total: Sequence[int]) -> Table:
+def counts_table(
+    headers: Sequence[str], body: Sequence[tuple[str, *tuple[int, ...]]], total: Sequence[int]
+) -> Table:
     """A kind column and right-aligned number columns, with a total row."""
     table = Table(
         box=None, padding=(0, 0, 0, 2), pad_edge=False, show_edge=False, header_style="bold underline"
@@ -67,7 +69,8 @@ def counts_table(headers: Sequence[str], body: Sequence[Sequence[str | int]], to
     for h in headers[1:]:
         table.add_column(h, justify="right", no_wrap=True)
     for row in body:
-        table.add_row(Text(_t(row[0], KIND_WIDTH)), *(_n(int(v)) for v in row[1:]))
+        kind, *counts = row
+        table.add_row(Text(_t(kind, KIND_WIDTH)), *(_n(v) for v in counts))
     table.add_row(Text("total", style="bold"), *(Text(_n(v), style="bold") for v in total))
     return table
 
@@ -152,7 +155,7 @@ def compat_report(report: CompatReport, tz: str, *, log_left_out: bool = False) 
         ("database", f"{inst.database} · schema {schema} · nodedesk {inst.nodedesk}"),
         ("contents", contents),
     ]
-    body = [[k, m.counts.get(k, 0), inst.counts.get(k, 0)] for k in report.kinds]
+    body = [(k, m.counts.get(k, 0), inst.counts.get(k, 0)) for k in report.kinds]
     total = [sum(m.counts.get(k, 0) for k in report.kinds), sum(inst.counts.get(k, 0) for k in report.kinds)]
     parts: list[RenderableType] = [
         rows(verdict, indent=0),
@@ -238,7 +241,7 @@ def import_result(result: ImportResult, *, stale_settings: bool = False) -> Rend
             Text("Site settings or users changed: restart nodedesk to use them here.", style="yellow")
         )
     cols = ("created", "updated", "unchanged", "skipped")
-    body = [[c.kind, c.created, c.updated, c.unchanged, c.skipped] for c in result.counts]
+    body = [(c.kind, c.created, c.updated, c.unchanged, c.skipped) for c in result.counts]
     total = [sum(getattr(c, col) for c in result.counts) for col in cols]
     parts += [Text(""), counts_table(["Kind", *cols], body, total)]
     return Group(*parts)
@@ -259,7 +262,7 @@ def export_result(result: ExportResult) -> RenderableType:
     ]
     if result.dry_run:
         parts.append(Text("Nothing was written (dry run)."))
-    body = [[f.kind, f.count, f.size] for f in m.files]
+    body = [(f.kind, f.count, f.size) for f in m.files]
     total = [result.records, sum(f.size for f in m.files)]
     parts += [Text(""), counts_table(["Kind", "records", "bytes"], body, total)]
     return Group(*parts)

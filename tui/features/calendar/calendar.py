@@ -9,7 +9,7 @@ period in one worker call (a fixed number of queries) and are bucketed per site-
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -475,7 +475,9 @@ class CalendarScreen(NodedeskScreen):
             )
 
 
-def open_new_window(screen: NodedeskScreen, day: date, on_saved) -> None:  # type: ignore[no-untyped-def]
+def open_new_window(
+    screen: NodedeskScreen, day: date, on_saved: Callable[[window_svc.SaveResult | None], None]
+) -> None:
     """The windows form, prefilled to ``day`` (08:00, or the next hour today)."""
     refusal = not_allowed(screen.session, "manage_windows")
     if refusal:

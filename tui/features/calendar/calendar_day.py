@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Static
 
 from ...kit import navigation, render
 from ...kit.base import NodedeskScreen
+from ...widgets.topbar import TopBar
 from . import calendar_render as cr
 from .calendar import open_new_window
 
@@ -247,7 +248,7 @@ class CalendarDayScreen(NodedeskScreen):
         self._same_day = False  # a new day starts at its first event
         title = cr.day_title(day, day, long=True).removesuffix(" · today")
         self.query_one("#calday-title", Static).update(Content.styled(f" {title}  loading…", "dim"))
-        self.query_one("TopBar").set_crumbs(day.isoformat())  # type: ignore[attr-defined]
+        self.query_one(TopBar).set_crumbs(day.isoformat())
         self.reload()
 
     def action_reload(self) -> None:

@@ -28,6 +28,7 @@ from textual.binding import Binding
 from ...kit.access import not_allowed
 from ...kit.render import LOCK
 from ...kit.workers import run_db
+from ...session import session_of
 from . import invoice_render as ir
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ def load_verify(
     if state.verifying == generation and not again:
         return  # already comparing this very invoice
     state.verifying = generation
-    started = node.app.session.now()  # type: ignore[attr-defined]
+    started = session_of(node).now()
 
     def done(result: svc.VerifyResult) -> None:
         if state.generation == generation:
@@ -176,7 +177,7 @@ def check_drift(
     """
     period, generation = state.period, state.generation
     shown = state.invoice.sha256 if state.invoice is not None else None
-    started = node.app.session.now()  # type: ignore[attr-defined]
+    started = session_of(node).now()
 
     def done(result: svc.VerifyResult) -> None:
         from .invoice_dialogs import DriftScreen

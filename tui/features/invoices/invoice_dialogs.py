@@ -7,10 +7,12 @@ which stays open (nothing was changed). On success it dismisses with the service
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from nodedesk.core import timeutil
+from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ConflictError, NodedeskError, NotFoundError
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services.invoicing import invoice_export
@@ -25,13 +27,16 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+from textual.widgets.button import ButtonVariant
 
 from ...kit.form_parts import field_row, set_error, set_text
 from ...kit.workers import run_db
+from ...session import AppSession, session_of
 from . import invoice_render as ir
 from .invoice_actions import MonthState
 
 Doc = dict[str, Any]
+T = TypeVar("T")
 
 FINALIZE_MEANING = (
     "Finalizing stores an immutable snapshot of this whole invoice with its SHA-256, and who "
@@ -56,8 +61,8 @@ class _Dialog(ModalScreen[Any]):
         self.busy = False
 
     @property
-    def session(self) -> Any:
-        return self.app.session  # type: ignore[attr-defined]
+    def session(self) -> AppSession:
+        return session_of(self)
 
     def show_error(self, message: str) -> None:
         set_text(self, self.ERROR, message)
@@ -67,15 +72,17 @@ class _Dialog(ModalScreen[Any]):
         self.query_one("#confirm", Button).disabled = False
         self.show_error(f"Refused, nothing changed: {exc}")
 
-    def start(self, work: Any, on_done: Any, *, write: bool = True) -> None:
+    def start(
+        self, work: Callable[[ServiceContext], T], on_done: Callable[[T], None], *, write: bool = True
+    ) -> None:
         self.show_error("")
         self.busy = True
         self.query_one("#confirm", Button).disabled = True
         run_db(self, work, on_done=on_done, on_error=self.refused, write=write, group="dialog")
 
-    def buttons(self, confirm: str, variant: str = "primary") -> Horizontal:
+    def buttons(self, confirm: str, variant: ButtonVariant = "primary") -> Horizontal:
         return Horizontal(
-            Button(f"{confirm} (ctrl+s)", id="confirm", variant=variant, compact=True),  # type: ignore[arg-type]
+            Button(f"{confirm} (ctrl+s)", id="confirm", variant=variant, compact=True),
             Button("Cancel (esc)", id="cancel", compact=True),
             classes="dialog-buttons",
         )

@@ -23,7 +23,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from ...kit.base import NodedeskScreen
-from ...widgets.paged_table import Col, PagedTable, Row
+from ...widgets.paged_table import Col, CursorHint, PagedTable, Row
 from . import invoice_render as ir
 from .invoice_actions import InvoiceActionsMixin, MonthState, action_bindings, load_invoice
 from .invoice_month import drift_banner, is_drifted
@@ -202,7 +202,7 @@ class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
             return
         cur = inv.currency
         state_word = ir.state_text(inv.status, is_drifted(self.state))
-        head = [
+        head: list[str | Content | tuple[str, str]] = [
             (one_line(self.project_title, max_len=60), "bold $accent"),
             f" (owner {one_line(p.get('owner')) if p else '?'}) · {self.state.period} ",
             Content.from_rich_text(state_word),
@@ -232,15 +232,15 @@ class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
         hay = ir.searchable(p, line)
         return all(t in hay for t in self.text.lower().split())
 
-    def _show_lines(self, offset: int | None = None, cursor: str = "keep") -> None:
+    def _show_lines(self, offset: int | None = None, cursor: CursorHint = "keep") -> None:
         p = self.project()
-        self.lines = [line for line in (p["lines"] if p else []) if self._matches(line, p)]  # type: ignore[arg-type]
+        self.lines = [line for line in p["lines"] if self._matches(line, p)] if p else []
         t = self.table
         start = t.page_offset if offset is None else offset
         if start >= len(self.lines):
             start = max(((len(self.lines) - 1) // t.page_size) * t.page_size, 0)
         page = self.lines[start : start + t.page_size]
-        t.show_page([line_row(line) for line in page], len(self.lines), start, cursor)  # type: ignore[arg-type]
+        t.show_page([line_row(line) for line in page], len(self.lines), start, cursor)
         self._update_preview()
 
     @on(PagedTable.PageRequest)

@@ -26,7 +26,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ...kit.base import NodedeskScreen
 from ...kit.live import Reread
-from ...widgets.paged_table import Col, PagedTable, Row
+from ...widgets.paged_table import Col, CursorHint, PagedTable, Row
 from . import invoice_render as ir
 from .invoice_actions import (
     InvoiceActionsMixin,
@@ -285,7 +285,7 @@ class InvoiceMonthScreen(InvoiceActionsMixin, NodedeskScreen):
         hay = " ".join([p["project"], p.get("owner") or "", *p["totals"].get("cost_objects", {})]).lower()
         return all(t in hay for t in self.text.lower().split())
 
-    def _show_projects(self, offset: int | None = None, cursor: str = "keep") -> None:
+    def _show_projects(self, offset: int | None = None, cursor: CursorHint = "keep") -> None:
         inv = self.state.invoice
         all_projects = inv.projects if inv is not None else []
         self.projects = [p for p in all_projects if self._matches(p)]
@@ -294,7 +294,7 @@ class InvoiceMonthScreen(InvoiceActionsMixin, NodedeskScreen):
         if start >= len(self.projects):
             start = max(((len(self.projects) - 1) // t.page_size) * t.page_size, 0)
         page = self.projects[start : start + t.page_size]
-        t.show_page([self._row(p) for p in page], len(self.projects), start, cursor)  # type: ignore[arg-type]
+        t.show_page([self._row(p) for p in page], len(self.projects), start, cursor)
         self._update_preview()
 
     def _row(self, p: Doc) -> Row:

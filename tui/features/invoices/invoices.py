@@ -67,7 +67,7 @@ class InvoicesScreen(ListScreen):
             Col("gross", "Gross h", 9, essential=False),
         ]
 
-    def fetch(self, ctx: object, query: ListQuery) -> SimplePage:
+    def page_in_memory(self, query: ListQuery) -> SimplePage:
         """A page of the months the filter keeps (from memory: see ``LOCAL``)."""
         self.shown = [p for p in self.periods if self._matches(p)]
         size = self.table.page_size
@@ -113,7 +113,7 @@ class InvoicesScreen(ListScreen):
         self.db(
             svc.billable_months,
             lambda periods: self._periods_loaded(periods, generation),
-            on_error=self._load_failed,
+            on_error=self._months_failed,
             group="months",
             exclusive=True,
         )
@@ -126,7 +126,7 @@ class InvoicesScreen(ListScreen):
         self._show_months(0, "first")
         self.refresh_bindings()
 
-    def _load_failed(self, exc: NodedeskError) -> None:
+    def _months_failed(self, exc: NodedeskError) -> None:
         self.table.request_failed()
         self.refused(exc, "Could not load the months")
 

@@ -79,7 +79,7 @@ class NoticesScreen(ListScreen):
 
     @property
     def status(self) -> str | None:
-        return self.filters["status"]  # type: ignore[no-any-return]
+        return self.filters["status"]
 
     def crumbs(self) -> tuple[str, ...]:
         return ("Notices outbox",)

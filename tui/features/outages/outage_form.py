@@ -12,10 +12,12 @@ type by the service's own check (``outages.check_outage``); it checks again on s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from nodedesk.core import timeutil
+from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError, ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.services.downtime import outages as svc
@@ -127,6 +129,7 @@ class OutageFormScreen(EditFormScreen):
         )
 
     def _status_options(self) -> list[tuple[Content, str]]:
+        allowed: tuple[str, ...]
         if self.outage is None:
             allowed = svc.STATUSES
         else:
@@ -396,7 +399,7 @@ class OutageFormScreen(EditFormScreen):
             credit=self.value("credit") if self.value("credit") != o.credit else unset,
         )
 
-    def _work(self):  # type: ignore[no-untyped-def]
+    def _work(self) -> Callable[[ServiceContext], svc.OutageResult | None] | None:
         """The service call for this mode, or None when an update changes nothing (the times
         are read already: the check stops at an unreadable one)."""
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from nodedesk.core import timeutil
@@ -42,7 +43,7 @@ def load_node_names(ctx: ServiceContext) -> list[str]:
     return [n.name for n in inventory.list_nodes(ctx)]
 
 
-def etr_text(o: svc.OutageView, tz: str, *, compact: bool, now) -> Text:  # type: ignore[no-untyped-def]
+def etr_text(o: svc.OutageView, tz: str, *, compact: bool, now: datetime) -> Text:
     """The ETR cell: the time, flagged when it has passed on an open outage."""
     if o.etr is None:
         return Text("—" if o.open else "", style="dim")
@@ -83,7 +84,7 @@ class OutagesScreen(OutageActionsMixin, ListScreen):
 
     @property
     def status(self) -> str | None:
-        return self.filters["status"]  # type: ignore[no-any-return]
+        return self.filters["status"]
 
     @property
     def compact(self) -> bool:
@@ -219,7 +220,7 @@ class OutagesScreen(OutageActionsMixin, ListScreen):
     # ------------------------------------------------------------------ actions
 
     def current_outage(self) -> svc.OutageView | None:
-        return self.current_item()  # type: ignore[no-any-return]
+        return self.current_item()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         state = self.outage_action_state(action, parameters)

@@ -59,7 +59,7 @@ class ProjectsScreen(ProjectActionsMixin, ListScreen):
 
     @property
     def show(self) -> str | None:
-        return self.filters["show"]  # type: ignore[no-any-return]
+        return self.filters["show"]
 
     def columns(self) -> list[Col]:
         return [
@@ -125,7 +125,7 @@ class ProjectsScreen(ProjectActionsMixin, ListScreen):
     # ------------------------------------------------------------------ the selected project
 
     def current_row(self) -> svc.ProjectRow | None:
-        return self.current_item()  # type: ignore[no-any-return]
+        return self.current_item()
 
     def current_project(self) -> projects.ProjectView | None:
         row = self.current_row()

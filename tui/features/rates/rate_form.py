@@ -149,7 +149,8 @@ class RateFormScreen(EditFormScreen):
         except ValidationError as exc:
             errors["notes"] = exc.message
         before = self._before(day) if day else None
-        correcting = before is not None and day is not None and before.effective_date == day
+        corrected = before if before is not None and before.effective_date == day else None
+        correcting = corrected is not None
         amount_hint = UNIT[self.sku.kind]
         if amount is not None and before is not None:
             if amount == before.amount:
@@ -159,15 +160,15 @@ class RateFormScreen(EditFormScreen):
         date_hint = ""
         if day is not None:
             date_hint = pendulum.date(day.year, day.month, day.day).format("ddd D MMM YYYY")
-            if correcting:
-                date_hint += f" · corrects #{before.id} ({rates.format_amount(before.amount)})"  # type: ignore[union-attr]
+            if corrected is not None:
+                date_hint += f" · corrects #{corrected.id} ({rates.format_amount(corrected.amount)})"
             elif self.timeline is not None:
                 later = [r.effective_date for r in self.timeline if r.effective_date > day]
                 if later:
                     date_hint += f" · until {min(later).isoformat()} (a later row takes over)"
         notes_hint = "required: this corrects an existing row" if correcting else "optional, e.g. why"
-        if correcting and not self.value("notes").strip():
-            errors["notes"] = f"is required for a correction of #{before.id} (say why)"  # type: ignore[union-attr]
+        if corrected is not None and not self.value("notes").strip():
+            errors["notes"] = f"is required for a correction of #{corrected.id} (say why)"
         self.query_one("#amount-hint", Static).update(Content(amount_hint))
         self.query_one("#effective_date-hint", Static).update(Content(date_hint))
         self.query_one("#notes-hint", Static).update(Content(notes_hint))

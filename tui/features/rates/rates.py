@@ -47,7 +47,7 @@ class RatesScreen(RateActionsMixin, ListScreen):
 
     @property
     def kind(self) -> str | None:
-        return self.filters["kind"]  # type: ignore[no-any-return]
+        return self.filters["kind"]
 
     def columns(self) -> list[Col]:
         return [
@@ -105,7 +105,7 @@ class RatesScreen(RateActionsMixin, ListScreen):
     # ------------------------------------------------------------------ actions
 
     def current_sku(self) -> rates.SkuView | None:
-        return self.current_item()  # type: ignore[no-any-return]
+        return self.current_item()
 
     def changed(self, result: object) -> None:
         self.reload()

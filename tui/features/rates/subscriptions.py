@@ -52,7 +52,7 @@ class SubscriptionsScreen(ListScreen):
 
     @property
     def status(self) -> str | None:
-        return self.filters["status"]  # type: ignore[no-any-return]
+        return self.filters["status"]
 
     def columns(self) -> list[Col]:
         return [
@@ -104,7 +104,7 @@ class SubscriptionsScreen(ListScreen):
         return Content("\n").join([first, Content(f"periods: {periods}")])
 
     def current(self) -> subscriptions.SubscriptionView | None:
-        return self.current_item()  # type: ignore[no-any-return]
+        return self.current_item()
 
     def action_back(self) -> None:
         """Escape clears the filter first, then goes back."""

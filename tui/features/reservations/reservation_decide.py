@@ -8,6 +8,7 @@ dialog, which stays open so the user can read it; nothing was changed.
 
 from __future__ import annotations
 
+from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import LockedError, NodedeskError
 from nodedesk.core.services.rentals import reservations as svc
 from textual import on
@@ -17,10 +18,12 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+from textual.widgets.button import ButtonVariant
 
 from ...kit import render
 from ...kit import rental_render as rr
 from ...kit.workers import run_db
+from ...session import session_of
 from ...widgets.tickbox import TickBox
 
 VERB = {"approve": "Approve", "decline": "Decline", "cancel": "Cancel"}
@@ -55,7 +58,7 @@ class DecideReservationScreen(ModalScreen[svc.ReservationResult | None]):
 
     def compose(self) -> ComposeResult:
         r = self.reservation
-        tz = self.app.session.tz  # type: ignore[attr-defined]
+        tz = session_of(self).tz
         lines = [
             Content.assemble(
                 (f"#{r.id} ", "bold"),
@@ -91,7 +94,7 @@ class DecideReservationScreen(ModalScreen[svc.ReservationResult | None]):
             )
             yield Static(id="decide-error", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
-                variant = "success" if self.what == "approve" else "error"
+                variant: ButtonVariant = "success" if self.what == "approve" else "error"
                 yield Button(
                     f"{VERB[self.what]} reservation (ctrl+s)", id="confirm", variant=variant, compact=True
                 )
@@ -141,7 +144,7 @@ class DecideReservationScreen(ModalScreen[svc.ReservationResult | None]):
         self.query_one("#confirm", Button).disabled = True
         rid, version, what = self.reservation.id, self.reservation.version, self.what
 
-        def work(ctx):  # type: ignore[no-untyped-def]
+        def work(ctx: ServiceContext) -> svc.ReservationResult:
             if what == "approve":
                 return svc.approve_reservation(
                     ctx, rid, expected_version=version, reason=reason, correction=correction
@@ -159,7 +162,7 @@ class DecideReservationScreen(ModalScreen[svc.ReservationResult | None]):
         self.query_one("#confirm", Button).disabled = False
         message = str(exc)
         finalized = isinstance(exc, LockedError) and "finalized invoice" in message
-        if finalized and self.app.session.can("correct"):  # type: ignore[attr-defined]
+        if finalized and session_of(self).can("correct"):
             message = message.replace(
                 "an admin correction (--correct --reason) is needed",
                 "tick 'Admin correction' and give a reason to do it anyway",
@@ -170,7 +173,7 @@ class DecideReservationScreen(ModalScreen[svc.ReservationResult | None]):
         self._show_error(f"Refused, nothing changed: {message}")
 
     def _done(self, result: svc.ReservationResult) -> None:
-        tz = self.app.session.tz  # type: ignore[attr-defined]
+        tz = session_of(self).tz
         r = result.reservation
         lines = [
             f"{DONE[self.what]} reservation #{r.id} ({render.one_line(r.node)}, "

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from nodedesk.core import timeutil
+from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ConflictError, NodedeskError, ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.services.rentals import reservations as svc
@@ -318,7 +319,7 @@ class ReservationFormScreen(EditFormScreen):
         return svc.ReservationDraft(
             node=self.value("node").strip(),
             project=self.value("project").strip(),
-            start_date=start_date,  # type: ignore[arg-type]
+            start_date=start_date,
             blocks=blocks if blocks is not None else 0,
             requested_for=self.value("requested_for").strip() if self.manager else None,
             notes=self.value("notes"),
@@ -470,12 +471,12 @@ class ReservationFormScreen(EditFormScreen):
         approve, waive = self.flag("approve"), self.flag("waive")
         if self.manager:
 
-            def work(ctx):  # type: ignore[no-untyped-def]
+            def work(ctx: ServiceContext) -> svc.ReservationResult:
                 return svc.record_reservation(ctx, draft, approve=approve, waive_policy=waive)
 
         else:
 
-            def work(ctx):  # type: ignore[no-untyped-def]
+            def work(ctx: ServiceContext) -> svc.ReservationResult:
                 return svc.request_reservation(ctx, draft)
 
         self.query_one("#save", Button).disabled = True

@@ -115,7 +115,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
 
     @property
     def status(self) -> str | None:
-        return self.filters["status"]  # type: ignore[no-any-return]
+        return self.filters["status"]
 
     @property
     def current_only(self) -> bool:
@@ -278,7 +278,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
     # ------------------------------------------------------------------ actions
 
     def current_reservation(self) -> svc.ReservationView | None:
-        return self.current_item()  # type: ignore[no-any-return]
+        return self.current_item()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         state = self.reservation_action_state(action, parameters)

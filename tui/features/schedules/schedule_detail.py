@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from nodedesk.core import timeutil
+from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError, NotFoundError, ValidationError
 from nodedesk.core.services.downtime import schedules as svc
 from rich.text import Text
@@ -70,7 +71,7 @@ class ScheduleDetailScreen(NodedeskScreen):
     def reload(self) -> None:
         sid = self.schedule_id
 
-        def load(ctx):  # type: ignore[no-untyped-def]
+        def load(ctx: ServiceContext) -> tuple[svc.ScheduleView, list[svc.OccurrenceView]]:
             return svc.get_schedule(ctx, sid), svc.occurrences(ctx, sid, count=12)
 
         self.db(load, self._show, on_error=self._failed, group="detail", exclusive=True)
@@ -108,7 +109,8 @@ class ScheduleDetailScreen(NodedeskScreen):
         for o in occs:
             window = "-"
             if o.window_id is not None:
-                window = f"#{o.window_id} {render.STATUS_WORD.get(o.window_status, o.window_status or '')}"
+                status_word = o.window_status or ""
+                window = f"#{o.window_id} {render.STATUS_WORD.get(status_word, status_word)}"
             status = STATUS_WORDS.get(o.status, o.status)
             table.add_row(
                 o.local_date.isoformat(),

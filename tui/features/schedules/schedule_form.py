@@ -7,6 +7,8 @@ the field it names; saving runs every check again.
 
 from __future__ import annotations
 
+from datetime import date
+
 from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.recurrence import end_time_label
@@ -166,7 +168,7 @@ class ScheduleFormScreen(EditFormScreen):
         """The typed values as a draft (dates parsed here: they are the front end's input).
         The preview does not need a title yet; a save does."""
 
-        def day(field: str):  # type: ignore[no-untyped-def]
+        def day(field: str) -> date | None:
             text = self.value(field).strip()
             return timeutil.parse_date(text, field) if text else None
 
@@ -225,9 +227,9 @@ class ScheduleFormScreen(EditFormScreen):
         self.preview = None
         for field in FIELDS:
             self._set_error(field, "")
-        field = FIELD_FOR_ERROR.get(exc.field or "")
-        if field is not None:
-            self._set_error(field, exc.message)
+        shown_at = FIELD_FOR_ERROR.get(exc.field or "")
+        if shown_at is not None:
+            self._set_error(shown_at, exc.message)
         self.query_one("#schedule-preview", Static).update(Content.styled(f"No preview: {exc}", "$warning"))
 
     def _show_preview(self, preview: svc.Preview) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from nodedesk.core import timeutil
@@ -21,7 +21,7 @@ from ...kit.query import ListQuery
 from ...widgets.paged_table import Col
 
 
-def extend_all(screen: NodedeskScreen, on_done=None) -> None:  # type: ignore[no-untyped-def]
+def extend_all(screen: NodedeskScreen, on_done: Callable[[], object] | None = None) -> None:
     """Create every schedule's windows up to the horizon (the site setting)."""
     refusal = not_allowed(screen.session, "manage_windows")
     if refusal:
@@ -108,7 +108,7 @@ class SchedulesScreen(ListScreen):
         return Content("\n").join([first, second])
 
     def current(self) -> svc.ScheduleView | None:
-        return self.current_item()  # type: ignore[no-any-return]
+        return self.current_item()
 
     def open(self, s: svc.ScheduleView) -> None:
         from .schedule_detail import ScheduleDetailScreen
@@ -170,7 +170,7 @@ class SchedulesScreen(ListScreen):
         )
 
 
-def confirm_delete(screen: NodedeskScreen, s: svc.ScheduleView, after) -> None:  # type: ignore[no-untyped-def]
+def confirm_delete(screen: NodedeskScreen, s: svc.ScheduleView, after: Callable[[], object]) -> None:
     from ...kit.confirm import ConfirmScreen
 
     def answer(yes: bool | None) -> None:

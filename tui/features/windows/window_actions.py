@@ -16,6 +16,8 @@ from ...kit.access import not_allowed
 from ...kit.render import LOCK
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ...session import AppSession
 
 WINDOW_ACTION_BINDINGS = [
@@ -33,6 +35,7 @@ class WindowActionsMixin:
     """Needs ``current_window()``, ``open_form(mode, window)`` and ``open_delete(window, correction)``."""
 
     session: AppSession
+    explain: Callable[..., None]  # NodedeskScreen's
 
     def current_window(self) -> svc.WindowView | None:
         raise NotImplementedError

@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Static
 
 from ...kit import render
 from ...kit.workers import run_db
+from ...session import session_of
 
 
 class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
@@ -60,7 +61,7 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def _window_text(self, w: svc.WindowView) -> Content:
-        tz = self.app.session.tz  # type: ignore[attr-defined]
+        tz = session_of(self).tz
         return Content.assemble(
             (render.one_line(w.title, max_len=70), "bold $accent"),
             f"\n{timeutil.format_local(w.start, tz)} → {timeutil.format_local(w.end, tz)}"
@@ -88,7 +89,7 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
 
     def _previewed(self, preview: svc.DeleteResult) -> None:
         self.preview = preview
-        tz = self.app.session.tz  # type: ignore[attr-defined]
+        tz = session_of(self).tz
         fresh = preview.window
         changed = self.query_one("#delete-changed", Static)
         changed.display = fresh.version != self.window.version
@@ -170,7 +171,7 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
         )
 
     def _deleted(self, result: svc.DeleteResult) -> None:
-        tz = self.app.session.tz  # type: ignore[attr-defined]
+        tz = session_of(self).tz
         lines = [f"Deleted window #{result.window.id} {render.one_line(result.window.title, max_len=40)!r}."]
         lines += [render.one_line(i.describe(tz)) for i in result.impact[:5]]
         if result.drifted_months:

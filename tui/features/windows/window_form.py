@@ -13,6 +13,7 @@ is shown next to the field it names; the form keeps what you typed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -420,7 +421,7 @@ class WindowFormScreen(EditFormScreen):
             scope=scope if not same_scope else svc.UNSET,
         )
 
-    def _work(self):  # type: ignore[no-untyped-def]
+    def _work(self) -> Callable[[ServiceContext], svc.SaveResult | None] | None:
         """The service call for this mode, or None when an edit changes nothing (or the times
         cannot be read yet: the check marks them)."""
         reason = self.value("reason")

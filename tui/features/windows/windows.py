@@ -75,7 +75,7 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
 
     @property
     def status(self) -> str | None:
-        return self.filters["status"]  # type: ignore[no-any-return]
+        return self.filters["status"]
 
     @property
     def compact(self) -> bool:
@@ -154,7 +154,7 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
     # ------------------------------------------------------------------ actions
 
     def current_window(self) -> svc.WindowView | None:
-        return self.current_item()  # type: ignore[no-any-return]
+        return self.current_item()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         state = self.window_action_state(action)
