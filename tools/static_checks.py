@@ -62,7 +62,7 @@ def run_types(tree: Path) -> subprocess.CompletedProcess[str]:
         [
             str(BIN / "mypy"),
             "--config-file", str(REPO / "pyproject.toml"),
-            "--cache-dir", str(REPO / ".mypy_cache"),
+            "--cache-dir", str(tree / ".mypy_cache"),  # a fresh cache: the links change under it
             "--python-executable", sys.executable,
             "-p", "nodedesk",
         ],

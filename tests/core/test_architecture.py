@@ -119,6 +119,7 @@ CHECKED_FORMS = (
     "outages/outage_form.py",
     "reservations/reservation_form.py",
     "projects/project_form.py",
+    "rates/rate_form.py",
 )
 # Rule texts and limits that belong to core services and validators, never to a form.
 COPIED_RULES = (

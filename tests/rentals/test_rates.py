@@ -199,3 +199,24 @@ def test_rate_change_reaching_finalized_month_is_refused(centre: Runtime) -> Non
     assert amount_on(centre, "NODE_A100", date(2026, 1, 31)) == Decimal("8.00")
     assert amount_on(centre, "NODE_A100", date(2026, 2, 1)) == Decimal("9.00")
     assert amount_on(centre, "NODE_A100", date(2025, 12, 31)) == Decimal("7.50")
+
+
+def test_check_rate_names_every_refusal_and_the_save_raises_the_first(centre: Runtime) -> None:
+    """The rate form's question (check_rate) and the save (set_rate) judge alike: a correction
+    without notes of a finalized month's row is two refusals; the save raises the first and
+    nothing is written by either."""
+    set_rate(centre, "NODE_A100", "8.00", date(2026, 1, 1))
+    finalize_month(centre, "2026-01")
+    with centre.read() as ctx:
+        found = rates.check_rate(ctx, "NODE_A100", "7.00", date(2026, 1, 1), "")
+        assert [p.field for p in found] == ["notes", "effective_date"]
+        assert "a correction needs notes" in found[0].message
+        assert "finalized invoice for 2026-01" in found[1].message
+        # typing mistakes come back together with the SKU's own problems
+        several = rates.check_rate(ctx, "NODE_NOPE", "-1", "2026-01-01", "")
+        assert [p.field for p in several] == ["sku", "amount", "effective_date"]
+        assert rates.check_rate(ctx, "NODE_A100", "9.00", date(2026, 2, 1), "") == []
+    with pytest.raises(ValidationError, match="a correction needs notes"):
+        set_rate(centre, "NODE_A100", "7.00", date(2026, 1, 1))
+    with centre.read() as ctx:
+        assert len(rates.rate_history(ctx, "NODE_A100")) == 1

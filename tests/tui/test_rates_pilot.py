@@ -152,7 +152,7 @@ async def test_a_correction_needs_notes(app: NodedeskApp, ledger: Ledger, runtim
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, RateFormScreen)
-        assert "is required for a correction" in text_of(app, "#notes-error")
+        assert "a correction needs notes" in text_of(app, "#notes-error")  # the service's rule
         await type_into(pilot, "#notes", "contract says 4.40")
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -177,12 +177,14 @@ async def test_service_refusal_is_shown_on_the_form(
         await settle(pilot)
         await type_into(pilot, "#effective_date", "2026-01-15")
         await type_into(pilot, "#amount", "9.99")
+        await settle(pilot)
+        # the service's finalized-month rule marks the date as it is typed, before any save
+        assert "finalized" in text_of(app, "#effective_date-error")
         await pilot.press("ctrl+s")
         await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
-        assert isinstance(app.screen, RateFormScreen)
-        assert "finalized" in text_of(app, "#form-error")
+        assert isinstance(app.screen, RateFormScreen)  # no question: nothing may be saved
+        assert "finalized" in text_of(app, "#effective_date-error")
+        assert "fix the marked field" in text_of(app, "#form-error")
     assert len(history(runtime, "NODE_A100")) == 1
 
 

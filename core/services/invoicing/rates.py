@@ -27,6 +27,7 @@ from sqlalchemy import select
 from ... import timeutil, validate
 from ...context import ServiceContext
 from ...errors import NotFoundError, ValidationError
+from ...fieldcheck import FieldProblem, Problems
 from ...models import SKU_KINDS, NodeType, Rate, Sku
 from .finalized_days import ensure_days_open
 
@@ -330,35 +331,78 @@ def pick_rate(timeline: Sequence[RateView], day: date) -> RateView | None:
     return found
 
 
+@dataclass(frozen=True)
+class _RateDraft:
+    """A rate row :func:`set_rate` may add, once :func:`_judge` found nothing against it."""
+
+    sku: Sku
+    amount: Decimal
+    effective_date: date
+    notes: str
+    current: RateView | None  # the row in force on that date before
+    correcting: bool  # the new row replaces the row of that same date
+
+
+def _judge(
+    ctx: ServiceContext, sku_code: str, amount: str | Decimal | int, effective_date: object, notes: str
+) -> tuple[Problems, _RateDraft | None]:
+    """Every refusal of a new rate row, in the order :func:`set_rate` raises them (help/rates.md):
+    the SKU, the amount, the date, the notes, a correction's reason, a finalized month."""
+    p = Problems()
+    sku = p.attempt(find_sku, ctx, sku_code)
+    value = p.attempt(parse_amount, amount)
+    day: date | None = None
+    if isinstance(effective_date, date) and not isinstance(effective_date, datetime):
+        day = effective_date
+    if day is None:
+        p.add(ValidationError("must be a calendar date (YYYY-MM-DD)", field="effective_date"))
+    clean = p.attempt(validate_notes, notes)
+    if sku is None or day is None:
+        return p, None
+    timeline = [rate_view(r) for r in _rows(ctx, sku)]
+    current = pick_rate(timeline, day)
+    corrected = current if current is not None and current.effective_date == day else None
+    if corrected is not None and not (clean or "").strip():
+        p.add(
+            ValidationError(
+                f"{sku.code} already has a rate from {day.isoformat()} (#{corrected.id}); "
+                "a correction needs notes saying why (--notes)",
+                field="notes",
+            )
+        )
+    if value is not None and (current is None or current.amount != value):
+        later = [r.effective_date for r in timeline if r.effective_date > day]
+        p.attempt(
+            ensure_days_open,
+            ctx,
+            day,
+            min(later) if later else None,
+            f"a {sku.code} rate from {day.isoformat()}",
+            "effective_date",
+        )
+    if p.items or value is None or clean is None:
+        return p, None
+    return p, _RateDraft(sku, value, day, clean, current, corrected is not None)
+
+
+def check_rate(
+    ctx: ServiceContext, sku_code: str, amount: str | Decimal | int, effective_date: object, notes: str = ""
+) -> list[FieldProblem]:
+    """Every refusal :func:`set_rate` would meet now, without writing (the rate form asks this
+    as the user types; set_rate runs the same judgement and raises the first)."""
+    return _judge(ctx, sku_code, amount, effective_date, notes)[0].items
+
+
 def set_rate(
     ctx: ServiceContext, sku_code: str, amount: str | Decimal | int, effective_date: date, notes: str = ""
 ) -> RateView:
     """Append a rate row. A row for a date that already has one is a correction (notes required)."""
     ctx.require("manage_rates")
-    sku = find_sku(ctx, sku_code)
-    value = parse_amount(amount)
-    if not isinstance(effective_date, date) or isinstance(effective_date, datetime):
-        raise ValidationError("must be a calendar date (YYYY-MM-DD)", field="effective_date")
-    notes = validate_notes(notes)
-    timeline = [rate_view(r) for r in _rows(ctx, sku)]
-    current = pick_rate(timeline, effective_date)
-    corrected = current if current is not None and current.effective_date == effective_date else None
-    correcting = corrected is not None
-    if corrected is not None and not notes:
-        raise ValidationError(
-            f"{sku.code} already has a rate from {effective_date.isoformat()} (#{corrected.id}); "
-            "a correction needs notes saying why (--notes)",
-            field="notes",
-        )
-    if current is None or current.amount != value:
-        later = [r.effective_date for r in timeline if r.effective_date > effective_date]
-        ensure_days_open(
-            ctx,
-            effective_date,
-            min(later) if later else None,
-            f"a {sku.code} rate from {effective_date.isoformat()}",
-            "effective_date",
-        )
+    problems, draft = _judge(ctx, sku_code, amount, effective_date, notes)
+    problems.raise_first()
+    assert draft is not None  # no problem means a draft (_judge)
+    sku, value, effective_date, notes = draft.sku, draft.amount, draft.effective_date, draft.notes
+    current, correcting = draft.current, draft.correcting
     rate = Rate(
         sku=sku,
         amount=value,

@@ -11,8 +11,10 @@ from datetime import date
 from decimal import Decimal
 
 import pendulum
-from nodedesk.core import timeutil, validate
+from nodedesk.core import timeutil
 from nodedesk.core.errors import NodedeskError, ValidationError
+from nodedesk.core.fieldcheck import FieldProblem
+from nodedesk.core.safetext import one_line
 from nodedesk.core.services.invoicing import rates
 from textual import on
 from textual.app import ComposeResult
@@ -22,7 +24,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Static
 
 from ...kit.confirm import ConfirmScreen
-from ...kit.edit_form import EditFormScreen
+from ...kit.edit_form import Check, EditFormScreen
 from ...kit.form_parts import FIX_FIELDS, field_row, fields_fixed, set_error, set_text
 from .rate_actions import UNIT
 
@@ -94,7 +96,7 @@ class RateFormScreen(EditFormScreen):
                 hint=True,
             )
             yield field_row(
-                "Notes", "notes", Input(v["notes"], id="notes", max_length=2000, compact=True), hint=True
+                "Notes", "notes", Input(v["notes"], id="notes", compact=True), hint=True
             )
             yield Static(
                 Content.styled(
@@ -115,11 +117,11 @@ class RateFormScreen(EditFormScreen):
         self.query_one("#amount", Input).focus()
         code = self.sku.code
         self.db(lambda ctx: rates.rate_timeline(ctx, code), self._timeline_loaded, on_error=lambda exc: None)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     def _timeline_loaded(self, timeline: list[rates.RateView]) -> None:
         self.timeline = timeline
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     # ------------------------------------------------------------------ validation
 
@@ -129,28 +131,25 @@ class RateFormScreen(EditFormScreen):
     def _before(self, day: date) -> rates.RateView | None:
         return rates.pick_rate(self.timeline, day) if self.timeline is not None else None
 
-    def check(self) -> tuple[dict[str, str], Decimal | None, date | None, bool]:
-        """Errors per field, the amount, the date, and whether the row corrects one."""
-        errors = dict.fromkeys(FIELDS, "")
+    def read(self) -> tuple[list[FieldProblem], Decimal | None, date | None, bool]:
+        """What is typed, read with core's parsers: their refusals, the amount, the date, and
+        whether the row would correct the row of that date (for the hints and the question)."""
+        problems: list[FieldProblem] = []
         amount: Decimal | None = None
         day: date | None = None
-        try:
-            if not self.value("amount").strip():
-                raise ValidationError("is required (e.g. 4.80)", field="amount")
-            amount = rates.parse_amount(self.value("amount"))
-        except ValidationError as exc:
-            errors["amount"] = exc.message
+        if not self.value("amount").strip():
+            problems.append(FieldProblem.of(ValidationError("is required (e.g. 4.80)", field="amount")))
+        else:
+            try:
+                amount = rates.parse_amount(self.value("amount"))
+            except ValidationError as exc:
+                problems.append(FieldProblem.of(exc))
         try:
             day = timeutil.parse_date(self.value("effective_date"), "effective_date")
         except ValidationError as exc:
-            errors["effective_date"] = exc.message
-        try:
-            validate.text(self.value("notes"), "notes", max_len=2000)
-        except ValidationError as exc:
-            errors["notes"] = exc.message
+            problems.append(FieldProblem.of(exc))
         before = self._before(day) if day else None
         corrected = before if before is not None and before.effective_date == day else None
-        correcting = corrected is not None
         amount_hint = UNIT[self.sku.kind]
         if amount is not None and before is not None:
             if amount == before.amount:
@@ -166,28 +165,49 @@ class RateFormScreen(EditFormScreen):
                 later = [r.effective_date for r in self.timeline if r.effective_date > day]
                 if later:
                     date_hint += f" · until {min(later).isoformat()} (a later row takes over)"
-        notes_hint = "required: this corrects an existing row" if correcting else "optional, e.g. why"
-        if corrected is not None and not self.value("notes").strip():
-            errors["notes"] = f"is required for a correction of #{corrected.id} (say why)"
+        notes_hint = "required: this corrects an existing row" if corrected else "optional, e.g. why"
         self.query_one("#amount-hint", Static).update(Content(amount_hint))
         self.query_one("#effective_date-hint", Static).update(Content(date_hint))
         self.query_one("#notes-hint", Static).update(Content(notes_hint))
-        return errors, amount, day, correcting
+        return problems, amount, day, corrected is not None
 
-    def validate_all(self, *, show_untouched: bool) -> dict[str, str]:
-        errors = self.check()[0]
-        show_all = show_untouched or self.attempted
-        for field, message in errors.items():
-            set_error(self, field, message if (show_all or field in self.touched) else "")
-        if not any(errors.values()):
+    def draft_check(self, *, final: bool) -> tuple[list[FieldProblem], Check | None]:
+        problems, amount, day, _ = self.read()
+        if amount is None or day is None:
+            return problems, None
+        code, notes = self.sku.code, self.value("notes")
+        return problems, lambda ctx: rates.check_rate(ctx, code, amount, day, notes)
+
+    def show_problems(self, problems: list[FieldProblem], *, final: bool) -> None:
+        """Mark each field the parsers or the service named; anything else goes on the form line."""
+        if final:
+            self.attempted = True
+        marks = dict.fromkeys(FIELDS, "")
+        loose = [str(p.error) for p in problems if p.field not in marks]
+        for problem in problems:
+            if problem.field in marks and not marks[problem.field]:
+                marks[problem.field] = problem.message
+        show_all = final or self.attempted
+        for field in FIELDS:
+            set_error(self, field, marks[field] if (show_all or field in self.touched) else "")
+        if not any(marks.values()):
             fields_fixed(self)
-        return errors
+        if not final:
+            return
+        bad = [f for f in FIELDS if marks[f]]
+        if bad:
+            set_text(self, "#form-error", f"{FIX_FIELDS}{'s' if len(bad) > 1 else ''}.")
+            self.show_field(bad[0])
+        elif loose:
+            set_text(self, "#form-error", "Not saved: " + one_line(loose[0]))
+        else:
+            self._confirm()
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id:
             self.touched.add(event.input.id)
-        self.validate_all(show_untouched=False)
+        self.refresh_check()
 
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
@@ -202,17 +222,26 @@ class RateFormScreen(EditFormScreen):
         return any(self.value(f) != self.initial[f] for f in FIELDS)
 
     def action_save(self) -> None:
+        """Check with the service (every problem marked at once), then confirm, then save."""
         if self.saving:
             return
         self.attempted = True
-        errors = self.validate_all(show_untouched=True)
-        bad = [f for f in FIELDS if errors[f]]
-        if bad:
-            set_text(self, "#form-error", f"{FIX_FIELDS}{'s' if len(bad) > 1 else ''}.")
-            self.show_field(bad[0])
+        problems, check = self.draft_check(final=True)
+        if check is None:
+            self.show_problems(problems, final=True)
             return
-        _, amount, day, correcting = self.check()
-        assert amount is not None and day is not None
+        self.db(
+            check,
+            lambda found: self.show_problems(problems + found, final=True),
+            on_error=lambda exc: self.show_problems([*problems, FieldProblem.of(exc)], final=True),
+            group="form-check",
+        )
+
+    def _confirm(self) -> None:
+        """Nothing stands against the row: ask before adding it to the history for good."""
+        _, amount, day, correcting = self.read()
+        if amount is None or day is None:
+            return
         set_text(self, "#form-error", "")
         s = self.sku
         what = "Correct" if correcting else "Set"
