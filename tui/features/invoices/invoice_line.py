@@ -369,7 +369,7 @@ class InvoiceLineScreen(InvoiceActionsMixin, NodedeskScreen):
         navigation.go(self.app, route, int(ident), section="invoices")
 
     def action_set_override(self) -> None:
-        open_override(self, self.state, self.current_line())
+        open_override(self, self.state, self.current_line(), self.reload)
 
     def action_clear_override(self) -> None:
-        open_clear_override(self, self.state, self.current_line())
+        open_clear_override(self, self.state, self.current_line(), self.reload)
