@@ -27,7 +27,13 @@ from ...kit.live import Reread
 from ...kit.query import ListQuery, SimplePage
 from ...widgets.paged_table import Col, Row
 from . import invoice_render as ir
-from .invoice_actions import InvoiceActionsMixin, MonthState, action_bindings, load_invoice
+from .invoice_actions import (
+    InvoiceActionsMixin,
+    MonthState,
+    action_bindings,
+    load_invoice,
+    recompute_quietly,
+)
 from .invoice_month import drift_banner, is_drifted
 
 Doc = dict[str, Any]
@@ -227,18 +233,7 @@ class InvoiceLinesScreen(InvoiceActionsMixin, ListScreen):
     def refresh_from_feed(self, kinds: frozenset[str] = frozenset()) -> None:
         """Data changed (another admin, or the clock): recompute quietly; the page, cursor and
         filter stay (tui/kit/live.py)."""
-        self.feed_reads.request(self._feed_read)
-
-    def _feed_read(self) -> None:
-        load_invoice(self, self.state, self._feed_loaded, on_error=self._feed_failed)
-
-    def _feed_loaded(self) -> None:
-        self.show_state()
-        self.feed_reads.finished(self._feed_read)
-
-    def _feed_failed(self, exc: NodedeskError) -> None:
-        self.feed_reads.finished(self._feed_read)
-        self.refused(exc, f"Could not compute {self.state.period}")
+        recompute_quietly(self, self.state, self.feed_reads, self.show_state)
 
     def show_state(self) -> None:
         """Show the state's month: the heading, banner and totals, and the lines again."""
