@@ -1,9 +1,11 @@
 """A project's lines in one month: gross, downtime, net, rate, amount and override marker.
 
-The lines come from the month's invoice already in memory; the table shows one page of them at
-a time (``[``/``]``, or moving past the first/last row), so a project with thousands of lines
-never mounts thousands of rows. The preview shows the selected line's downtime, override and
-cost split; ``enter`` opens the line with the windows and outages that reduced it.
+The lines come from the month's invoice already in memory: the kit's list pages them
+(tui/kit/list_screen.py, ``LOCAL``), one page at a time (``[``/``]``, or moving past the
+first/last row), so a project with thousands of lines never mounts thousands of rows, and owns
+the filter box. Above the list: the project's heading, the drift banner and its totals; below
+it, the selected line's downtime, override and cost split. ``enter`` opens the line with the
+windows and outages that reduced it; ``r`` and another admin's change recompute the month.
 """
 
 from __future__ import annotations
