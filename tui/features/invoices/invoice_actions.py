@@ -34,6 +34,8 @@ from . import invoice_render as ir
 if TYPE_CHECKING:
     from textual.dom import DOMNode
 
+    from ...kit.base import NodedeskScreen
+    from ...kit.live import Reread
     from ...session import AppSession
 
 Doc = dict[str, Any]
@@ -133,6 +135,34 @@ def load_invoice(
     run_db(
         node, lambda ctx: svc.compute_invoice(ctx, period), on_done=done, on_error=on_error, group="invoice"
     )
+
+
+def recompute_quietly(
+    screen: NodedeskScreen,
+    state: MonthState,
+    reads: Reread,
+    on_done: Callable[[], None],
+    *,
+    before: Callable[[], None] | None = None,
+) -> None:
+    """The change feed's recompute of the month (tui/kit/live.py): nothing says "computing…",
+    and one read at a time (a change during a read asks for one more after it); ``before`` runs
+    as each read starts, ``on_done()`` when it is in ``state``."""
+
+    def start() -> None:
+        if before is not None:
+            before()
+        load_invoice(screen, state, done, on_error=failed)
+
+    def done() -> None:
+        on_done()
+        reads.finished(start)
+
+    def failed(exc: NodedeskError) -> None:
+        reads.finished(start)
+        screen.refused(exc, f"Could not compute {state.period}")
+
+    reads.request(start)
 
 
 def load_verify(

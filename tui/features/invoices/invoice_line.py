@@ -31,7 +31,13 @@ from ...kit.base import NodedeskScreen
 from ...kit.live import Reread
 from ...widgets.paged_table import Col, PagedTable, Row
 from . import invoice_render as ir
-from .invoice_actions import InvoiceActionsMixin, MonthState, action_bindings, load_invoice
+from .invoice_actions import (
+    InvoiceActionsMixin,
+    MonthState,
+    action_bindings,
+    load_invoice,
+    recompute_quietly,
+)
 from .invoice_lines import open_clear_override, open_override, split_text
 from .invoice_month import drift_banner, is_drifted
 
@@ -142,19 +148,10 @@ class InvoiceLineScreen(InvoiceActionsMixin, NodedeskScreen):
     def refresh_from_feed(self, kinds: frozenset[str] = frozenset()) -> None:
         """Data changed (another admin, or the clock): recompute quietly; the selected source
         stays selected (tui/kit/live.py)."""
-        self.feed_reads.request(self._feed_read)
+        recompute_quietly(self, self.state, self.feed_reads, self.show_state, before=self._forget_sources)
 
-    def _feed_read(self) -> None:
+    def _forget_sources(self) -> None:
         self.sources_now = {}  # the windows and outages may have changed too
-        load_invoice(self, self.state, self._feed_loaded, on_error=self._feed_failed)
-
-    def _feed_loaded(self) -> None:
-        self.show_state()
-        self.feed_reads.finished(self._feed_read)
-
-    def _feed_failed(self, exc: NodedeskError) -> None:
-        self.feed_reads.finished(self._feed_read)
-        self.refused(exc, f"Could not compute {self.state.period}")
 
     def show_state(self) -> None:
         self.table.loading = False
@@ -369,7 +366,7 @@ class InvoiceLineScreen(InvoiceActionsMixin, NodedeskScreen):
         navigation.go(self.app, route, int(ident), section="invoices")
 
     def action_set_override(self) -> None:
-        open_override(self, self.state, self.current_line())
+        open_override(self, self.state, self.current_line(), self.reload)
 
     def action_clear_override(self) -> None:
-        open_clear_override(self, self.state, self.current_line())
+        open_clear_override(self, self.state, self.current_line(), self.reload)

@@ -1,14 +1,16 @@
 """A project's lines in one month: gross, downtime, net, rate, amount and override marker.
 
-The lines come from the month's invoice already in memory; the table shows one page of them at
-a time (``[``/``]``, or moving past the first/last row), so a project with thousands of lines
-never mounts thousands of rows. The preview shows the selected line's downtime, override and
-cost split; ``enter`` opens the line with the windows and outages that reduced it.
+The lines come from the month's invoice already in memory: the kit's list pages them
+(tui/kit/list_screen.py, ``LOCAL``), one page at a time (``[``/``]``, or moving past the
+first/last row), so a project with thousands of lines never mounts thousands of rows, and owns
+the filter box. Above the list: the project's heading, the drift banner and its totals; below
+it, the selected line's downtime, override and cost split. ``enter`` opens the line with the
+windows and outages that reduced it; ``r`` and another admin's change recompute the month.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from nodedesk.core.errors import NodedeskError
@@ -19,13 +21,21 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from ...kit.base import NodedeskScreen
-from ...widgets.paged_table import Col, CursorHint, PagedTable, Row
+from ...kit.list_screen import ListScreen, filter_binding
+from ...kit.live import Reread
+from ...kit.query import ListQuery, SimplePage
+from ...widgets.paged_table import Col, Row
 from . import invoice_render as ir
-from .invoice_actions import InvoiceActionsMixin, MonthState, action_bindings, load_invoice
+from .invoice_actions import (
+    InvoiceActionsMixin,
+    MonthState,
+    action_bindings,
+    load_invoice,
+    recompute_quietly,
+)
 from .invoice_month import drift_banner, is_drifted
 
 Doc = dict[str, Any]
@@ -113,23 +123,25 @@ def split_text(line: Doc, currency: str) -> str:
     return " · ".join(parts)
 
 
-class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
+class InvoiceLinesScreen(InvoiceActionsMixin, ListScreen):
+    """One project's lines, paged from the month in memory (the kit's ``LOCAL`` list)."""
+
     CSS_PATH = "invoices.tcss"
     SECTION = "invoices"
     HELP_TOPIC = "invoices"
     HELP_TITLE = "project lines"
+    LIST_TITLE = "Lines"
+    NOUN = "lines"
+    BODY_ID = "lines-body"
+    TABLE_ID = "lines-table"
+    FILTER_PLACEHOLDER = "filter: #id, node, user, SKU, override, window title"
+    LOCAL = True  # the lines are the month's, computed once for the three invoice screens
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
         *action_bindings("set_override", "clear_override"),
         Binding("x", "export", "Export", tooltip="Export the month as CSV or JSON to a file"),
-        Binding(
-            "slash",
-            "filter",
-            "Filter",
-            key_display="/",
-            tooltip="Filter lines (id, node, user, SKU, override, window)",
-        ),
+        filter_binding("Filter lines (id, node, user, SKU, override, window)"),
         Binding("r", "reload", "Reload", show=False, tooltip="Recompute the month (a draft) or reload it"),
     ]
 
@@ -137,10 +149,8 @@ class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
         super().__init__()
         self.state = state
         self.project_title = project
-        self.rendered = -1
-        self.lines: list[Doc] = []  # after the filter
-        self.text = ""
-        self._debounce: Timer | None = None
+        self.rendered = -1  # the state generation on screen
+        self.feed_reads = Reread()
 
     def crumbs(self) -> tuple[str, ...]:
         return (self.state.period, self.project_title)
@@ -150,53 +160,91 @@ class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
             yield Static(id="inv-head", classes="inv-head")
             yield Static(id="drift-banner", classes="drift-banner")
             yield Static(id="inv-totals", classes="inv-totals")
-            yield Input(placeholder="filter: #id, node, user, SKU, override, window title", id="filter")
-            yield PagedTable(id="lines-table")
+            yield from super().compose_body()
             yield Static(id="inv-preview", classes="inv-preview")
 
-    @property
-    def table(self) -> PagedTable:
-        return self.query_one("#lines-table", PagedTable)
-
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
-        self.table.set_columns(
-            [
-                Col("line", "Line", 6),
-                Col("who", "Node/User", None, min_width=8),
-                Col("gross", "Gross", 7),
-                Col("downtime", "Downtime", 13),
-                Col("net", "Net", 7),
-                Col("rate", "Rate", 6),
-                Col("amount", "Amount", 10),
-                Col("mark", ir.OVERRIDE_MARK, 1),
-                Col("sku", "SKU", 14, essential=False),
-            ]
-        )
-        self.table.focus()
-        self.show_state()
+        super().on_mount()  # pages the lines already in memory
+        if self.state.invoice is None:
+            self.recompute()
+        else:
+            self.rendered = self.state.generation
+            self.show_head()
 
-    def on_screen_resume(self) -> None:
+    def on_return(self) -> None:
+        """Back from a line, a form or a dialog: show the month if it was recomputed there."""
         if self.rendered != self.state.generation:
             self.show_state()
 
     def project(self) -> Doc | None:
         return self.state.find_project(self.project_title)
 
-    # ------------------------------------------------------------------ rendering
+    # ------------------------------------------------------------------ the list
 
-    def reload(self) -> None:
+    def columns(self) -> list[Col]:
+        return [
+            Col("line", "Line", 6),
+            Col("who", "Node/User", None, min_width=8),
+            Col("gross", "Gross", 7),
+            Col("downtime", "Downtime", 13),
+            Col("net", "Net", 7),
+            Col("rate", "Rate", 6),
+            Col("amount", "Amount", 10),
+            Col("mark", ir.OVERRIDE_MARK, 1),
+            Col("sku", "SKU", 14, essential=False),
+        ]
+
+    def fetch(self, ctx: object, query: ListQuery) -> SimplePage:
+        """A page of the lines the filter keeps (from the month in memory: see ``LOCAL``)."""
+        p = self.project()
+        if p is None:  # gone from the month (the totals line says so)
+            return SimplePage([], 0, 0)
+        words = query.text.lower().split()
+        lines = [line for line in p["lines"] if all(w in ir.searchable(p, line) for w in words)]
+        return SimplePage(lines[query.offset : query.offset + query.limit], len(lines), query.offset)
+
+    def key(self, line: Doc) -> str:
+        return ir.line_key(line)
+
+    def render_rows(self, items: Sequence[Any]) -> list[Row]:
+        return [line_row(line) for line in items]
+
+    def open(self, line: Doc) -> None:
+        from .invoice_line import InvoiceLineScreen
+
+        self.app.push_screen(InvoiceLineScreen(self.state, ir.line_key(line)))
+
+    def empty_text(self) -> str:
+        return "No line matches the filter." if self.filtered else "No lines."
+
+    def current_line(self) -> Doc | None:
+        line: Doc | None = self.current_item()
+        return line
+
+    # ------------------------------------------------------------------ the month around the list
+
+    def recompute(self) -> None:
+        """Recompute the month (a draft) or reload its snapshot (``r``, and after an override)."""
         self.table.loading = True
         load_invoice(self, self.state, self.show_state, on_error=self._failed)
 
     def _failed(self, exc: NodedeskError) -> None:
         self.table.loading = False
-        self.table.request_failed()
         self.refused(exc, f"Could not compute {self.state.period}")
 
+    def refresh_from_feed(self, kinds: frozenset[str] = frozenset()) -> None:
+        """Data changed (another admin, or the clock): recompute quietly; the page, cursor and
+        filter stay (tui/kit/live.py)."""
+        recompute_quietly(self, self.state, self.feed_reads, self.show_state)
+
     def show_state(self) -> None:
+        """Show the state's month: the heading, banner and totals, and the lines again."""
         self.table.loading = False
         self.rendered = self.state.generation
+        self.show_head()
+        self.reload(keep_scroll=True)
+
+    def show_head(self) -> None:
         inv, p = self.state.invoice, self.project()
         if inv is None:
             return
@@ -223,59 +271,27 @@ class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
                 f"Cost objects: {ir.cost_objects(p['totals'], cur)}"
             )
         self.query_one("#inv-totals", Static).update(totals)
-        self._show_lines(cursor="keep")
         self.refresh_bindings()
 
-    def _matches(self, line: Doc, p: Doc) -> bool:
-        if not self.text:
-            return True
-        hay = ir.searchable(p, line)
-        return all(t in hay for t in self.text.lower().split())
-
-    def _show_lines(self, offset: int | None = None, cursor: CursorHint = "keep") -> None:
-        p = self.project()
-        self.lines = [line for line in p["lines"] if self._matches(line, p)] if p else []
-        t = self.table
-        start = t.page_offset if offset is None else offset
-        if start >= len(self.lines):
-            start = max(((len(self.lines) - 1) // t.page_size) * t.page_size, 0)
-        page = self.lines[start : start + t.page_size]
-        t.show_page([line_row(line) for line in page], len(self.lines), start, cursor)
-        self._update_preview()
-
-    @on(PagedTable.PageRequest)
-    def _page_request(self, event: PagedTable.PageRequest) -> None:
-        self._show_lines(event.page_offset, event.cursor)
-
-    def current_line(self) -> Doc | None:
-        key = self.table.current_key() if self.is_mounted else None
-        if key is None:
-            return None
-        return next((line for line in self.lines if ir.line_key(line) == key), None)
-
-    def _update_preview(self) -> None:
-        preview = self.query_one("#inv-preview", Static)
-        inv, line = self.state.invoice, self.current_line()
-        if inv is None:
-            preview.update(Content.styled("Computing…", "dim"))
-            return
-        if line is None:
-            preview.update(Content("No line matches the filter." if self.text else "No lines."))
-            return
-        extra = f"  ({self.table.range_label()})" if self.table.page_total > self.table.page_size else ""
-        rows = line_preview(line, inv.currency)
-        if extra:
-            rows[0] = Content.assemble(rows[0], (extra, "dim"))
-        preview.update(Content("\n").join(rows))
+    def after_show(self) -> None:
+        super().after_show()
+        self.show_preview()
 
     @on(DataTable.RowHighlighted)
-    def _highlighted(self) -> None:
-        self._update_preview()
-        self.refresh_bindings()
+    def _line_highlighted(self) -> None:
+        self.show_preview()
 
-    @on(DataTable.RowSelected)
-    def _selected(self) -> None:
-        self.action_open()
+    def show_preview(self) -> None:
+        """The current line's downtime, override and split (the empty list says so above)."""
+        preview = self.query_one("#inv-preview", Static)
+        inv, line = self.state.invoice, self.current_line()
+        preview.display = inv is not None and line is not None
+        if inv is None or line is None:
+            return
+        rows = line_preview(line, inv.currency)
+        if self.table.page_total > self.table.page_size:
+            rows[0] = Content.assemble(rows[0], (f"  ({self.table.range_label()})", "dim"))
+        preview.update(Content("\n").join(rows))
 
     # ------------------------------------------------------------------ actions
 
@@ -285,24 +301,18 @@ class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
             return state
         if action in ("export", "reload"):
             return self.state.invoice is not None
-        return True
+        return super().check_action(action, parameters)
 
     def action_back(self) -> None:
-        if self.query_one("#filter", Input).display or self.text:
-            self._clear_filter()
+        """Escape clears the filter first, then goes back."""
+        box = self.filter_box
+        if self.filtered or (box is not None and box.display):
+            self.action_clear_filter()
             return
         self.dismiss(None)
 
-    def action_open(self) -> None:
-        line = self.current_line()
-        if line is None:
-            return
-        from .invoice_line import InvoiceLineScreen
-
-        self.app.push_screen(InvoiceLineScreen(self.state, ir.line_key(line)))
-
     def action_reload(self) -> None:
-        self.reload()
+        self.recompute()
 
     def action_export(self) -> None:
         if self.state.invoice is not None:
@@ -311,48 +321,10 @@ class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
             self.app.push_screen(ExportScreen(self.state))
 
     def action_set_override(self) -> None:
-        open_override(self, self.state, self.current_line())
+        open_override(self, self.state, self.current_line(), self.recompute)
 
     def action_clear_override(self) -> None:
-        open_clear_override(self, self.state, self.current_line())
-
-    # ------------------------------------------------------------------ filter
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-        self.refresh_bindings()
-
-    def _clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        changed = bool(self.text)
-        self.text = ""
-        box.value = ""
-        box.display = False
-        self.table.focus()
-        if changed:
-            self._show_lines(0, "first")
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(0.2, lambda: self._apply_filter(event.value))
-
-    def _apply_filter(self, value: str) -> None:
-        if value.strip() != self.text:
-            self.text = value.strip()
-            self._show_lines(0, "first")
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._apply_filter(event.value)
-        if not self.text:
-            event.input.display = False
-        self.table.focus()
+        open_clear_override(self, self.state, self.current_line(), self.recompute)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(
@@ -367,7 +339,9 @@ class InvoiceLinesScreen(InvoiceActionsMixin, NodedeskScreen):
         yield SystemCommand(f"Export {self.state.period}", "CSV or JSON to a file (x)", self.action_export)
 
 
-def open_override(screen: NodedeskScreen, state: MonthState, line: Doc | None) -> None:
+def open_override(
+    screen: NodedeskScreen, state: MonthState, line: Doc | None, recompute: Callable[[], None]
+) -> None:
     """Open the override form for ``line``; after a save the month is recomputed once."""
     found = state.find_line(ir.line_key(line)) if line is not None else None
     if found is None or state.invoice is None:
@@ -377,11 +351,13 @@ def open_override(screen: NodedeskScreen, state: MonthState, line: Doc | None) -
 
     screen.app.push_screen(
         OverrideFormScreen(state.period, project, line, state.invoice.currency),
-        lambda result: _changed(screen, state, result),
+        lambda result: _changed(state, result, recompute),
     )
 
 
-def open_clear_override(screen: NodedeskScreen, state: MonthState, line: Doc | None) -> None:
+def open_clear_override(
+    screen: NodedeskScreen, state: MonthState, line: Doc | None, recompute: Callable[[], None]
+) -> None:
     found = state.find_line(ir.line_key(line)) if line is not None else None
     if found is None:
         return
@@ -389,14 +365,12 @@ def open_clear_override(screen: NodedeskScreen, state: MonthState, line: Doc | N
     from .invoice_dialogs import ClearOverrideScreen
 
     screen.app.push_screen(
-        ClearOverrideScreen(state.period, project, line), lambda result: _changed(screen, state, result)
+        ClearOverrideScreen(state.period, project, line), lambda result: _changed(state, result, recompute)
     )
 
 
-def _changed(screen: NodedeskScreen, state: MonthState, result: object) -> None:
+def _changed(state: MonthState, result: object, recompute: Callable[[], None]) -> None:
     if result is None:
         return
     state.changed = True
-    reload = getattr(screen, "reload", None)
-    if reload is not None:
-        reload()
+    recompute()

@@ -37,6 +37,7 @@ from .invoice_actions import (
     load_verify,
     month_end_text,
     month_over,
+    recompute_quietly,
 )
 
 Doc = dict[str, Any]
@@ -213,18 +214,7 @@ class InvoiceMonthScreen(InvoiceActionsMixin, NodedeskScreen):
     def refresh_from_feed(self, kinds: frozenset[str] = frozenset()) -> None:
         """Data changed (another admin, or the clock): recompute quietly; the page, cursor and
         filter stay, and the heading does not flash "computing…" (tui/kit/live.py)."""
-        self.feed_reads.request(self._feed_read)
-
-    def _feed_read(self) -> None:
-        load_invoice(self, self.state, self._feed_loaded, on_error=self._feed_failed)
-
-    def _feed_loaded(self) -> None:
-        self._loaded()
-        self.feed_reads.finished(self._feed_read)
-
-    def _feed_failed(self, exc: NodedeskError) -> None:
-        self.feed_reads.finished(self._feed_read)
-        self.refused(exc, f"Could not compute {self.state.period}")
+        recompute_quietly(self, self.state, self.feed_reads, self._loaded)
 
     def _loaded(self) -> None:
         if self.rendered != self.state.generation:
