@@ -194,7 +194,7 @@ class InvoiceLinesScreen(InvoiceActionsMixin, ListScreen):
             Col("sku", "SKU", 14, essential=False),
         ]
 
-    def fetch(self, ctx: object, query: ListQuery) -> SimplePage:
+    def page_in_memory(self, query: ListQuery) -> SimplePage:
         """A page of the lines the filter keeps (from the month in memory: see ``LOCAL``)."""
         p = self.project()
         if p is None:  # gone from the month (the totals line says so)
