@@ -121,9 +121,19 @@ class NodedeskApp(App[int]):
         message.callback(message.kind, message.done, message.total)
 
     async def _on_key(self, event: events.Key) -> None:
-        """Keys typed into a form stay there (``holds_key``): no section switch, no quit."""
+        """Keys typed into a form stay there (``holds_key``): no section switch, no quit.
+
+        Keys that reach the app (no widget took them) while a list's filter box is opening go
+        into that box: typed in one burst after ``/`` (a paste, a fast typist), they arrive
+        before the box has the focus (tui/kit/list_screen.py ``typing_into``)."""
         from .kit.base import holds_key
 
+        box = getattr(self.screen, "typing_into", None)
+        if box is not None and event.is_printable and len(event.character or "") == 1:
+            box.insert_text_at_cursor(event.character)
+            event.stop()
+            event.prevent_default()
+            return
         if holds_key(self, event):
             event.stop()
             event.prevent_default()  # (Textual would also run App._on_key itself)

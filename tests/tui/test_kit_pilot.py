@@ -335,3 +335,21 @@ def test_one_line_for_every_kind_of_failure() -> None:
     assert isinstance(problem, DatabaseProblem) and str(problem) == "database: no such table: x"
     bug = as_refusal(ValueError("line\nbreak"), max_len=200)
     assert isinstance(bug, InternalProblem) and str(bug) == "internal error: ValueError: line ⏎ break"
+
+
+async def test_keys_typed_in_one_burst_after_slash_go_into_the_filter(app: NodedeskApp) -> None:
+    """A paste or a fast typist: "/" and the next letters arrive before the filter box has the
+    focus. They still go into the box ("n" would open a form, "2" switch sections)."""
+    from textual import events
+
+    source = Source()
+    async with app.run_test(size=(80, 30)) as pilot:
+        screen = await start(app, pilot, source)
+        mode = app.current_mode
+        for key, char in (("slash", "/"), ("2", "2"), ("n", "n")):
+            app.post_message(events.Key(key, char))  # no pause between them
+        await pilot.pause()
+        await pilot.pause()
+        assert app.current_mode == mode and app.screen is screen
+        assert screen.new_forms == 0
+        assert app.screen.query_one("#filter", Input).value == "2n"

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -182,6 +182,8 @@ class ListScreen(NodedeskScreen):
         self._cols: list[Col] | None = None
         self._debounce: Timer | None = None
         self._select: str | None = None
+        # The filter box "/" opened: letters typed before it has the focus still go into it.
+        self.typing_into: Input | None = None
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id=self.BODY_ID, classes="list-body"):
@@ -489,7 +491,12 @@ class ListScreen(NodedeskScreen):
         first = box if isinstance(box, Input) else next(iter(box.query(Input)), None)
         if first is not None:
             first.focus()
+            self.typing_into = first  # tui/app.py routes a burst of keys here
         self.refresh_bindings()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget is self.typing_into:  # left the box: keys act on the list again
+            self.typing_into = None
 
     def action_clear_filter(self) -> None:
         changed = self.filtered or bool(self.problem)
