@@ -47,7 +47,6 @@ def test_running_reservations_hit_by_tomorrows_window_are_at_risk(runtime: Runti
     assert [a.hours_affected for a in panel.items] == [Decimal(4), Decimal(4)]
 
 
-@pytest.mark.xfail(strict=True, reason="an open outage is a conflict on every future occurrence")
 def test_open_outage_with_etr_tomorrow_is_no_conflict_after_its_etr(runtime: Runtime) -> None:
     _centre(runtime)
     with runtime.write() as ctx:
