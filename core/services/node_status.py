@@ -43,6 +43,7 @@ class StateAt:
     subject_type: str | None = None  # "outage" | "window" | "reservation"
     subject_id: int | None = None
     project: str | None = None
+    renter: str | None = None  # who the reservation is for (rented only)
 
     @property
     def key(self) -> tuple[str, int | None]:
@@ -200,14 +201,21 @@ def node_statuses(ctx: ServiceContext, node_type: str | None = None) -> list[Nod
             )
 
     res_by_node: dict[int, list[_Source]] = defaultdict(list)
-    for rid, nid, start, end, title in session.execute(
-        select(Reservation.id, Reservation.node_id, Reservation.start, Reservation.end, Project.title)
+    for rid, nid, start, end, title, renter in session.execute(
+        select(
+            Reservation.id,
+            Reservation.node_id,
+            Reservation.start,
+            Reservation.end,
+            Project.title,
+            Reservation.requested_for,
+        )
         .join(Project, Project.id == Reservation.project_id)
         .where(Reservation.status == "approved", Reservation.start < hi, Reservation.end > lo)
     ):
         detail = f"{title} (reservation #{rid})"
         res_by_node[nid].append(
-            _Source("rented", start, end, StateAt("rented", detail, "reservation", rid, title))
+            _Source("rented", start, end, StateAt("rented", detail, "reservation", rid, title, renter))
         )
 
     result = []

@@ -1,0 +1,215 @@
+"""``nodedesk node list|show|retire|reinstate`` (help/nodes.md); registered under ``node`` by
+:mod:`.inventory`, which keeps ``node add|edit``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from nodedesk.core import timeutil
+from nodedesk.core.errors import ValidationError
+from nodedesk.core.services import list_export, node_status, nodes
+
+from .. import output
+from .common import add_json, confirm
+
+if TYPE_CHECKING:
+    from ..cli import CliEnv
+
+LIST_COLUMNS = ["NODE", "TYPE", "CATEGORY", "RENTABLE", "RENTER", "STATUS", "SINCE", "DETAIL", "NEXT CHANGE"]
+
+
+def register_node_actions(ns: argparse._SubParsersAction) -> None:
+    ls = ns.add_parser(
+        "list",
+        help="list nodes with their state now: outage > maintenance > rented > free (first that "
+        "applies), since when, the next change and the current renter",
+    )
+    ls.add_argument("--type", dest="node_type")
+    ls.add_argument("--state", choices=nodes.STATE_FILTERS, help="only nodes in this state now")
+    ls.add_argument("--rentable", choices=["yes", "no"], help="only rentable (or not rentable) nodes")
+    ls.add_argument("--search", default="", help="text in the name or description")
+    ls.add_argument("--retired", action="store_true", help="include retired nodes")
+    fmt = ls.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    fmt.add_argument("--csv", action="store_true", help="print CSV (formula-guarded) instead of a table")
+    ls.set_defaults(handler=cmd_list)
+
+    sh = ns.add_parser("show", help="one node: state now, reservations from now on, its activity")
+    sh.add_argument("name")
+    add_json(sh)
+    sh.set_defaults(handler=cmd_show)
+
+    rt = ns.add_parser(
+        "retire",
+        help="retire a node: it keeps its history and cannot be booked (asks for confirmation)",
+        description="A node with pending or approved reservations not ended yet needs "
+        "--reservations cancel (cancel them; none may have started) or --reservations keep.",
+    )
+    rt.add_argument("name")
+    rt.add_argument(
+        "--reservations", choices=nodes.RESERVATION_CHOICES, help="what happens to its reservations"
+    )
+    rt.add_argument("--reason", default="")
+    rt.add_argument("--expected-version", type=int, help="refuse if the node changed since this version")
+    rt.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rt.add_argument("--dry-run", action="store_true", help="check and list what would happen; save nothing")
+    add_json(rt)
+    rt.set_defaults(handler=cmd_retire)
+
+    ri = ns.add_parser("reinstate", help="bring a retired node back (it stays not rentable until you say)")
+    ri.add_argument("name")
+    ri.add_argument("--reason", default="")
+    add_json(ri)
+    ri.set_defaults(handler=cmd_reinstate)
+
+
+def _query(args: argparse.Namespace) -> nodes.NodeQuery:
+    return nodes.NodeQuery(
+        node_type=args.node_type,
+        state=args.state,
+        rentable=None if args.rentable is None else args.rentable == "yes",
+        text=args.search,
+        include_retired=args.retired,
+    )
+
+
+def list_cells(r: nodes.NodeRow, tz: str) -> list[str]:
+    """One node as the list shows it (also the CSV row)."""
+    renter = ""
+    if r.state == "rented":
+        renter = f"{r.status.now.renter} ({r.status.now.project})"
+    return [
+        r.name,
+        r.node.node_type,
+        r.node.category,
+        "yes" if r.node.rentable else "no",
+        renter or "-",
+        r.state_text(),
+        r.status.since_text(tz),
+        r.status.detail or "-",
+        r.next_text(tz),
+    ]
+
+
+def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        rows = nodes.list_nodes(ctx, _query(args))
+        tz = ctx.tz
+    if args.json:
+        output.print_json([r.to_json(tz) for r in rows])
+    elif args.csv:
+        list_export.write_rows(sys.stdout, LIST_COLUMNS, (list_cells(r, tz) for r in rows))
+    else:
+        output.table(LIST_COLUMNS, [list_cells(r, tz) for r in rows])
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        d = nodes.node_detail(ctx, args.name)
+        tz = ctx.tz
+    if args.json:
+        output.print_json(d.to_json(tz))
+        return 0
+    r = d.row
+    output.fields(
+        [
+            ("node", f"{r.name} ({r.node.node_type}, {r.node.category})"),
+            ("rentable", "yes" if r.node.rentable else "no"),
+            ("retired", timeutil.format_local(r.node.retired_at, tz) if r.node.retired_at else "no"),
+            ("state", f"{node_status.STATE_GLYPHS[r.state]} {r.status.now.label()}"),
+            ("since", r.status.since_text(tz)),
+            ("next", r.next_text(tz)),
+            ("description", r.node.description or "-"),
+            ("version", r.version),
+        ]
+    )
+    print(f"reservations from now on ({d.reservations_total}):")
+    for v in d.reservations:
+        print(
+            "  "
+            + output.one_line(
+                f"#{v.id} {v.status} {v.project} ({v.requested_for}) "
+                f"{timeutil.format_short(v.start, tz)} → {timeutil.format_short(v.end, tz)}"
+            )
+        )
+    if not d.reservations:
+        print("  (none)")
+    print("activity (newest first):")
+    for e in d.activity:
+        print(
+            "  "
+            + output.one_line(
+                f"#{e.seq} {timeutil.format_short(e.occurred_at, tz)} {e.actor_label} {e.action}"
+            )
+        )
+    if not d.activity:
+        print("  (none)")
+    return 0
+
+
+def _plan_lines(plan: nodes.RetirePlan, choice: str | None, tz: str) -> list[str]:
+    verb = {"cancel": "cancel", "keep": "keep"}.get(choice or "", "decide on")
+    lines = [f"Retire node {plan.node.name} ({plan.node.node_type})?"]
+    for v in plan.reservations:
+        started = " (started)" if v.start <= plan.now else ""
+        lines.append(
+            f"  {verb} reservation #{v.id} {v.status} {v.project} "
+            f"{timeutil.format_short(v.start, tz)} → {timeutil.format_short(v.end, tz)}{started}"
+        )
+    if not plan.reservations:
+        lines.append("  It has no pending or approved reservation from now on.")
+    return lines
+
+
+def cmd_retire(args: argparse.Namespace, env: CliEnv) -> int:
+    runtime = env.runtime()
+    with runtime.read() as ctx:
+        problems = nodes.check_retire(
+            ctx, args.name, reservations_choice=args.reservations, reason=args.reason
+        )
+        if problems:
+            raise problems[0].error
+        plan = nodes.preview_retire(ctx, args.name)
+        tz = ctx.tz
+    if not args.yes and not args.dry_run:
+        for line in _plan_lines(plan, args.reservations, tz):
+            sys.stderr.write(output.one_line(line) + "\n")
+        if not confirm("Retire it?", assume_yes=False):
+            raise ValidationError(
+                "not confirmed; nothing changed (pass --yes to skip the question)", field="confirm"
+            )
+    with runtime.write(dry_run=args.dry_run) as ctx:
+        result = nodes.retire_node(
+            ctx,
+            args.name,
+            reservations_choice=args.reservations,
+            reason=args.reason,
+            expected_version=args.expected_version,
+        )
+    if args.json:
+        output.print_json(result.to_json(tz) | {"dry_run": args.dry_run})
+        return 0
+    prefix = "Dry run, nothing saved: would retire" if args.dry_run else "Retired"
+    print(f"{prefix} node {result.node.name} ({result.node.node_type}); it can no longer be booked")
+    for v in result.cancelled:
+        print(f"  cancelled reservation #{v.id} {output.one_line(v.project)}")
+    for v in result.kept:
+        print(f"  kept reservation #{v.id} {output.one_line(v.project)} ({v.status})")
+    return 0
+
+
+def cmd_reinstate(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().write() as ctx:
+        v = nodes.reinstate_node(ctx, args.name, reason=args.reason)
+        tz = ctx.tz
+    if args.json:
+        output.print_json(v.to_json(tz))
+        return 0
+    print(
+        f"Reinstated node {v.name} ({v.node_type}); "
+        f"not rentable until 'nodedesk node edit {v.name} --rentable yes'"
+    )
+    return 0
