@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timedelta
+
+from nodedesk.core import timeutil
+from nodedesk.core.safetext import one_line
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +24,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def confirm_listing(lines: list[str], question: str, assume_yes: bool) -> bool:
+    """Show what is about to happen and ask (on the terminal only: without one, only
+    ``--yes`` confirms, and nothing is printed)."""
+    if assume_yes:
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        return False
+    for line in lines:
+        sys.stderr.write(one_line(line) + "\n")
+    return confirm(question, assume_yes=False)
+
+
 def confirm(question: str, assume_yes: bool) -> bool:
     """Ask on the terminal; without a terminal, only ``--yes`` confirms."""
     if assume_yes:
@@ -30,3 +46,12 @@ def confirm(question: str, assume_yes: bool) -> bool:
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
+
+
+def day_or_time(text: str, tz: str, field: str, *, end_of_day: bool) -> datetime:
+    """A site day (``YYYY-MM-DD``) or a site time; a bare day given as an end (``--to``)
+    includes that whole day."""
+    raw = text.strip()
+    if end_of_day and len(raw) == 10:
+        return timeutil.start_of_day(timeutil.parse_date(raw, field) + timedelta(days=1), tz)
+    return timeutil.parse_instant(raw, tz, field=field)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import ValidationError
-from nodedesk.core.services import list_export, node_status, nodes
+from nodedesk.core.services import availability, list_export, node_status, nodes
 
 from .. import output
-from .common import add_json, confirm
+from .common import add_json, confirm_listing, day_or_time
 
 if TYPE_CHECKING:
     from ..cli import CliEnv
@@ -57,6 +57,27 @@ def register_node_actions(ns: argparse._SubParsersAction) -> None:
     rt.add_argument("--dry-run", action="store_true", help="check and list what would happen; save nothing")
     add_json(rt)
     rt.set_defaults(handler=cmd_retire)
+
+    fr = ns.add_parser(
+        "free",
+        help="which rentable nodes are free (no outage, maintenance or reservation) for a whole range",
+    )
+    fr.add_argument("--type", dest="node_type", help="only nodes of this type")
+    fr.add_argument("--from", dest="from_", required=True, metavar="WHEN", help="a site day or time")
+    fr.add_argument("--to", required=True, metavar="WHEN", help="a site day (included) or time")
+    fr.add_argument("--all", action="store_true", help="also list the busy nodes and what is on them")
+    add_json(fr)
+    fr.set_defaults(handler=cmd_free)
+
+    tl = ns.add_parser("timeline", help="the availability timeline: one glyph per node and day (or hour)")
+    tl.add_argument("--type", dest="node_type", help="only nodes of this type")
+    tl.add_argument("--node", action="append", default=[], metavar="NAME", help="only this node (repeatable)")
+    tl.add_argument("--from", dest="from_", required=True, metavar="DAY", help="first site day")
+    tl.add_argument("--to", required=True, metavar="DAY", help="last site day (included)")
+    tl.add_argument("--hours", action="store_true", help="one column per hour instead of per day")
+    tl.add_argument("--ascii", action="store_true", help="ASCII letters instead of glyphs")
+    add_json(tl)
+    tl.set_defaults(handler=cmd_timeline)
 
     ri = ns.add_parser("reinstate", help="bring a retired node back (it stays not rentable until you say)")
     ri.add_argument("name")
@@ -174,13 +195,12 @@ def cmd_retire(args: argparse.Namespace, env: CliEnv) -> int:
             raise problems[0].error
         plan = nodes.preview_retire(ctx, args.name)
         tz = ctx.tz
-    if not args.yes and not args.dry_run:
-        for line in _plan_lines(plan, args.reservations, tz):
-            sys.stderr.write(output.one_line(line) + "\n")
-        if not confirm("Retire it?", assume_yes=False):
-            raise ValidationError(
-                "not confirmed; nothing changed (pass --yes to skip the question)", field="confirm"
-            )
+    if not args.dry_run and not confirm_listing(
+        _plan_lines(plan, args.reservations, tz), "Retire it?", args.yes
+    ):
+        raise ValidationError(
+            "not confirmed; nothing changed (pass --yes to skip the question)", field="confirm"
+        )
     with runtime.write(dry_run=args.dry_run) as ctx:
         result = nodes.retire_node(
             ctx,
@@ -212,4 +232,62 @@ def cmd_reinstate(args: argparse.Namespace, env: CliEnv) -> int:
         f"Reinstated node {v.name} ({v.node_type}); "
         f"not rentable until 'nodedesk node edit {v.name} --rentable yes'"
     )
+    return 0
+
+
+def cmd_free(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        tz = ctx.tz
+        start = day_or_time(args.from_, tz, "from", end_of_day=False)
+        end = day_or_time(args.to, tz, "to", end_of_day=True)
+        found = availability.free_nodes(ctx, start, end, args.node_type)
+    if args.json:
+        output.print_json(found.to_json(tz))
+        return 0
+    print(
+        f"{found.summary()} from {timeutil.format_local(found.start, tz)} "
+        f"to {timeutil.format_local(found.end, tz)}"
+    )
+    rows = [[r.node, r.node_type, "free", ""] for r in found.free]
+    if args.all:
+        rows += [[r.node, r.node_type, "busy", _busy_text(r, tz)] for r in found.busy]
+    output.table(["NODE", "TYPE", "FREE", "BUSY WITH"], rows, max_width=120)
+    return 0
+
+
+def _busy_text(r: availability.NodeTimeline, tz: str) -> str:
+    text = "; ".join(s.describe(tz) for s in r.busy[:2])
+    return text + (f" (+{len(r.busy) - 2} more)" if len(r.busy) > 2 else "")
+
+
+def cmd_timeline(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        tz = ctx.tz
+        first = timeutil.parse_date(args.from_, "from")
+        last = timeutil.parse_date(args.to, "to")
+        start, end = availability.day_range(first, last, tz)
+        found = availability.timeline(
+            ctx,
+            availability.TimelineQuery(start, end, node_type=args.node_type, nodes=tuple(args.node)),
+        )
+    if args.json:
+        output.print_json(found.to_json(tz))
+        return 0
+    unit = "hour" if args.hours else "day"
+    bounds = availability.buckets(start, end, tz, unit)
+    glyphs = availability.ASCII_GLYPHS if args.ascii else availability.GLYPHS
+    width = max([len(r.node) for r in found.rows] + [4])
+    heads = [timeutil.to_local(b, tz) for b in bounds[:-1]]
+    if unit == "day":
+        print(" " * width + "  " + "".join(f"{h.day % 100:<3d}"[:3] for h in heads).rstrip())
+    else:
+        print(" " * width + "  " + "".join(f"{h.hour:02d}"[1] for h in heads))
+    step = 3 if unit == "day" else 1
+    for r in found.rows:
+        line = "".join(glyphs[c.kind].ljust(step) for c in r.cells(bounds))
+        print(f"{output.one_line(r.node):<{width}}  {line.rstrip()}")
+    if not found.rows:
+        print("(no nodes)")
+    legend = "  ".join(f"{glyphs[k]} {k}" for k in availability.KINDS)
+    print(f"{legend}  (a bucket shows the first of these present in it)")
     return 0

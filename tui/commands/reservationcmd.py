@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
@@ -12,7 +12,7 @@ from nodedesk.core.errors import ValidationError
 from nodedesk.core.services import reservations as svc
 
 from .. import output
-from .common import add_json, positive_int
+from .common import add_json, day_or_time, positive_int
 
 if TYPE_CHECKING:
     from ..cli import CliEnv
@@ -92,10 +92,7 @@ def _correction_args(p: argparse.ArgumentParser) -> None:
 
 def _bound(ctx: ServiceContext, text: str, field: str, end_of_day: bool) -> datetime:
     """A day or a time; a bare ``--to`` day includes that whole day."""
-    raw = text.strip()
-    if end_of_day and len(raw) == 10:
-        return timeutil.start_of_day(timeutil.parse_date(raw, field) + timedelta(days=1), ctx.tz)
-    return timeutil.parse_instant(raw, ctx.tz, field=field)
+    return day_or_time(text, ctx.tz, field, end_of_day=end_of_day)
 
 
 def _span(v: svc.ReservationView, tz: str) -> str:
