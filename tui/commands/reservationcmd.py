@@ -12,6 +12,7 @@ from nodedesk.core.errors import ValidationError
 from nodedesk.core.services import reservations as svc
 
 from .. import output
+from . import bulkcmd
 from .common import add_json, day_or_time, positive_int
 
 if TYPE_CHECKING:
@@ -44,13 +45,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.set_defaults(handler=cmd_add)
 
     for name, helptext in (
-        ("approve", "approve a pending reservation (re-checks overlap, node and project)"),
-        ("decline", "decline a pending reservation (needs --reason)"),
-        ("cancel", "cancel a pending or approved reservation"),
+        ("approve", "approve pending reservations (re-checks overlap, node and project)"),
+        ("decline", "decline pending reservations (needs --reason)"),
+        ("cancel", "cancel pending or approved reservations"),
     ):
-        d = s.add_parser(name, help=helptext)
-        d.add_argument("id", type=int)
+        d = s.add_parser(
+            name,
+            help=helptext,
+            description="Several ids: one listing to confirm, then all in one transaction or none.",
+        )
+        d.add_argument("id", type=int, nargs="+", metavar="ID")
         d.add_argument("--reason", default="")
+        d.add_argument("--yes", action="store_true", help="several ids: do not ask for confirmation")
+        d.add_argument(
+            "--dry-run", action="store_true", help="check and list what would happen; save nothing"
+        )
         d.add_argument("--expected-version", type=int, help="refuse if it changed since this version")
         if name != "decline":
             d.add_argument(
@@ -197,18 +206,19 @@ def cmd_decide(args: argparse.Namespace, env: CliEnv) -> int:
     correct = getattr(args, "correct", False)
     if correct and not args.reason.strip():
         raise ValidationError("a correction needs a reason (--reason)", field="reason")
+    if len(args.id) > 1 or args.dry_run:
+        return bulkcmd.reservations(args, env)
+    (ident,) = args.id
     with env.runtime().write() as ctx:
         if args.decision == "approve":
             result = svc.approve_reservation(
-                ctx, args.id, expected_version=args.expected_version, correction=correct, reason=args.reason
+                ctx, ident, expected_version=args.expected_version, correction=correct, reason=args.reason
             )
         elif args.decision == "decline":
-            result = svc.decline_reservation(
-                ctx, args.id, args.reason, expected_version=args.expected_version
-            )
+            result = svc.decline_reservation(ctx, ident, args.reason, expected_version=args.expected_version)
         else:
             result = svc.cancel_reservation(
-                ctx, args.id, reason=args.reason, expected_version=args.expected_version, correction=correct
+                ctx, ident, reason=args.reason, expected_version=args.expected_version, correction=correct
             )
         tz = ctx.tz
     v = result.reservation
