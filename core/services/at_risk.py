@@ -25,7 +25,16 @@ from ..context import ServiceContext
 from ..downtime import DowntimeSource, load_downtime
 from ..errors import ValidationError
 from ..intervals import Interval
-from .impact import Hit, added_hours, load_pricing, not_billed, reservation_rows
+from .impact import (
+    Hit,
+    LineTotals,
+    ReservationImpact,
+    added_hours,
+    load_pricing,
+    not_billed,
+    reservation_rows,
+)
+from .reservations import DowntimeOverlap
 
 HORIZON_DAYS = 7
 MAX_HORIZON_DAYS = 366
@@ -38,90 +47,25 @@ def horizon_end(now: datetime, tz: str, days: int) -> datetime:
 
 
 @dataclass(frozen=True)
-class RiskDowntime:
-    """A piece of downtime ahead inside a reservation (from now on, clipped to it)."""
+class AtRiskLine(ReservationImpact):
+    """A reservation at risk: as a window's impact line (hours from now on, money not billed),
+    with the pieces of downtime ahead inside it (clipped to it, from now on)."""
 
-    source: str  # "maintenance" | "outage"
-    id: int
-    title: str
-    start: datetime
-    end: datetime
-    open: bool = False  # an open outage, counted until its effective end
+    downtime: tuple[DowntimeOverlap, ...] = ()
 
     def to_json(self, tz: str) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "id": self.id,
-            "title": self.title,
-            "start": timeutil.iso_local(self.start, tz),
-            "end": timeutil.iso_local(self.end, tz),
-            "hours": f"{Decimal(int((self.end - self.start).total_seconds())) / 3600:.2f}",
-            "open": self.open,
-        }
+        return super().to_json(tz) | {"downtime": [d.to_json(tz) for d in self.downtime]}
 
 
 @dataclass(frozen=True)
-class AtRiskLine:
-    reservation_id: int
-    node: str
-    project: str
-    owner: str
-    status: str
-    start: datetime
-    end: datetime
-    hours: Decimal  # hours from now on the downtime ahead covers
-    not_billed: Decimal  # what those hours take off the reservation's charges
-    months: tuple[str, ...]
-    missing_rate: bool
-    downtime: tuple[RiskDowntime, ...]
-
-    def describe(self, tz: str, currency: str = "") -> str:
-        money = f"{self.not_billed:.2f}" + (f" {currency}" if currency else "")
-        return (
-            f"reservation #{self.reservation_id} {self.node} {self.project} ({self.status}) "
-            f"{timeutil.format_short(self.start, tz)}→{timeutil.format_short(self.end, tz)}: "
-            f"{self.hours:.2f} h, {money} not billed" + (" (no rate for part)" if self.missing_rate else "")
-        )
-
-    def to_json(self, tz: str) -> dict[str, object]:
-        return {
-            "reservation_id": self.reservation_id,
-            "node": self.node,
-            "project": self.project,
-            "owner": self.owner,
-            "status": self.status,
-            "start": timeutil.iso_local(self.start, tz),
-            "end": timeutil.iso_local(self.end, tz),
-            "hours": f"{self.hours:.2f}",
-            "not_billed": f"{self.not_billed:.2f}",
-            "months": list(self.months),
-            "missing_rate": self.missing_rate,
-            "downtime": [d.to_json(tz) for d in self.downtime],
-        }
-
-
-@dataclass(frozen=True)
-class AtRiskReport:
+class AtRiskReport(LineTotals):
     now: datetime
     until: datetime
     currency: str
     lines: tuple[AtRiskLine, ...]
 
-    @property
-    def hours(self) -> Decimal:
-        return sum((line.hours for line in self.lines), Decimal(0))
-
-    @property
-    def not_billed(self) -> Decimal:
-        return sum((line.not_billed for line in self.lines), Decimal("0.00"))
-
-    def summary(self) -> str:
-        if not self.lines:
-            return "no reservation at risk"
-        return (
-            f"{len(self.lines)} reservation(s) at risk: {self.hours:.2f} h, "
-            f"{self.not_billed:.2f} {self.currency} not billed"
-        )
+    NOUN = "at risk"
+    NONE = "no reservation at risk"
 
     def to_json(self, tz: str) -> dict[str, object]:
         return {
@@ -129,11 +73,7 @@ class AtRiskReport:
             "until": timeutil.iso_local(self.until, tz),
             "currency": self.currency,
             "reservations": [line.to_json(tz) for line in self.lines],
-            "totals": {
-                "reservations": len(self.lines),
-                "hours": f"{self.hours:.2f}",
-                "not_billed": f"{self.not_billed:.2f}",
-            },
+            "totals": self.totals_json(),
         }
 
 
@@ -196,7 +136,7 @@ def reservations_at_risk(
         for s in h.added:
             part = s.interval.intersection(Interval(r.start, r.end))
             if part is not None:
-                pieces.append(RiskDowntime(s.source, -s.id - 1, s.title, part.start, part.end, s.open))
+                pieces.append(DowntimeOverlap(s.source, -s.id - 1, s.title, part.start, part.end, s.open))
         pieces.sort(key=lambda d: (d.start, d.source, d.id))
         lines.append(
             AtRiskLine(

@@ -32,8 +32,9 @@ from .. import timeutil
 from ..context import ServiceContext
 from ..downtime import load_downtime
 from ..errors import NotFoundError, ValidationError
-from ..models import ACTIVE_RESERVATION_STATUSES, Node, NodeType, Project, Reservation
+from ..models import Node, NodeType
 from . import node_status
+from .impact import reservation_rows
 
 KINDS = ("outage", "maintenance", "rented", "pending", "retired", "free")
 BUSY_KINDS = KINDS[:-1]
@@ -343,27 +344,9 @@ def _sources(
         forecast_hours=ctx.site.outage_default_hours,
     )
     out: dict[int, list[Source]] = defaultdict(list)
-    res_query = (
-        select(
-            Reservation.id,
-            Reservation.node_id,
-            Reservation.start,
-            Reservation.end,
-            Reservation.status,
-            Project.title,
-        )
-        .join(Project, Project.id == Reservation.project_id)
-        .where(
-            Reservation.status.in_(ACTIVE_RESERVATION_STATUSES),
-            Reservation.start < end,
-            Reservation.end > start,
-        )
-    )
-    if narrow:
-        res_query = res_query.where(Reservation.node_id.in_([nid for nid, _t in pairs]))
-    for rid, nid, r_start, r_end, status, title in session.execute(res_query):
-        kind = "rented" if status == "approved" else "pending"
-        out[nid].append(Source(kind, r_start, r_end, "reservation", rid, title))
+    for r in reservation_rows(session, start, end, [nid for nid, _t in pairs] if narrow else None):
+        kind = "rented" if r.status == "approved" else "pending"
+        out[r.node_id].append(Source(kind, r.start, r.end, "reservation", r.id, r.project))
     for nid, tid in pairs:
         for src in index.for_node(nid, tid):
             iv = src.interval

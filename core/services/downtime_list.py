@@ -25,12 +25,9 @@ from ..context import ServiceContext
 from ..downtime import outage_effective_end
 from ..errors import NotFoundError, ValidationError
 from ..models import (
-    ACTIVE_RESERVATION_STATUSES,
     MaintenanceWindow,
     Node,
     Outage,
-    Project,
-    Reservation,
     outage_nodes,
     window_scope_node_types,
     window_scope_nodes,
@@ -38,6 +35,7 @@ from ..models import (
 from . import paging, windows
 from .calendar import KIND_GLYPH
 from .dashboard import DashWindow
+from .impact import reservation_rows
 
 KINDS = ("window", "outage")
 PHASES = ("upcoming", "now", "past")
@@ -408,20 +406,10 @@ def _renters(
         return {}
     lo = min(v[2] for v in spans.values())
     hi = max(v[3] for v in spans.values())
-    stmt = (
-        select(Reservation.node_id, Reservation.start, Reservation.end, Project.title)
-        .join(Project, Project.id == Reservation.project_id)
-        .where(
-            Reservation.status.in_(ACTIVE_RESERVATION_STATUSES),
-            Reservation.start < hi,
-            Reservation.end > lo,
-        )
-    )
-    if by_node:
-        stmt = stmt.where(Reservation.node_id.in_(sorted({i for v in spans.values() for i in v[0]})))
+    nodes = sorted({i for v in spans.values() for i in v[0]}) if by_node else None
     by_node_rows: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)
-    for nid, start, end, title in ctx.session.execute(stmt):
-        by_node_rows[nid].append((start, end, title))
+    for r in reservation_rows(ctx.session, lo, hi, nodes):
+        by_node_rows[r.node_id].append((r.start, r.end, r.project))
     out = {}
     for key, (ids, _label_text, start, until) in spans.items():
         hits = [t for i in ids for (s, e, t) in by_node_rows.get(i, ()) if s < until and e > start]

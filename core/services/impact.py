@@ -298,8 +298,41 @@ def _nodes_text(nodes: tuple[str, ...], limit: int = 3) -> str:
     return ", ".join(nodes[:limit]) + f" and {len(nodes) - limit} more"
 
 
+class LineTotals:
+    """The hours and money of a set of :class:`ReservationImpact` lines (``lines``, priced in
+    ``currency``): a window's impact, the reservations at risk."""
+
+    lines: tuple[ReservationImpact, ...]
+    currency: str
+    NOUN = "affected"  # "3 reservation(s) affected: ..."
+    NONE = "no pending or approved reservation affected"
+
+    @property
+    def hours(self) -> Decimal:
+        return sum((line.hours for line in self.lines), Decimal(0))
+
+    @property
+    def not_billed(self) -> Decimal:
+        return sum((line.not_billed for line in self.lines), Decimal("0.00"))
+
+    def summary(self) -> str:
+        if not self.lines:
+            return self.NONE
+        return (
+            f"{len(self.lines)} reservation(s) {self.NOUN}: {self.hours:.2f} h, "
+            f"{self.not_billed:.2f} {self.currency} not billed"
+        )
+
+    def totals_json(self) -> dict[str, object]:
+        return {
+            "reservations": len(self.lines),
+            "hours": f"{self.hours:.2f}",
+            "not_billed": f"{self.not_billed:.2f}",
+        }
+
+
 @dataclass(frozen=True)
-class WindowImpact:
+class WindowImpact(LineTotals):
     """What a proposed window ``[start, end)`` on ``scope`` does to renters, and what it collides with."""
 
     start: datetime
@@ -311,24 +344,8 @@ class WindowImpact:
     windows: tuple[WindowConflict, ...]
     outages: tuple[OutageConflict, ...]
 
-    @property
-    def hours(self) -> Decimal:
-        return sum((line.hours for line in self.lines), Decimal(0))
-
-    @property
-    def not_billed(self) -> Decimal:
-        return sum((line.not_billed for line in self.lines), Decimal("0.00"))
-
     def warning_texts(self, tz: str) -> list[str]:
         return [w.describe(tz) for w in self.windows] + [o.describe(tz) for o in self.outages]
-
-    def summary(self) -> str:
-        if not self.lines:
-            return "no pending or approved reservation affected"
-        return (
-            f"{len(self.lines)} reservation(s) affected: {self.hours:.2f} h, "
-            f"{self.not_billed:.2f} {self.currency} not billed"
-        )
 
     def to_json(self, tz: str) -> dict[str, object]:
         return {
@@ -338,11 +355,7 @@ class WindowImpact:
             "nodes_in_scope": self.node_count,
             "currency": self.currency,
             "reservations": [line.to_json(tz) for line in self.lines],
-            "totals": {
-                "reservations": len(self.lines),
-                "hours": f"{self.hours:.2f}",
-                "not_billed": f"{self.not_billed:.2f}",
-            },
+            "totals": self.totals_json(),
             "warnings": {
                 "windows": [w.to_json(tz) for w in self.windows],
                 "outages": [o.to_json(tz) for o in self.outages],
@@ -503,10 +516,14 @@ def _load(ctx: ServiceContext, spans: list[Interval[datetime]], scope: object, e
     return _Loaded(label, scope_nodes, wanted_types, res_rows, index, windows, outages, pricing)
 
 
-def reservation_rows(session: Session, lo: datetime, hi: datetime) -> list[Any]:
-    """Pending and approved reservations overlapping ``[lo, hi)`` as plain rows (id, status,
-    span, node, node type, project, owner, requested_for), by start: what pricing needs."""
+def reservation_rows(
+    session: Session, lo: datetime, hi: datetime, node_ids: Iterable[int] | None = None
+) -> list[Any]:
+    """Pending and approved reservations overlapping ``[lo, hi)`` (on ``node_ids`` when given)
+    as plain rows (id, status, span, node, node type, project, owner, requested_for), by
+    start: what pricing, availability and the downtime list need."""
     owner = aliased(User)
+    on_nodes = [Reservation.node_id.in_(list(node_ids))] if node_ids is not None else []
     return list(
         session.execute(
             select(
@@ -530,6 +547,7 @@ def reservation_rows(session: Session, lo: datetime, hi: datetime) -> list[Any]:
                 Reservation.status.in_(ACTIVE_RESERVATION_STATUSES),
                 Reservation.start < hi,
                 Reservation.end > lo,
+                *on_nodes,
             )
             .order_by(Reservation.start, Reservation.id)
         ).all()

@@ -14,8 +14,8 @@ from nodedesk.core.errors import ValidationError
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import at_risk, dashboard, inventory, outages, projects, rates, windows
 from nodedesk.core.services import reservations as res
-from sqlalchemy import event
 
+from tests.centre.support import queries
 from tests.helpers import SITE_TZ, local
 
 
@@ -149,19 +149,9 @@ def test_a_fixed_number_of_queries(runtime: Runtime) -> None:
         )
 
     def count() -> tuple[int, int]:
-        statements: list[str] = []
-        engine = runtime.database.engine
-
-        def log(*args: object) -> None:
-            statements.append(str(args[2]))
-
-        event.listen(engine, "before_cursor_execute", log)
-        try:
-            with runtime.read() as ctx:
-                n = len(at_risk.reservations_at_risk(ctx).lines)
-        finally:
-            event.remove(engine, "before_cursor_execute", log)
-        return n, len(statements)
+        found: list[int] = []
+        n = queries(runtime, lambda ctx: found.append(len(at_risk.reservations_at_risk(ctx).lines)))
+        return found[0], n
 
     few, before = count()
     with runtime.write() as ctx:

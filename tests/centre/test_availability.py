@@ -14,9 +14,9 @@ from nodedesk.core.errors import NotFoundError, ValidationError
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import availability as av
 from nodedesk.core.services import nodes
-from sqlalchemy import event
 
 from tests.billing.factory import Builder
+from tests.centre.support import queries
 from tests.helpers import SITE_TZ, local
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -199,19 +199,7 @@ def test_a_fixed_number_of_queries_whatever_the_nodes(runtime: Runtime) -> None:
     s, e = local("2026-02-21 00:00"), local("2026-02-22 00:00")
 
     def count(**kw: object) -> int:
-        seen = [0]
-        engine = runtime.database.engine
-
-        def log(*_a: object) -> None:
-            seen[0] += 1
-
-        with runtime.read() as ctx:
-            event.listen(engine, "before_cursor_execute", log)
-            try:
-                av.timeline(ctx, av.TimelineQuery(s, e, **kw))  # type: ignore[arg-type]
-            finally:
-                event.remove(engine, "before_cursor_execute", log)
-        return seen[0]
+        return queries(runtime, lambda ctx: av.timeline(ctx, av.TimelineQuery(s, e, **kw)))  # type: ignore[arg-type]
 
     before = (count(), count(limit=2))
     with runtime.write() as ctx:

@@ -9,9 +9,9 @@ import pytest
 from nodedesk.core.errors import NotFoundError, ValidationError
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import downtime_list as dl
-from sqlalchemy import event
 
 from tests.billing.factory import Builder
+from tests.centre.support import queries
 from tests.helpers import SITE_TZ, local
 
 
@@ -131,19 +131,7 @@ def test_a_fixed_number_of_queries(runtime: Runtime) -> None:
     _centre(runtime)
 
     def count() -> int:
-        seen = [0]
-        engine = runtime.database.engine
-
-        def log(*_a: object) -> None:
-            seen[0] += 1
-
-        with runtime.read() as ctx:
-            event.listen(engine, "before_cursor_execute", log)
-            try:
-                dl.list_downtime(ctx)
-            finally:
-                event.remove(engine, "before_cursor_execute", log)
-        return seen[0]
+        return queries(runtime, dl.list_downtime)
 
     before = count()
     with runtime.write() as ctx:

@@ -4,14 +4,40 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from nodedesk.core import timeutil
 from nodedesk.core.safetext import one_line
+from nodedesk.core.services import list_export
+
+from .. import output
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def add_list_formats(parser: argparse.ArgumentParser) -> None:
+    """``--json`` or ``--csv`` (formula-guarded, core/services/list_export.py) for a listing."""
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    fmt.add_argument("--csv", action="store_true", help="print CSV (formula-guarded) instead of a table")
+
+
+def print_list(
+    args: argparse.Namespace,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    docs: Callable[[], Iterable[object]],
+) -> None:
+    """A listing as chosen by :func:`add_list_formats`: JSON (``docs()``), CSV or a table."""
+    if args.json:
+        output.print_json(list(docs()))
+    elif args.csv:  # the table's "-" for nothing is an empty cell
+        list_export.write_rows(sys.stdout, columns, ([("" if c == "-" else c) for c in row] for row in rows))
+    else:
+        output.table(columns, rows)
 
 
 def positive_int(text: str) -> int:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
 from nodedesk.core.services import downtime_list as svc
-from nodedesk.core.services import list_export
 
 from .. import output
-from .common import day_or_time, positive_int
+from .common import add_list_formats, day_or_time, positive_int, print_list
 
 if TYPE_CHECKING:
     from ..cli import CliEnv
@@ -38,9 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--desc", action="store_true", help="newest start first")
     ls.add_argument("--limit", type=positive_int, help="at most this many rows (default: all)")
     ls.add_argument("--after", metavar="KEY", help="continue after this row's key (printed with --limit)")
-    fmt = ls.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    fmt.add_argument("--csv", action="store_true", help="print CSV (formula-guarded) instead of a table")
+    add_list_formats(ls)
     ls.set_defaults(handler=cmd_list)
 
 
@@ -76,12 +72,7 @@ def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
             items, more = page.items, page.next_key
         else:
             items, more = svc.page_all(ctx, query), None
-    if args.json:
-        output.print_json([r.to_json(tz) for r in items])
-    elif args.csv:
-        list_export.write_rows(sys.stdout, COLUMNS, (cells(r, tz) for r in items))
-    else:
-        output.table(COLUMNS, [cells(r, tz) for r in items])
+    print_list(args, COLUMNS, [cells(r, tz) for r in items], lambda: (r.to_json(tz) for r in items))
     if more is not None and not args.json and not args.csv:
         output.note(f"more rows: --after '{more.token()}'")
     return 0

@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
 from nodedesk.core.errors import ValidationError
-from nodedesk.core.services import availability, list_export, node_status, nodes
+from nodedesk.core.services import availability, node_status, nodes
 
 from .. import output
-from .common import add_json, confirm_listing, day_or_time
+from .common import add_json, add_list_formats, confirm_listing, day_or_time, print_list
 
 if TYPE_CHECKING:
     from ..cli import CliEnv
@@ -31,9 +30,7 @@ def register_node_actions(ns: argparse._SubParsersAction) -> None:
     ls.add_argument("--rentable", choices=["yes", "no"], help="only rentable (or not rentable) nodes")
     ls.add_argument("--search", default="", help="text in the name or description")
     ls.add_argument("--retired", action="store_true", help="include retired nodes")
-    fmt = ls.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    fmt.add_argument("--csv", action="store_true", help="print CSV (formula-guarded) instead of a table")
+    add_list_formats(ls)
     ls.set_defaults(handler=cmd_list)
 
     sh = ns.add_parser("show", help="one node: state now, reservations from now on, its activity")
@@ -118,12 +115,7 @@ def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().read() as ctx:
         rows = nodes.list_nodes(ctx, _query(args))
         tz = ctx.tz
-    if args.json:
-        output.print_json([r.to_json(tz) for r in rows])
-    elif args.csv:
-        list_export.write_rows(sys.stdout, LIST_COLUMNS, (list_cells(r, tz) for r in rows))
-    else:
-        output.table(LIST_COLUMNS, [list_cells(r, tz) for r in rows])
+    print_list(args, LIST_COLUMNS, [list_cells(r, tz) for r in rows], lambda: (r.to_json(tz) for r in rows))
     return 0
 
 
