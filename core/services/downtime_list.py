@@ -418,9 +418,10 @@ def _renters(
 
 
 def page_all(ctx: ServiceContext, query: DowntimeQuery, size: int = 500) -> list[DowntimeRow]:
-    """Every row the query matches, read page by page by key (for exports and the CLI)."""
+    """Every row the query matches (after ``query.after`` when given), read page by page by key
+    (for exports and the CLI)."""
     found: list[DowntimeRow] = []
-    q = replace(query, limit=size, offset=0, after=None)
+    q = replace(query, limit=size, offset=0)
     while True:
         page = list_downtime(ctx, q)
         found.extend(page.items)

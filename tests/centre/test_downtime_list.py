@@ -121,6 +121,8 @@ def test_keyset_pages_equal_offset_pages(runtime: Runtime, descending: bool) -> 
             q = replace(q, after=page.next_key)
         assert whole == by_offset == by_key and len(whole) == 5
         assert [r.key for r in dl.page_all(ctx, dl.DowntimeQuery(descending=descending), size=2)] == whole
+        after_first = dl.DowntimeQuery(descending=descending, after=whole[0])
+        assert [r.key for r in dl.page_all(ctx, after_first, size=2)] == whole[1:]
     with pytest.raises(
         ValidationError, match=r"after: must be a key printed by an earlier page \(START\|KIND\|ID\)"
     ):
