@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from .. import timeutil
@@ -524,6 +524,9 @@ def reservation_rows(
     start: what pricing, availability and the downtime list need."""
     owner = aliased(User)
     on_nodes = [Reservation.node_id.in_(list(node_ids))] if node_ids is not None else []
+    # By span (or node and span): SQLite without statistics would rather walk the status index,
+    # every pending and approved reservation ever (170 ms instead of 5 for 40 nodes x 14 days
+    # on the big centre); coalesce() keeps that index out of the plan.
     return list(
         session.execute(
             select(
@@ -544,7 +547,7 @@ def reservation_rows(
             .join(Project, Project.id == Reservation.project_id)
             .join(owner, owner.id == Project.owner_id)
             .where(
-                Reservation.status.in_(ACTIVE_RESERVATION_STATUSES),
+                func.coalesce(Reservation.status, "").in_(ACTIVE_RESERVATION_STATUSES),
                 Reservation.start < hi,
                 Reservation.end > lo,
                 *on_nodes,

@@ -14,10 +14,10 @@ booked). Without a decision the retirement is refused, naming them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 
 from .. import timeutil, validate
 from ..context import ServiceContext
@@ -87,11 +87,42 @@ class NodeQuery:
     rentable: bool | None = None
     text: str = ""  # in the name or description
     include_retired: bool = False
+    offset: int = 0  # with limit: one page (node_page)
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class NodePage:
+    items: list[NodeRow]
+    total: int
+    offset: int
+    limit: int
+
+
+def node_page(ctx: ServiceContext, query: NodeQuery) -> NodePage:
+    """One page of :func:`list_nodes` (``limit`` rows from ``offset``). Without a state filter
+    only the page's nodes are read; a state filter needs every node's state first."""
+    limit = 50 if query.limit is None else query.limit
+    if not 1 <= limit <= 1000:
+        raise ValidationError("must be between 1 and 1000", field="limit")
+    offset = max(query.offset, 0)
+    if query.state and query.state != "retired":
+        rows = list_nodes(ctx, replace(query, offset=0, limit=None))
+        return NodePage(rows[offset : offset + limit], len(rows), offset, limit)
+    stmt = _node_select(ctx, query)
+    total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = list(ctx.session.scalars(stmt.offset(offset).limit(limit)))
+    return NodePage(_rows(ctx, page, replace(query, limit=limit)), total, offset, limit)
 
 
 def list_nodes(ctx: ServiceContext, query: NodeQuery = NodeQuery()) -> list[NodeRow]:
     """Nodes by name with their state now (a fixed number of queries whatever their number).
     Retired nodes only with ``include_retired`` or ``state="retired"``."""
+    nodes = list(ctx.session.scalars(_node_select(ctx, query)))
+    return _rows(ctx, nodes, query) if nodes else []
+
+
+def _node_select(ctx: ServiceContext, query: NodeQuery) -> Select[tuple[Node]]:
     ctx.require("read")
     if query.node_type:
         inventory.get_node_type(ctx, query.node_type)
@@ -113,10 +144,12 @@ def list_nodes(ctx: ServiceContext, query: NodeQuery = NodeQuery()) -> list[Node
         stmt = stmt.where(
             or_(Node.name.ilike(pattern, escape="\\"), Node.description.ilike(pattern, escape="\\"))
         )
-    nodes = list(ctx.session.scalars(stmt))
-    if not nodes:
-        return []
-    statuses = {s.node: s for s in node_status.node_statuses(ctx, query.node_type)}
+    return stmt
+
+
+def _rows(ctx: ServiceContext, nodes: list[Node], query: NodeQuery) -> list[NodeRow]:
+    names = [n.name for n in nodes] if query.limit is not None else None
+    statuses = {s.node: s for s in node_status.node_statuses(ctx, query.node_type, names)}
     rows = [(n, statuses[n.name]) for n in nodes]
     if query.state and query.state != "retired":
         rows = [(n, s) for n, s in rows if s.state == query.state]
@@ -143,7 +176,7 @@ def _expected_back(ctx: ServiceContext, outage_ids: list[int | None]) -> dict[in
 def get_node_row(ctx: ServiceContext, name: str) -> NodeRow:
     ctx.require("read")
     node = inventory.get_node(ctx, name)
-    (status,) = [s for s in node_status.node_statuses(ctx, node.node_type.name) if s.node == node.name]
+    (status,) = node_status.node_statuses(ctx, names=[node.name])
     back = _expected_back(ctx, [status.now.subject_id]) if status.state == "outage" else {}
     return NodeRow(inventory.node_view(node), status, node.version, back.get(status.now.subject_id))
 

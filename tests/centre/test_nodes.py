@@ -193,3 +193,19 @@ def test_detail_lists_reservations_ahead_and_the_nodes_own_activity(runtime: Run
     assert [e.action for e in d.activity] == ["node.updated", "node.created"]
     doc = d.to_json(SITE_TZ)
     assert doc["name"] == "gpu2" and doc["reservations"]["total"] == 2  # type: ignore[index]
+
+
+def test_a_page_reads_only_its_nodes_and_equals_the_whole_list(runtime: Runtime) -> None:
+    _centre(runtime)
+    with runtime.read() as ctx:
+        whole = [r.to_json(SITE_TZ) for r in nodes.list_nodes(ctx)]
+        paged = [
+            r.to_json(SITE_TZ)
+            for off in (0, 2)
+            for r in nodes.node_page(ctx, nodes.NodeQuery(offset=off, limit=2)).items
+        ]
+        assert paged == whole
+        page = nodes.node_page(ctx, nodes.NodeQuery(state="free", limit=1))
+        assert ([r.name for r in page.items], page.total) == (["gpu2"], 1)
+        with pytest.raises(ValidationError, match="limit: must be between 1 and 1000"):
+            nodes.node_page(ctx, nodes.NodeQuery(limit=0))
