@@ -35,6 +35,7 @@ from ..errors import NotFoundError, ValidationError
 from ..models import Node, NodeType
 from . import node_status
 from .impact import reservation_rows
+from .reservations import WIDE_PAGE
 
 KINDS = ("outage", "maintenance", "rented", "pending", "retired", "free")
 BUSY_KINDS = KINDS[:-1]
@@ -331,8 +332,9 @@ def _sources(
     ctx: ServiceContext, start: datetime, end: datetime, pairs: list[tuple[int, int]], *, narrow: bool
 ) -> dict[int, list[Source]]:
     """The sources in ``[start, end)`` of the nodes ``pairs`` (node id, node type id): windows
-    and outages (one load), reservations (one query). ``narrow`` limits the queries to those
-    nodes (cheaper for a few of them; for many, the whole range is read once)."""
+    and outages (one load), reservations (one query). ``narrow`` limits the reservations to
+    those nodes, and the windows and outages too over more than WIDE_PAGE (for a few weeks the
+    span's windows are cheaper than a node lookup; core/services/reservations.py)."""
     session, now = ctx.session, ctx.now()
     index = load_downtime(
         session,
@@ -340,7 +342,7 @@ def _sources(
         end,
         now,
         credited_only=False,
-        nodes=pairs if narrow else None,
+        nodes=pairs if narrow and end - start > WIDE_PAGE else None,
         forecast_hours=ctx.site.outage_default_hours,
     )
     out: dict[int, list[Source]] = defaultdict(list)

@@ -236,7 +236,7 @@ def test_stored_data_partitions_every_node(runtime: Runtime, items: list[tuple[s
         proj = b.project("P", "alice")
         ns = [b.node(f"p{i}") for i in range(3)]
         booked: list[tuple[int, datetime, datetime]] = []
-        for kind, i, a, n in items:
+        for k, (kind, i, a, n) in enumerate(items):
             s0, e0 = base + a * HOUR, base + (a + n) * HOUR
             fmt = "%Y-%m-%d %H:%M"
             s_txt, e_txt = (x.astimezone(local("2026-02-20 00:00").tzinfo).strftime(fmt) for x in (s0, e0))
@@ -244,7 +244,8 @@ def test_stored_data_partitions_every_node(runtime: Runtime, items: list[tuple[s
                 if any(j == i and s0 < e and s < e0 for j, s, e in booked):
                     continue  # the database refuses overlapping bookings
                 booked.append((i, s0, e0))
-                r = b.reservation(ns[i], proj, "2026-02-20 00:00", "2026-02-20 01:00")
+                # made at a free placeholder span of its own, then moved where it belongs
+                r = b.reservation(ns[i], proj, f"2030-01-{k + 1:02d} 00:00", f"2030-01-{k + 1:02d} 01:00")
                 r.start, r.end = s0, e0
                 r.status = "approved" if kind == "reservation" else "pending"
                 ctx.session.flush()
