@@ -95,6 +95,9 @@ class Cell:
         return GLYPHS[self.kind]
 
 
+_CELLS = {(kind, mixed): Cell(kind, mixed) for kind in KINDS for mixed in (False, True)}  # shared
+
+
 @dataclass(frozen=True)
 class Source:
     """Something occupying a node from ``start`` to ``end`` (input of :func:`segments`)."""
@@ -165,10 +168,9 @@ def cells(row_segments: Sequence[Segment], bounds: Sequence[datetime]) -> list[C
             kinds.add(row_segments[k].kind)
             k += 1
         if not kinds:
-            found.append(Cell("free"))
+            found.append(_CELLS["free", False])
             continue
-        first = min(kinds, key=KINDS.index)
-        found.append(Cell(first, len(kinds) > 1))
+        found.append(_CELLS[min(kinds, key=KINDS.index), len(kinds) > 1])
     return found
 
 
