@@ -18,7 +18,7 @@ from typing import TextIO
 
 from ..errors import ValidationError
 from ..safetext import csv_cell
-from .invoice_export import resolve_path, write_text
+from .invoicing.invoice_export import resolve_path, write_text
 
 
 def _cell(value: object) -> str:

@@ -24,7 +24,9 @@ import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import at_risk, availability, downtime_list, nodes
+from nodedesk.core.services.downtime import at_risk, downtime_list
+from nodedesk.core.services.nodes import availability
+from nodedesk.core.services.nodes import node_lifecycle as nodes
 from sqlalchemy import event
 
 from tests.benchmarks import bigcentre

@@ -9,8 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nodedesk.core.errors import NotFoundError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import activity, inventory, windows
-from nodedesk.core.services.activity_diff import MISSING, diff, entry_changes, flatten
+from nodedesk.core.services.downtime import windows
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.views import activity
+from nodedesk.core.services.views.activity_diff import MISSING, diff, entry_changes, flatten
 
 from tests.helpers import local
 

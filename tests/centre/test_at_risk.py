@@ -12,8 +12,12 @@ from decimal import Decimal
 import pytest
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import at_risk, dashboard, inventory, outages, projects, rates, windows
-from nodedesk.core.services import reservations as res
+from nodedesk.core.services.downtime import at_risk, outages, windows
+from nodedesk.core.services.invoicing import rates
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import reservations as res
+from nodedesk.core.services.views import dashboard
 
 from tests.centre.support import queries
 from tests.helpers import SITE_TZ, local

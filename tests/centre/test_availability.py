@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nodedesk.core.errors import NotFoundError, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import availability as av
-from nodedesk.core.services import nodes
+from nodedesk.core.services.nodes import availability as av
+from nodedesk.core.services.nodes import node_lifecycle as nodes
 
 from tests.billing.factory import Builder
 from tests.centre.support import queries

@@ -8,8 +8,12 @@ from datetime import date
 import pytest
 from nodedesk.core.errors import ConflictError, PermissionDenied, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import activity, bulk, inventory, projects, users, windows
-from nodedesk.core.services import reservations as res
+from nodedesk.core.services.downtime import windows
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import bulk, projects
+from nodedesk.core.services.rentals import reservations as res
+from nodedesk.core.services.site import users
+from nodedesk.core.services.views import activity
 
 from tests.helpers import local, runtime_as
 

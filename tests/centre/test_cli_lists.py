@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, outages, projects, users, windows
-from nodedesk.core.services import reservations as res
+from nodedesk.core.services.downtime import outages, windows
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import reservations as res
+from nodedesk.core.services.site import users
 
 from tests.cli_helpers import Cli
 from tests.helpers import local

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from nodedesk.core.errors import NotFoundError, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import downtime_list as dl
+from nodedesk.core.services.downtime import downtime_list as dl
 
 from tests.billing.factory import Builder
 from tests.centre.support import queries

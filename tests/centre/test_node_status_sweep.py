@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nodedesk.core.models import Node, NodeType
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services.node_status import (
+from nodedesk.core.services.nodes.node_status import (
     FREE,
     LOOKAHEAD,
     LOOKBACK,

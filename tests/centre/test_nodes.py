@@ -10,8 +10,13 @@ from datetime import date
 import pytest
 from nodedesk.core.errors import NotFoundError, PermissionDenied, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import activity, inventory, nodes, outages, projects, users, windows
-from nodedesk.core.services import reservations as res
+from nodedesk.core.services.downtime import outages, windows
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.nodes import node_lifecycle as nodes
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import reservations as res
+from nodedesk.core.services.site import users
+from nodedesk.core.services.views import activity
 
 from tests.helpers import SITE_TZ, local, runtime_as
 

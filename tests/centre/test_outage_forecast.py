@@ -11,9 +11,13 @@ from hypothesis import strategies as st
 from nodedesk.core.downtime import load_downtime, outage_effective_end
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import impact, inventory, outages, projects, rates, settings
-from nodedesk.core.services import reservations as res
-from nodedesk.core.services.windows import Scope
+from nodedesk.core.services.downtime import impact, outages
+from nodedesk.core.services.downtime.windows import Scope
+from nodedesk.core.services.invoicing import rates
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import reservations as res
+from nodedesk.core.services.site import settings
 
 from tests.helpers import DEFAULT_NOW, local
 

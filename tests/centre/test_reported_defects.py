@@ -12,8 +12,12 @@ from datetime import date
 from decimal import Decimal
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import dashboard, inventory, outages, projects, rates, schedules, windows
-from nodedesk.core.services import reservations as res
+from nodedesk.core.services.downtime import outages, schedules, windows
+from nodedesk.core.services.invoicing import rates
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import reservations as res
+from nodedesk.core.services.views import dashboard
 
 from tests.helpers import local
 
