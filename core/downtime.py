@@ -3,6 +3,11 @@
 Loaded for a whole span with a fixed number of queries (never per node or per day), then
 answered per node in memory. The billing engine and the impact previews both use this, so
 "what counts as downtime" is defined once.
+
+An open outage has no end yet. Billing counts it up to now (what has happened). Looking ahead
+(impact previews, conflicts, reservations at risk, availability) it counts until its
+:func:`outage_effective_end`: its ETR, or without one (or with one already past) the site's
+``outage_default_hours`` from now (help/outages.md, "Open outages ahead").
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, union
 from sqlalchemy.orm import Session
@@ -23,6 +28,22 @@ from .models import (
     window_scope_node_types,
     window_scope_nodes,
 )
+
+
+def outage_effective_end(
+    start: datetime, end: datetime | None, etr: datetime | None, now: datetime, default_hours: int
+) -> datetime:
+    """Until when an outage counts as downtime, as of ``now``, for anything that looks ahead.
+
+    A resolved outage: its end. An open one: its ETR when that is still ahead; otherwise (no
+    ETR, or an overdue one) ``default_hours`` from now. Never before the start. The one rule
+    for previews, conflicts, reservations at risk and availability (help/outages.md).
+    """
+    if end is not None:
+        return end
+    if etr is not None and etr > now:
+        return max(etr, start)
+    return max(now + timedelta(hours=default_hours), start)
 
 
 @dataclass(frozen=True)
@@ -104,11 +125,14 @@ def load_downtime(
     exclude_window_ids: Iterable[int] = (),
     credited_only: bool = True,
     nodes: Iterable[tuple[int, int]] | None = None,
+    forecast_hours: int | None = None,
 ) -> DowntimeIndex:
     """All windows and outages overlapping ``[span_start, span_end)``, clipped to nothing.
 
     An open outage runs from its start up to ``now`` (capped at ``span_end`` by the caller's
-    intersection); one that has not started by ``now`` contributes nothing.
+    intersection); one that has not started by ``now`` contributes nothing. With
+    ``forecast_hours`` (the site's ``outage_default_hours``) it runs to its
+    :func:`outage_effective_end` instead: what a look ahead expects, not what billing counts.
 
     ``nodes`` — (node id, node type id) pairs — keeps only the windows and outages that touch
     one of them: a page of reservations spread over months (one node's, or sorted by project)
@@ -172,13 +196,18 @@ def load_downtime(
             WindowScope(r.all_nodes, frozenset(scope_nodes[r.id]), frozenset(scope_types[r.id])),
         )
 
-    out_query = select(Outage.id, Outage.title, Outage.start, Outage.end).where(outage_span)
+    out_query = select(Outage.id, Outage.title, Outage.start, Outage.end, Outage.etr).where(outage_span)
     if credited_only:
         out_query = out_query.where(Outage.credit.is_(True))
     out_rows = session.execute(out_query).all()
     sources: dict[int, DowntimeSource] = {}
     for o in out_rows:
-        end = o.end if o.end is not None else min(now, span_end)
+        if o.end is None and forecast_hours is not None:
+            end = outage_effective_end(o.start, None, o.etr, now, forecast_hours)
+            if end <= span_start:
+                continue
+        else:
+            end = o.end if o.end is not None else min(now, span_end)
         if end > o.start:
             sources[o.id] = DowntimeSource(
                 "outage", o.id, o.title, Interval(o.start, end), open=o.end is None

@@ -58,9 +58,11 @@ def one_line(value: str | None, max_len: int | None = None) -> str:
 
 
 def csv_cell(value: str) -> str:
-    """Guard a CSV cell against spreadsheet formula injection (OWASP advice)."""
+    """Guard a CSV cell against spreadsheet formula injection (OWASP advice): a cell starting
+    with ``=`` ``+`` ``-`` ``@`` (a plain number aside), a tab or a carriage return gets a
+    leading ``'``."""
     text = inert(value)
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
+    if (value or "")[:1] in ("\t", "\r") or (text[:1] in ("=", "+", "-", "@") and not _is_number(text)):
         return "'" + text
     return text
 

@@ -35,6 +35,9 @@ class SiteSettings:
     reminder_hours: int = 24
     notice_roles: str = "owner,technical_admin"  # project roles that receive notices
     schedule_horizon_months: int = 3  # how far ahead recurring schedules materialise windows
+    # How long an open outage without a (future) ETR is expected to last from now, for previews,
+    # conflicts and reservations at risk (core/downtime.py outage_effective_end).
+    outage_default_hours: int = 24
     # How long a write waits for another admin's save before giving up (SQLite busy wait,
     # PostgreSQL lock_timeout), and the longest any one PostgreSQL statement may run.
     # Applied to each new database connection (core/db/engine.py).
@@ -93,6 +96,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "reservation_horizon_days": (1, 730),
     "reminder_hours": (0, 720),  # 0: no reminders
     "schedule_horizon_months": (0, 24),  # the schedules' own limit (core/services/downtime/schedules.py)
+    "outage_default_hours": (1, 720),
     "lock_timeout_seconds": (1, 600),
     "statement_timeout_seconds": (10, 3600),
 }

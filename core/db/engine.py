@@ -190,6 +190,10 @@ def pg_timeouts(session: Session | Connection) -> dict[str, str]:
     return {}
 
 
+# session.info key: True in a write unit of work that will be rolled back (``write(dry_run=True)``).
+DRY_RUN_INFO = "nodedesk_dry_run"
+
+
 class Database:
     """An engine plus session factories for read and write units of work."""
 
@@ -216,6 +220,7 @@ class Database:
         rolled back.
         """
         session = self._write()
+        session.info[DRY_RUN_INFO] = dry_run  # services that preview by doing may check it
         try:
             session.begin()
             yield session

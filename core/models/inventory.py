@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db.base import Base, IdMixin, TrackedMixin
+from ..db.types import UTCDateTime
 
 NODE_CATEGORIES = ("GPU", "CPU")
 
@@ -28,5 +31,7 @@ class Node(IdMixin, TrackedMixin, Base):
     node_type_id: Mapped[int] = mapped_column(ForeignKey("node_types.id"), nullable=False, index=True)
     rentable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # When the node was retired (None: in service); its history stays (help/nodes.md).
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     node_type: Mapped[NodeType] = relationship(back_populates="nodes", lazy="joined")

@@ -15,15 +15,26 @@ from sqlalchemy.orm import Session
 
 
 def page(
-    session: Session, ordered: Callable[[bool], Select[Any]], total: int, offset: int, limit: int
+    session: Session,
+    ordered: Callable[[bool], Select[Any]],
+    total: int,
+    offset: int,
+    limit: int,
+    *,
+    rows: bool = False,
 ) -> list[Any]:
     """Rows ``offset`` to ``offset + limit`` of ``ordered(False)``; ``ordered(True)`` must give
-    the exact reverse order (every sort key, tie-breakers included, flipped)."""
+    the exact reverse order (every sort key, tie-breakers included, flipped). The first column
+    of each row (mapped objects), or with ``rows`` whole result rows."""
+
+    def run(stmt: Select[Any]) -> list[Any]:
+        return list(session.execute(stmt).all()) if rows else list(session.scalars(stmt).unique())
+
     offset = max(offset, 0)
     if offset >= total or offset <= total // 2:
-        return list(session.scalars(ordered(False).offset(offset).limit(limit)).unique())
+        return run(ordered(False).offset(offset).limit(limit))
     count = min(limit, total - offset)
     skip = total - offset - count  # rows after this page
-    rows = list(session.scalars(ordered(True).offset(skip).limit(count)).unique())
-    rows.reverse()
-    return rows
+    found = run(ordered(True).offset(skip).limit(count))
+    found.reverse()
+    return found

@@ -60,7 +60,8 @@ def test_panels_follow_the_clock(runtime: Runtime, clock: FrozenClock) -> None:
     assert [w.id for w in d.windows_now.items] == [seed.rentals.window]
     assert [w.id for w in d.windows_near.items] == [seed.network]
     assert [w.id for w in d.windows_far.items] == [seed.power]
-    assert d.at_risk.items == ()  # folding already started: not "starting soon"
+    # folding is running: the hour of Kernel patch still ahead (07:00-08:00) is at risk
+    assert [(a.id, a.hours_affected) for a in d.at_risk.items] == [(seed.rentals.folding, Decimal(1))]
 
 
 def test_changes_show_up_and_decided_items_leave(runtime: Runtime) -> None:

@@ -55,7 +55,11 @@ COMMANDS: list[tuple[str, str, list[str]]] = [
     ("invoice finalize", "billing", ["invoice", "finalize", "2026-01"]),
     ("user add", "users", ["user", "add", "newbie", "--role", "viewer"]),
     ("export", "backup", ["export", "backup-out", "--no-timestamp"]),
+    ("node retire", "inventory", ["node", "retire", "node2438", "--reservations", "keep", "--yes"]),
     ("window list", "read", ["window", "list", "--json"]),
+    ("node list", "read", ["node", "list", "--json"]),
+    ("downtime list", "read", ["downtime", "list", "--json"]),
+    ("node free", "read", ["node", "free", "--from", "2026-03-02", "--to", "2026-03-03", "--json"]),
     ("invoice show", "read", ["invoice", "show", "2026-01", "--json"]),
     ("db upgrade", "db_upgrade", ["db", "upgrade"]),
     # the export is from before the admin's correction above: putting it back is a correction

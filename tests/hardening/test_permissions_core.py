@@ -21,11 +21,12 @@ from nodedesk.core.errors import PermissionDenied
 from nodedesk.core.identity import PERMISSIONS
 from nodedesk.core.models import MaintenanceWindow, Outage, Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services.downtime import notices, outages, schedules
+from nodedesk.core.services.downtime import at_risk, downtime_list, notices, outages, schedules
 from nodedesk.core.services.downtime import windows as win
 from nodedesk.core.services.invoicing import invoices, overrides, rates
-from nodedesk.core.services.nodes import inventory
-from nodedesk.core.services.rentals import projects, reservations, splits, subscriptions
+from nodedesk.core.services.nodes import availability, inventory
+from nodedesk.core.services.nodes import node_lifecycle as nodes
+from nodedesk.core.services.rentals import bulk, projects, reservations, splits, subscriptions
 from nodedesk.core.services.site import settings, users
 from nodedesk.core.services.site.demo import load_demo
 from nodedesk.core.services.views import activity
@@ -245,6 +246,27 @@ ACTIONS: list[tuple[str, str, Action]] = [
     ("user.roles", "users", lambda c, i: users.set_roles(c, "viewer", ["viewer", "rate_manager"])),
     ("user.update", "users", lambda c, i: users.update_user(c, "viewer", full_name="V")),
     ("setting.set", "settings", lambda c, i: settings.set_setting(c, "reminder_hours", "12")),
+    ("node.rentable", "inventory", lambda c, i: nodes.toggle_rentable(c, "node2433")),
+    ("node.retire", "inventory", lambda c, i: nodes.retire_node(c, "node2433", reservations_choice="keep")),
+    (
+        "node.reinstate",
+        "inventory",
+        lambda c, i: (
+            nodes.retire_node(c, "node2434", reservations_choice="keep"),
+            nodes.reinstate_node(c, "node2434"),
+        ),
+    ),
+    ("reservation.bulk_approve", "reservations", lambda c, i: bulk.reservations(c, "approve", [i.pending])),
+    ("window.bulk_delete", "windows", lambda c, i: bulk.delete_windows(c, [i.upcoming])),
+    ("node.list", "read", lambda c, i: nodes.list_nodes(c)),
+    (
+        "availability.free",
+        "read",
+        lambda c, i: availability.free_nodes(c, local("2026-03-02 00:00"), local("2026-03-04 00:00")),
+    ),
+    ("downtime.list", "read", lambda c, i: downtime_list.list_downtime(c)),
+    ("reservation.at_risk", "read", lambda c, i: at_risk.reservations_at_risk(c)),
+    ("activity.show", "read", lambda c, i: activity.get_activity(c, 1)),
     ("window.list", "read", lambda c, i: win.list_windows(c, win.WindowQuery())),
     ("invoice.show", "read", lambda c, i: invoices.live_invoice(c, "2026-01")),
     ("activity.list", "read", lambda c, i: activity.list_activity(c)),

@@ -143,11 +143,15 @@ def test_conflict_warnings_on_shared_nodes_only(runtime: Runtime) -> None:
             "H100 firmware", "2026-02-21 13:00", "2026-02-21 14:00", types=(b.node_type("H100"),)
         )
         open_outage = b.outage("Fan", "2026-02-15 09:00", None, nodes=(n["n3"], n["n1"]))  # type: ignore[index]
+        # An open outage overlaps until its ETR (without one: the site default from now, not forever).
+        open_outage.etr = local("2026-02-22 00:00")
+        ctx.session.flush()
         impact = assess(ctx, local("2026-02-21 11:00"), local("2026-02-21 15:30"), Scope(nodes=("n2", "n3")))
         assert [(w.title, w.nodes) for w in impact.windows] == [("Existing", ("n2",))]
         outages = {o.title: o for o in impact.outages}
         assert set(outages) == {"PSU", "Not credited", "Fan"}
         assert outages["Fan"].end is None and outages["Fan"].nodes == ("n3",)
+        assert outages["Fan"].until == local("2026-02-22 00:00")
         assert outages["Not credited"].credit is False
         # A type scope meets the window on that type; all nodes meets every window.
         h100 = assess(ctx, local("2026-02-21 13:30"), local("2026-02-21 16:00"), Scope(node_types=("H100",)))

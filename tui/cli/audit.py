@@ -1,4 +1,4 @@
-"""``nodedesk audit list|verify``."""
+"""``nodedesk audit list|show|verify``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import argparse
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
-from nodedesk.core.services.views import activity
+from nodedesk.core.services.views import activity, activity_diff
 
 from . import output
-from .common import add_json, positive_int
+from .common import add_json, day_or_time, positive_int
 
 if TYPE_CHECKING:
     from . import CliEnv
@@ -23,8 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--action", help="only this action id, e.g. window.created (prefix 'window.' works)")
     ls.add_argument("--actor", help="only entries by this user")
     ls.add_argument("--target", help="only this target, e.g. window:12 or window:<uuid>")
+    ls.add_argument("--since", metavar="WHEN", help="only entries at or after this site day/time")
     add_json(ls)
     ls.set_defaults(handler=cmd_list)
+    sh = s.add_parser("show", help="one entry and the fields it changed (before → after)")
+    sh.add_argument("seq", type=positive_int, metavar="SEQ", help="the entry's number (# in the list)")
+    add_json(sh)
+    sh.set_defaults(handler=cmd_show)
     v = s.add_parser(
         "verify",
         help="check the keyed chain against the site's audit key and anchor "
@@ -36,13 +41,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().read() as ctx:
+        tz = ctx.tz
         page = activity.list_activity(
             ctx,
             activity.ActivityQuery(
-                action=args.action or "", actor=args.actor or "", target=args.target or "", limit=args.limit
+                action=args.action or "",
+                actor=args.actor or "",
+                target=args.target or "",
+                since=day_or_time(args.since, tz, "since", end_of_day=False) if args.since else None,
+                limit=args.limit,
             ),
         )
-        tz = ctx.tz
     if args.json:
         output.print_json([e.to_json(tz) for e in page.items])
     else:
@@ -50,6 +59,30 @@ def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
             ["#", "TIME", "ACTOR", "ACTION", "TARGET", "REASON"],
             [[e.seq, _when(e, tz), e.actor_label, e.action, e.target, e.reason] for e in page.items],
         )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        e = activity.get_activity(ctx, args.seq)
+        tz = ctx.tz
+    changes = activity_diff.entry_changes(e)
+    if args.json:
+        output.print_json(e.to_json(tz) | {"changes": [c.to_json() for c in changes]})
+        return 0
+    output.fields(
+        [
+            ("entry", f"#{e.seq}"),
+            ("time", _when(e, tz)),
+            ("actor", e.actor_label),
+            ("action", e.action),
+            ("target", e.target),
+            ("reason", e.reason or "-"),
+        ]
+    )
+    print("changes:" if changes else "changes: none")
+    for c in changes:
+        print("  " + output.one_line(c.describe()))
     return 0
 
 

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "subscription": "subscriptions",
     "reservation": "reservations",
     "outage": "outages",
+    "downtime": "downtime",
     "notices": "notices",
     "calendar": "calendar",
     "dashboard": "dashboard",

@@ -4,10 +4,40 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+
+from nodedesk.core import timeutil
+from nodedesk.core.safetext import one_line
+from nodedesk.core.services import list_export
+
+from . import output
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def add_list_formats(parser: argparse.ArgumentParser) -> None:
+    """``--json`` or ``--csv`` (formula-guarded, core/services/list_export.py) for a listing."""
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    fmt.add_argument("--csv", action="store_true", help="print CSV (formula-guarded) instead of a table")
+
+
+def print_list(
+    args: argparse.Namespace,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    docs: Callable[[], Iterable[object]],
+) -> None:
+    """A listing as chosen by :func:`add_list_formats`: JSON (``docs()``), CSV or a table."""
+    if args.json:
+        output.print_json(list(docs()))
+    elif args.csv:  # the table's "-" for nothing is an empty cell
+        list_export.write_rows(sys.stdout, columns, ([("" if c == "-" else c) for c in row] for row in rows))
+    else:
+        output.table(columns, rows)
 
 
 def positive_int(text: str) -> int:
@@ -20,6 +50,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def confirm_listing(lines: list[str], question: str, assume_yes: bool) -> bool:
+    """Show what is about to happen and ask (on the terminal only: without one, only
+    ``--yes`` confirms, and nothing is printed)."""
+    if assume_yes:
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        return False
+    for line in lines:
+        sys.stderr.write(one_line(line) + "\n")
+    return confirm(question, assume_yes=False)
+
+
 def confirm(question: str, assume_yes: bool) -> bool:
     """Ask on the terminal; without a terminal, only ``--yes`` confirms."""
     if assume_yes:
@@ -30,3 +72,12 @@ def confirm(question: str, assume_yes: bool) -> bool:
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
+
+
+def day_or_time(text: str, tz: str, field: str, *, end_of_day: bool) -> datetime:
+    """A site day (``YYYY-MM-DD``) or a site time; a bare day given as an end (``--to``)
+    includes that whole day."""
+    raw = text.strip()
+    if end_of_day and len(raw) == 10:
+        return timeutil.start_of_day(timeutil.parse_date(raw, field) + timedelta(days=1), tz)
+    return timeutil.parse_instant(raw, tz, field=field)

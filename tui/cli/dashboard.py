@@ -60,11 +60,17 @@ def cmd_dashboard(args: argparse.Namespace, env: CliEnv) -> int:
         f"until {timeutil.format_short(w.window.end, tz)}"
         for w in d.windows_now.items
     ]
+    at_risk = d.at_risk
+    assert isinstance(at_risk, svc.RiskPanel)  # the full read: the panel with its totals
     risk = [
-        f"  reservation #{r.id} {r.node} {one_line(r.project)} ({r.status}) "
-        f"from {timeutil.format_short(r.start, tz)}: {r.downtime_hours:.2f} h of downtime"
-        for r in (a.reservation for a in slow.at_risk.items)
+        f"  reservation #{a.id} {a.reservation.node} {one_line(a.reservation.project)} "
+        f"({a.reservation.status}) from {timeutil.format_short(a.reservation.start, tz)}: "
+        f"{a.hours_affected:.2f} h, {a.not_billed:.2f} {at_risk.currency} not billed"
+        for a in at_risk.items
     ]
+    risk_head = "Reservations at risk (downtime in the next 7 days)"
+    if at_risk.total:
+        risk_head += f": {at_risk.hours:.2f} h, {at_risk.not_billed:.2f} {at_risk.currency} not billed"
     approvals = [
         f"  reservation #{r.id} {r.node} {one_line(r.project)} from {timeutil.format_short(r.start, tz)}"
         for r in d.pending_reservations.items
@@ -90,7 +96,7 @@ def cmd_dashboard(args: argparse.Namespace, env: CliEnv) -> int:
             _window_lines(d.windows_far, tz),
             d.windows_far.more,
         ),
-        *_section("Reservations starting in 7 days with downtime", risk, slow.at_risk.more),
+        *_section(risk_head, risk, at_risk.more),
         *_section("Pending approvals", approvals, d.pending_reservations.more + d.pending_splits.more),
         *_section("Invoices (this month, last month)", invoices),
         f"Notices waiting: {n.waiting} ({n.pending} pending, {n.failed} failed)",

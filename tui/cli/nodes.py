@@ -1,4 +1,5 @@
-"""``nodedesk node-type add|list`` and ``nodedesk node add|edit|list``."""
+"""``nodedesk node-type add|rename|list`` and ``nodedesk node add|edit`` (the other node actions:
+:mod:`.nodecmd`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import argparse
 from typing import TYPE_CHECKING
 
 from nodedesk.core.services.invoicing import rates
-from nodedesk.core.services.nodes import inventory, node_status
+from nodedesk.core.services.nodes import inventory
 
+from . import node_actions as nodecmd
 from . import output
 from .common import add_json
 
@@ -45,14 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--rentable", choices=["yes", "no"])
     e.add_argument("--description")
     e.set_defaults(handler=cmd_node_edit)
-    ls = ns.add_parser(
-        "list",
-        help="list nodes with their status now: outage > maintenance > rented > free (first that "
-        "applies), since when, and the next change",
-    )
-    ls.add_argument("--type", dest="node_type")
-    add_json(ls)
-    ls.set_defaults(handler=cmd_node_list)
+    nodecmd.register_node_actions(ns)
 
 
 def cmd_type_add(args: argparse.Namespace, env: CliEnv) -> int:
@@ -100,32 +95,4 @@ def cmd_node_edit(args: argparse.Namespace, env: CliEnv) -> int:
             ctx, args.name, node_type=args.node_type, rentable=rentable, description=args.description
         )
     print(f"Updated node {v.name} ({v.node_type}, {'rentable' if v.rentable else 'not rentable'})")
-    return 0
-
-
-def cmd_node_list(args: argparse.Namespace, env: CliEnv) -> int:
-    with env.runtime().read() as ctx:
-        rows = inventory.list_nodes(ctx, args.node_type)
-        statuses = {s.node: s for s in node_status.node_statuses(ctx, args.node_type)}
-        tz = ctx.tz
-    if args.json:
-        output.print_json([r.to_json() | statuses[r.name].to_json(tz) for r in rows])
-    else:
-        output.table(
-            ["NODE", "TYPE", "CATEGORY", "RENTABLE", "STATUS", "SINCE", "DETAIL", "NEXT CHANGE"],
-            [
-                [
-                    r.name,
-                    r.node_type,
-                    r.category,
-                    "yes" if r.rentable else "no",
-                    f"{node_status.STATE_GLYPHS[st.state]} {st.state}",
-                    st.since_text(tz),
-                    st.detail or "-",
-                    st.next_text(tz),
-                ]
-                for r in rows
-                for st in [statuses[r.name]]
-            ],
-        )
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
@@ -12,8 +12,9 @@ from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.services.rentals import reservations as svc
 
+from . import bulk as bulkcmd
 from . import output
-from .common import add_json, positive_int
+from .common import add_json, day_or_time, positive_int
 
 if TYPE_CHECKING:
     from . import CliEnv
@@ -45,13 +46,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.set_defaults(handler=cmd_add)
 
     for name, helptext in (
-        ("approve", "approve a pending reservation (re-checks overlap, node and project)"),
-        ("decline", "decline a pending reservation (needs --reason)"),
-        ("cancel", "cancel a pending or approved reservation"),
+        ("approve", "approve pending reservations (re-checks overlap, node and project)"),
+        ("decline", "decline pending reservations (needs --reason)"),
+        ("cancel", "cancel pending or approved reservations"),
     ):
-        d = s.add_parser(name, help=helptext)
-        d.add_argument("id", type=int)
+        d = s.add_parser(
+            name,
+            help=helptext,
+            description="Several ids: one listing to confirm, then all in one transaction or none.",
+        )
+        d.add_argument("id", type=int, nargs="+", metavar="ID")
         d.add_argument("--reason", default="")
+        d.add_argument("--yes", action="store_true", help="several ids: do not ask for confirmation")
+        d.add_argument(
+            "--dry-run", action="store_true", help="check and list what would happen; save nothing"
+        )
         d.add_argument("--expected-version", type=int, help="refuse if it changed since this version")
         if name != "decline":
             d.add_argument(
@@ -93,10 +102,7 @@ def _correction_args(p: argparse.ArgumentParser) -> None:
 
 def _bound(ctx: ServiceContext, text: str, field: str, end_of_day: bool) -> datetime:
     """A day or a time; a bare ``--to`` day includes that whole day."""
-    raw = text.strip()
-    if end_of_day and len(raw) == 10:
-        return timeutil.start_of_day(timeutil.parse_date(raw, field) + timedelta(days=1), ctx.tz)
-    return timeutil.parse_instant(raw, ctx.tz, field=field)
+    return day_or_time(text, ctx.tz, field, end_of_day=end_of_day)
 
 
 def _span(v: svc.ReservationView, tz: str) -> str:
@@ -201,18 +207,19 @@ def cmd_decide(args: argparse.Namespace, env: CliEnv) -> int:
     correct = getattr(args, "correct", False)
     if correct and not args.reason.strip():
         raise ValidationError("a correction needs a reason (--reason)", field="reason")
+    if len(args.id) > 1 or args.dry_run:
+        return bulkcmd.reservations(args, env)
+    (ident,) = args.id
     with env.runtime().write() as ctx:
         if args.decision == "approve":
             result = svc.approve_reservation(
-                ctx, args.id, expected_version=args.expected_version, correction=correct, reason=args.reason
+                ctx, ident, expected_version=args.expected_version, correction=correct, reason=args.reason
             )
         elif args.decision == "decline":
-            result = svc.decline_reservation(
-                ctx, args.id, args.reason, expected_version=args.expected_version
-            )
+            result = svc.decline_reservation(ctx, ident, args.reason, expected_version=args.expected_version)
         else:
             result = svc.cancel_reservation(
-                ctx, args.id, reason=args.reason, expected_version=args.expected_version, correction=correct
+                ctx, ident, reason=args.reason, expected_version=args.expected_version, correction=correct
             )
         tz = ctx.tz
     v = result.reservation

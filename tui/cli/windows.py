@@ -14,6 +14,7 @@ from nodedesk.core.services.downtime import impact as impact_svc
 from nodedesk.core.services.downtime import windows as svc
 from nodedesk.core.services.downtime.impact import ImpactLine, WindowImpact
 
+from . import bulk as bulkcmd
 from . import output
 from .common import add_json, confirm
 
@@ -84,9 +85,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json(im)
     im.set_defaults(handler=cmd_impact)
 
-    d = s.add_parser("delete", help="delete an upcoming window (asks for confirmation)")
-    d.add_argument("id", type=int)
+    d = s.add_parser(
+        "delete",
+        help="delete upcoming windows (asks for confirmation)",
+        description="Several ids: one listing to confirm, then all in one transaction or none.",
+    )
+    d.add_argument("id", type=int, nargs="+", metavar="ID")
     d.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    d.add_argument("--dry-run", action="store_true", help="check and list what would happen; save nothing")
     d.add_argument("--correct", action="store_true", help="admin correction: delete a locked window")
     d.add_argument("--reason", default="")
     add_json(d)
@@ -361,9 +367,12 @@ def cmd_edit(args: argparse.Namespace, env: CliEnv) -> int:
 def cmd_delete(args: argparse.Namespace, env: CliEnv) -> int:
     if args.correct and not args.reason.strip():
         raise ValidationError("a correction needs a reason (--reason)", field="reason")
+    if len(args.id) > 1 or args.dry_run:
+        return bulkcmd.delete_windows(args, env)
+    (ident,) = args.id
     runtime = env.runtime()
     with runtime.read() as ctx:
-        preview = svc.preview_delete(ctx, args.id)
+        preview = svc.preview_delete(ctx, ident)
         tz = ctx.tz
     if not args.yes:
         w = preview.window
@@ -381,7 +390,7 @@ def cmd_delete(args: argparse.Namespace, env: CliEnv) -> int:
             )
     with runtime.write() as ctx:
         result = svc.delete_window(
-            ctx, args.id, expected_version=preview.window.version, correction=args.correct, reason=args.reason
+            ctx, ident, expected_version=preview.window.version, correction=args.correct, reason=args.reason
         )
     if args.json:
         output.print_json(

@@ -134,7 +134,12 @@ def export_to_file(inv: Invoice, raw_path: str, fmt: str, *, overwrite: bool = F
     and renamed, so a failed export never leaves half a file behind.
     """
     path = resolve_path(raw_path)
-    text = render(inv, fmt)
+    return write_text(path, render(inv, fmt), overwrite=overwrite)
+
+
+def write_text(path: Path, text: str, *, overwrite: bool = False) -> Path:
+    """Write ``text`` to ``path`` (from :func:`resolve_path`) through a temporary file renamed
+    into place; the refusals of :func:`export_to_file`. Returns the path written."""
     if path.is_dir():
         raise ValidationError(f"{path} is a folder; type a file name", field="path")
     if not path.parent.is_dir():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
-from ... import validate
+from ... import timeutil, validate
 from ...context import ServiceContext
 from ...errors import NotFoundError, ValidationError
 from ...models import NODE_CATEGORIES, Node, NodeType
@@ -46,8 +47,13 @@ class NodeView:
     category: str
     rentable: bool
     description: str
+    retired_at: datetime | None = None  # help/nodes.md, "Retiring a node"
 
-    def to_json(self) -> dict[str, object]:
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
+
+    def to_json(self, tz: str = "UTC") -> dict[str, object]:
         return {
             "id": self.id,
             "name": self.name,
@@ -55,6 +61,8 @@ class NodeView:
             "category": self.category,
             "rentable": self.rentable,
             "description": self.description,
+            "retired": self.retired,
+            "retired_at": timeutil.iso_local(self.retired_at, tz) if self.retired_at else None,
         }
 
 
@@ -64,7 +72,13 @@ def node_type_view(nt: NodeType) -> NodeTypeView:
 
 def node_view(node: Node) -> NodeView:
     return NodeView(
-        node.id, node.name, node.node_type.name, node.node_type.category, node.rentable, node.description
+        node.id,
+        node.name,
+        node.node_type.name,
+        node.node_type.category,
+        node.rentable,
+        node.description,
+        node.retired_at,
     )
 
 
@@ -171,6 +185,10 @@ def update_node(
     ctx.require("manage_inventory")
     node = get_node(ctx, name)
     before = node_view(node).to_json()
+    if rentable and node.retired_at is not None:
+        raise ValidationError(
+            f"{node.name} is retired; reinstate it before making it rentable", field="rentable"
+        )
     if node_type is not None:
         node.node_type = get_node_type(ctx, node_type)
     if rentable is not None:

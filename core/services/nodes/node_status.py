@@ -17,11 +17,14 @@ Everything is loaded with a fixed number of queries, whatever the number of node
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from ... import timeutil
 from ...context import ServiceContext
@@ -43,6 +46,7 @@ class StateAt:
     subject_type: str | None = None  # "outage" | "window" | "reservation"
     subject_id: int | None = None
     project: str | None = None
+    renter: str | None = None  # who the reservation is for (rented only)
 
     @property
     def key(self) -> tuple[str, int | None]:
@@ -120,52 +124,69 @@ class _Source:
     end: datetime | None  # None: open
     state: StateAt
 
-    def covers(self, t: datetime) -> bool:
-        return self.start <= t and (self.end is None or t < self.end)
 
-
-def _state_at(sources: list[_Source], t: datetime) -> StateAt:
-    best: _Source | None = None
-    for src in sources:
-        if src.covers(t) and (
-            best is None
-            or STATES.index(src.kind) < STATES.index(best.kind)
-            or (
-                src.kind == best.kind
-                and (src.start, src.state.subject_id or 0) < (best.start, best.state.subject_id or 0)
-            )
-        ):
-            best = src
-    return best.state if best else FREE
+def _rank(src: _Source) -> tuple[int, datetime, int]:
+    """The source that wins where several cover an instant: by :data:`STATES`, then the
+    earlier start, then the lower id."""
+    return (STATES.index(src.kind), src.start, src.state.subject_id or 0)
 
 
 def _timeline(
     sources: list[_Source], now: datetime
 ) -> tuple[StateAt, datetime | None, datetime | None, StateAt | None]:
-    current = _state_at(sources, now)
-    points = sorted({p for s in sources for p in (s.start, s.end) if p is not None})
-    since: datetime | None = None  # the earliest boundary from which the state ran unchanged
-    for p in reversed([p for p in points if p <= now]):
-        if _state_at(sources, p).key != current.key:
-            break
-        since = p
-    for p in points:
-        if p <= now:
-            continue
-        st = _state_at(sources, p)
+    """(state now, since, next change at, next state), in one sweep over the boundaries with
+    the covering sources in a heap by :func:`_rank` (a source is dropped once it has ended)."""
+    ordered = sorted(sources, key=lambda src: src.start)
+    points = sorted({p for src in sources for p in (src.start, src.end) if p is not None})
+    heap: list[tuple[tuple[int, datetime, int], int, _Source]] = []
+    pushed = 0
+
+    def state_at(t: datetime) -> StateAt:
+        nonlocal pushed
+        while pushed < len(ordered) and ordered[pushed].start <= t:
+            heapq.heappush(heap, (_rank(ordered[pushed]), pushed, ordered[pushed]))
+            pushed += 1
+        while heap and heap[0][2].end is not None and heap[0][2].end <= t:
+            heapq.heappop(heap)
+        return heap[0][2].state if heap else FREE
+
+    # since: where the last run of one state among the boundaries up to now began
+    run_start: datetime | None = None
+    run_key: tuple[str, int | None] | None = None
+    k = 0
+    while k < len(points) and points[k] <= now:
+        key = state_at(points[k]).key
+        if key != run_key:
+            run_start, run_key = points[k], key
+        k += 1
+    current = state_at(now)
+    since = run_start if run_key == current.key else None
+    for p in points[k:]:
+        st = state_at(p)
         if st.key != current.key:
             return current, since, p, st
     return current, since, None, None
 
 
-def node_statuses(ctx: ServiceContext, node_type: str | None = None) -> list[NodeStatus]:
-    """Every node's status at the clock's now, by node name (optionally one node type)."""
-    ctx.require("read")
-    session = ctx.session
-    now = ctx.now()
-    tz = ctx.tz
-    lo, hi = now - LOOKBACK, now + LOOKAHEAD
+NARROW_NODES = 200  # up to this many nodes, their data is read by node; beyond, by time only
+# A first pass looks this far around now; a node whose since or next change it cannot settle
+# (its state ran on past the pass's edge) is read again over LOOKBACK and LOOKAHEAD.
+NEAR_BACK = timedelta(days=14)
+NEAR_AHEAD = timedelta(days=60)
 
+
+def node_statuses(
+    ctx: ServiceContext, node_type: str | None = None, names: Sequence[str] | None = None
+) -> list[NodeStatus]:
+    """Every node's status at the clock's now, by node name (optionally one node type, or only
+    the nodes ``names``: a page of a list reads only its own nodes' data).
+
+    Two passes with a fixed number of queries each: the near one settles almost every node (a
+    state that began after ``now - NEAR_BACK`` and changes before ``now + NEAR_AHEAD`` is
+    exactly what the whole look would find, since every source covering those instants was
+    read); the other nodes are read again over the whole LOOKBACK and LOOKAHEAD."""
+    ctx.require("read")
+    now = ctx.now()
     query = (
         select(Node.id, Node.name, Node.node_type_id, Node.rentable, NodeType.name.label("type_name"))
         .join(NodeType, NodeType.id == Node.node_type_id)
@@ -173,16 +194,54 @@ def node_statuses(ctx: ServiceContext, node_type: str | None = None) -> list[Nod
     )
     if node_type:
         query = query.where(NodeType.name == node_type)
-    nodes = session.execute(query).all()
+    if names is not None:
+        query = query.where(Node.name.in_(list(names)))
+    nodes = ctx.session.execute(query).all()
     if not nodes:
         return []
-
-    index = load_downtime(session, lo, hi, now, credited_only=True)
-
-    out_rows = session.execute(
-        select(Outage.id, Outage.title, Outage.status, Outage.start, Outage.end, Outage.etr).where(
-            Outage.start < hi, or_(Outage.end.is_(None), Outage.end > lo)
+    near_lo, near_hi = now - NEAR_BACK, now + NEAR_AHEAD
+    found = _statuses(ctx, nodes, near_lo, near_hi, narrow=names is not None and len(nodes) <= NARROW_NODES)
+    unsettled = [
+        n
+        for n in nodes
+        if (st := found[n.id]).since is None
+        or st.since <= near_lo
+        or st.next_at is None
+        or st.next_at >= near_hi
+    ]
+    if unsettled:
+        found.update(
+            _statuses(ctx, unsettled, now - LOOKBACK, now + LOOKAHEAD, narrow=len(unsettled) <= NARROW_NODES)
         )
+    return [found[n.id] for n in nodes]
+
+
+def _statuses(
+    ctx: ServiceContext, nodes: Sequence[Any], lo: datetime, hi: datetime, *, narrow: bool
+) -> dict[int, NodeStatus]:
+    """The status of ``nodes`` (rows: id, name, node_type_id, rentable, type_name) from the
+    sources in ``[lo, hi)``; ``narrow`` reads only those nodes' data."""
+    session = ctx.session
+    now = ctx.now()
+    tz = ctx.tz
+    ids = [n.id for n in nodes]
+
+    index = load_downtime(
+        session,
+        lo,
+        hi,
+        now,
+        credited_only=True,
+        nodes=[(n.id, n.node_type_id) for n in nodes] if narrow else None,
+    )
+
+    out_span = (Outage.start < hi) & or_(Outage.end.is_(None), Outage.end > lo)
+    if narrow:
+        out_span = out_span & Outage.id.in_(
+            select(outage_nodes.c.outage_id).where(outage_nodes.c.node_id.in_(ids))
+        )
+    out_rows = session.execute(
+        select(Outage.id, Outage.title, Outage.status, Outage.start, Outage.end, Outage.etr).where(out_span)
     ).all()
     outages = {r.id: r for r in out_rows}
     out_by_node: dict[int, list[_Source]] = defaultdict(list)
@@ -190,7 +249,7 @@ def node_statuses(ctx: ServiceContext, node_type: str | None = None) -> list[Nod
         for oid, nid in session.execute(
             select(outage_nodes.c.outage_id, outage_nodes.c.node_id)
             .join(Outage, Outage.id == outage_nodes.c.outage_id)
-            .where(Outage.start < hi, or_(Outage.end.is_(None), Outage.end > lo))
+            .where(out_span)
         ):
             r = outages[oid]
             etr = f", ETR {timeutil.format_short(r.etr, tz)}" if r.end is None and r.etr else ""
@@ -200,23 +259,39 @@ def node_statuses(ctx: ServiceContext, node_type: str | None = None) -> list[Nod
             )
 
     res_by_node: dict[int, list[_Source]] = defaultdict(list)
-    for rid, nid, start, end, title in session.execute(
-        select(Reservation.id, Reservation.node_id, Reservation.start, Reservation.end, Project.title)
+    for rid, nid, start, end, title, renter in session.execute(
+        select(
+            Reservation.id,
+            Reservation.node_id,
+            Reservation.start,
+            Reservation.end,
+            Project.title,
+            Reservation.requested_for,
+        )
         .join(Project, Project.id == Reservation.project_id)
-        .where(Reservation.status == "approved", Reservation.start < hi, Reservation.end > lo)
+        # coalesce(): by span, not by the status index (see impact.reservation_rows)
+        .where(
+            func.coalesce(Reservation.status, "") == "approved",
+            Reservation.start < hi,
+            Reservation.end > lo,
+            *([Reservation.node_id.in_(ids)] if narrow else []),
+        )
     ):
         detail = f"{title} (reservation #{rid})"
         res_by_node[nid].append(
-            _Source("rented", start, end, StateAt("rented", detail, "reservation", rid, title))
+            _Source("rented", start, end, StateAt("rented", detail, "reservation", rid, title, renter))
         )
 
-    result = []
+    result: dict[int, NodeStatus] = {}
+    in_windows: dict[int, _Source] = {}  # one source per window, shared by the nodes it covers
     for n in nodes:
         sources = list(out_by_node.get(n.id, ())) + list(res_by_node.get(n.id, ()))
         for src in index.for_node(n.id, n.node_type_id):
             if src.source == "maintenance":
-                state = StateAt("maintenance", f"window #{src.id} {src.title!r}", "window", src.id)
-                sources.append(_Source("maintenance", src.interval.start, src.interval.end, state))
+                if src.id not in in_windows:
+                    state = StateAt("maintenance", f"window #{src.id} {src.title!r}", "window", src.id)
+                    in_windows[src.id] = _Source("maintenance", src.interval.start, src.interval.end, state)
+                sources.append(in_windows[src.id])
         current, since, next_at, next_state = _timeline(sources, now)
-        result.append(NodeStatus(n.name, n.type_name, n.rentable, current, since, next_at, next_state))
+        result[n.id] = NodeStatus(n.name, n.type_name, n.rentable, current, since, next_at, next_state)
     return result

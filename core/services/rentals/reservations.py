@@ -331,6 +331,8 @@ def _ensure_no_clash(
 
 
 def _ensure_rentable(node: Node) -> None:
+    if node.retired_at is not None:
+        raise ValidationError(f"{node.name} is retired (a retired node cannot be reserved)", field="node")
     if not node.rentable:
         raise ValidationError(
             f"{node.name} is not rentable (only rentable nodes can be reserved)", field="node"

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from ... import audit, timeutil
 from ...context import ServiceContext
-from ...errors import ValidationError
+from ...errors import NotFoundError, ValidationError
 from ...models import ActivityEntry
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -94,6 +94,7 @@ class ActivityQuery:
     actor: str = ""
     target: str = ""  # "window:12", "window:<uuid>" or "window"
     text: str = ""
+    since: datetime | None = None  # entries at or after this instant (service time)
     offset: int = 0
     limit: int = 50
 
@@ -120,6 +121,8 @@ def _conditions(q: ActivityQuery) -> list[ColumnElement[bool]]:
             conds.append(A.target_uuid == ident.lower())
         elif ident:
             conds.append(A.target_id == ident)
+    if q.since is not None:
+        conds.append(A.occurred_at >= q.since)
     if q.text.strip():
         needle = f"%{q.text.strip()}%"
         conds.append(
@@ -146,6 +149,15 @@ def list_activity(ctx: ServiceContext, query: ActivityQuery = ActivityQuery()) -
         .limit(query.limit)
     ).all()
     return ActivityPage([_view(e) for e in rows], total, query.offset, query.limit)
+
+
+def get_activity(ctx: ServiceContext, seq: int) -> ActivityView:
+    """One entry by its number (``#seq`` in the lists)."""
+    ctx.require("read")
+    entry = ctx.session.scalar(select(ActivityEntry).where(ActivityEntry.seq == seq))
+    if entry is None:
+        raise NotFoundError(f"no activity entry #{seq}", field="seq")
+    return _view(entry)
 
 
 def verify(ctx: ServiceContext) -> audit.VerifyResult:

@@ -24,8 +24,8 @@ from ... import timeutil
 from ...billing import engine, loader
 from ...context import ServiceContext
 from ...downtime import WindowScope
-from ...models import CostSplitVersion, InvoicePeriod, Node, NodeType, Notice
-from ..downtime import outages, windows
+from ...models import CostSplitVersion, InvoicePeriod, Node, NodeType, Notice, Reservation
+from ..downtime import at_risk, outages, windows
 from ..invoicing import invoices
 from ..rentals import reservations, splits
 
@@ -67,35 +67,6 @@ class DashWindow:
 
 
 @dataclass(frozen=True)
-class AtRisk:
-    """A reservation starting soon that downtime overlaps: the hours it will not be billed."""
-
-    reservation: reservations.ReservationView
-
-    @property
-    def id(self) -> int:
-        return self.reservation.id
-
-    @property
-    def hours_affected(self) -> Decimal:
-        return self.reservation.downtime_hours
-
-    def to_json(self, tz: str) -> dict[str, object]:
-        r = self.reservation
-        return {
-            "id": r.id,
-            "node": r.node,
-            "project": r.project,
-            "status": r.status,
-            "start": timeutil.iso_local(r.start, tz),
-            "end": timeutil.iso_local(r.end, tz),
-            "hours": f"{r.hours:.2f}",
-            "hours_affected": f"{self.hours_affected:.2f}",
-            "downtime": [d.to_json(tz) for d in r.downtime],
-        }
-
-
-@dataclass(frozen=True)
 class InvoiceState:
     """This month's invoice: draft (live), finalized (snapshot), or drifted (the live data no
     longer matches the snapshot, or an admin correction flagged it)."""
@@ -134,6 +105,52 @@ class Panel(Generic[T]):
     @property
     def more(self) -> int:
         return max(self.total - len(self.items), 0)
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """A reservation that downtime in the next 7 days hits (core/services/at_risk.py): the
+    hours from now on it will not be billed, and the money."""
+
+    reservation: reservations.ReservationView
+    risk: at_risk.AtRiskLine
+
+    @property
+    def id(self) -> int:
+        return self.reservation.id
+
+    @property
+    def hours_affected(self) -> Decimal:
+        return self.risk.hours
+
+    @property
+    def not_billed(self) -> Decimal:
+        return self.risk.not_billed
+
+    def to_json(self, tz: str) -> dict[str, object]:
+        r = self.reservation
+        return {
+            "id": r.id,
+            "node": r.node,
+            "project": r.project,
+            "status": r.status,
+            "start": timeutil.iso_local(r.start, tz),
+            "end": timeutil.iso_local(r.end, tz),
+            "hours": f"{r.hours:.2f}",
+            "hours_affected": f"{self.hours_affected:.2f}",
+            "not_billed": f"{self.not_billed:.2f}",
+            "months": list(self.risk.months),
+            "downtime": [d.to_json(tz) for d in self.risk.downtime],
+        }
+
+
+@dataclass(frozen=True)
+class RiskPanel(Panel[AtRisk]):
+    """The reservations at risk, with the hours and money of all of them (not only those shown)."""
+
+    hours: Decimal = Decimal(0)
+    not_billed: Decimal = Decimal("0.00")
+    currency: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +213,7 @@ class Dashboard:
                 None
                 if self.at_risk is None
                 else panel(self.at_risk, [r.to_json(tz) for r in self.at_risk.items])
+                | _risk_totals(self.at_risk)
             ),
             "invoice": None if self.invoice is None else self.invoice.to_json(tz),
             "last_month_invoice": None if self.last_month is None else self.last_month.to_json(tz),
@@ -209,6 +227,12 @@ class Dashboard:
         }
 
 
+def _risk_totals(p: Panel[AtRisk]) -> dict[str, object]:
+    if not isinstance(p, RiskPanel):
+        return {}
+    return {"hours": f"{p.hours:.2f}", "not_billed": f"{p.not_billed:.2f}", "currency": p.currency}
+
+
 @dataclass(frozen=True)
 class SlowParts:
     at_risk: Panel[AtRisk]
@@ -219,8 +243,7 @@ class SlowParts:
 # ---------------------------------------------------------------- pieces
 
 
-def _days_ahead(now: datetime, tz: str, days: int) -> datetime:
-    return timeutil.to_local(now, tz).add(days=days).in_timezone("UTC")
+_days_ahead = at_risk.horizon_end
 
 
 class _Inventory:
@@ -316,19 +339,15 @@ def _notice_counts(ctx: ServiceContext) -> NoticeCounts:
     return NoticeCounts(pending=counts.get("pending", 0), failed=counts.get("failed", 0))
 
 
-def _at_risk(ctx: ServiceContext, now: datetime, until: datetime) -> Panel[AtRisk]:
-    found: list[reservations.ReservationView] = []
-    for status in ("pending", "approved"):
-        page = reservations.list_reservations(
-            ctx,
-            # starting in [now, until): a narrow page whose downtime loads by span, not by node
-            reservations.ReservationQuery(
-                status=status, starts_at_or_after=now, starts_before=until, sort="start", limit=1000
-            ),
-        )
-        found.extend(r for r in page.items if r.downtime_hours > 0)
-    found.sort(key=lambda r: (r.start, r.id))
-    return Panel(tuple(AtRisk(r) for r in found[:LIMIT]), len(found))
+def _at_risk(ctx: ServiceContext, until: datetime) -> RiskPanel:
+    report = at_risk.reservations_at_risk(ctx, until=until)
+    shown = report.lines[:LIMIT]
+    rows = ctx.session.scalars(
+        select(Reservation).where(Reservation.id.in_([x.reservation_id for x in shown]))
+    )
+    by_id = {v.id: v for v in reservations.views(ctx.session, list(rows), ctx.now())}
+    items = tuple(AtRisk(by_id[x.reservation_id], x) for x in shown)
+    return RiskPanel(items, len(report.lines), report.hours, report.not_billed, report.currency)
 
 
 # ---------------------------------------------------------------- the dashboard
@@ -340,7 +359,7 @@ def slow_parts(ctx: ServiceContext) -> SlowParts:
     now, tz = ctx.now(), ctx.tz
     this_month = invoices.current_period(ctx)
     return SlowParts(
-        at_risk=_at_risk(ctx, now, _days_ahead(now, tz, NEAR_DAYS)),
+        at_risk=_at_risk(ctx, _days_ahead(now, tz, NEAR_DAYS)),
         invoice=_invoice_state(ctx, this_month),
         last_month=_invoice_state(ctx, _previous_period(this_month)),
     )
