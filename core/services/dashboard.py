@@ -332,13 +332,19 @@ def _at_risk(ctx: ServiceContext, now: datetime, until: datetime) -> Panel[AtRis
 # ---------------------------------------------------------------- the dashboard
 
 
+def reservations_at_risk(ctx: ServiceContext) -> Panel[AtRisk]:
+    """The dashboard's "reservations at risk" panel on its own (also a metric, help/api.md)."""
+    ctx.require("read")
+    now = ctx.now()
+    return _at_risk(ctx, now, _days_ahead(now, ctx.tz, NEAR_DAYS))
+
+
 def slow_parts(ctx: ServiceContext) -> SlowParts:
     """Reservations at risk and the two invoices: the reads that grow with the centre's size."""
     ctx.require("read")
-    now, tz = ctx.now(), ctx.tz
     this_month = invoices.current_period(ctx)
     return SlowParts(
-        at_risk=_at_risk(ctx, now, _days_ahead(now, tz, NEAR_DAYS)),
+        at_risk=reservations_at_risk(ctx),
         invoice=_invoice_state(ctx, this_month),
         last_month=_invoice_state(ctx, _previous_period(this_month)),
     )

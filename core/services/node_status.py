@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 
 from .. import timeutil
 from ..context import ServiceContext
@@ -32,6 +32,7 @@ STATES = ("outage", "maintenance", "rented", "free")
 STATE_GLYPHS = {"outage": "✖", "maintenance": "⚒", "rented": "●", "free": "○"}
 LOOKBACK = timedelta(days=62)
 LOOKAHEAD = timedelta(days=400)
+FEW_NODES = 50
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class StateAt:
     @property
     def key(self) -> tuple[str, int | None]:
         # Back-to-back reservations of other projects are a change; downtime of one kind is one run.
-        return (self.state, self.subject_id if self.state == "rented" else None)
+        return (self.state, self.subject_id if self.state in ("rented", "pending") else None)
 
     def label(self) -> str:
         return f"{self.state}: {self.detail}" if self.detail else self.state
@@ -124,12 +125,17 @@ class _Source:
         return self.start <= t and (self.end is None or t < self.end)
 
 
+# Which state wins when several cover an instant; "pending" (a reservation awaiting approval)
+# only appears in a node's timeline (core/services/node_timeline.py), never as a node's state.
+PRECEDENCE = ("outage", "maintenance", "rented", "pending")
+
+
 def _state_at(sources: list[_Source], t: datetime) -> StateAt:
     best: _Source | None = None
     for src in sources:
         if src.covers(t) and (
             best is None
-            or STATES.index(src.kind) < STATES.index(best.kind)
+            or PRECEDENCE.index(src.kind) < PRECEDENCE.index(best.kind)
             or (
                 src.kind == best.kind
                 and (src.start, src.state.subject_id or 0) < (best.start, best.state.subject_id or 0)
@@ -163,7 +169,6 @@ def node_statuses(ctx: ServiceContext, node_type: str | None = None) -> list[Nod
     ctx.require("read")
     session = ctx.session
     now = ctx.now()
-    tz = ctx.tz
     lo, hi = now - LOOKBACK, now + LOOKAHEAD
 
     query = (
@@ -177,7 +182,30 @@ def node_statuses(ctx: ServiceContext, node_type: str | None = None) -> list[Nod
     if not nodes:
         return []
 
-    index = load_downtime(session, lo, hi, now, credited_only=True)
+    by_node = load_sources(ctx, [(n.id, n.node_type_id) for n in nodes], lo, hi)
+    result = []
+    for n in nodes:
+        current, since, next_at, next_state = _timeline(by_node.get(n.id, []), now)
+        result.append(NodeStatus(n.name, n.type_name, n.rentable, current, since, next_at, next_state))
+    return result
+
+
+def load_sources(
+    ctx: ServiceContext,
+    nodes: list[tuple[int, int]],
+    lo: datetime,
+    hi: datetime,
+    *,
+    pending: bool = False,
+) -> dict[int, list[_Source]]:
+    """What covers each node (id, node type id) between ``lo`` and ``hi``: outages (credited or
+    not), maintenance windows in scope, approved reservations (and pending ones if asked)."""
+    session = ctx.session
+    tz = ctx.tz
+    now = ctx.now()
+    # A few nodes (one node's timeline): read only what touches them; every node: read it all.
+    few = sorted({nid for nid, _tid in nodes}) if len(nodes) <= FEW_NODES else None
+    index = load_downtime(session, lo, hi, now, credited_only=True, nodes=nodes if few else None)
 
     out_rows = session.execute(
         select(Outage.id, Outage.title, Outage.status, Outage.start, Outage.end, Outage.etr).where(
@@ -191,6 +219,7 @@ def node_statuses(ctx: ServiceContext, node_type: str | None = None) -> list[Nod
             select(outage_nodes.c.outage_id, outage_nodes.c.node_id)
             .join(Outage, Outage.id == outage_nodes.c.outage_id)
             .where(Outage.start < hi, or_(Outage.end.is_(None), Outage.end > lo))
+            .where(outage_nodes.c.node_id.in_(few) if few else true())
         ):
             r = outages[oid]
             etr = f", ETR {timeutil.format_short(r.etr, tz)}" if r.end is None and r.etr else ""
@@ -200,23 +229,30 @@ def node_statuses(ctx: ServiceContext, node_type: str | None = None) -> list[Nod
             )
 
     res_by_node: dict[int, list[_Source]] = defaultdict(list)
-    for rid, nid, start, end, title in session.execute(
-        select(Reservation.id, Reservation.node_id, Reservation.start, Reservation.end, Project.title)
-        .join(Project, Project.id == Reservation.project_id)
-        .where(Reservation.status == "approved", Reservation.start < hi, Reservation.end > lo)
-    ):
-        detail = f"{title} (reservation #{rid})"
-        res_by_node[nid].append(
-            _Source("rented", start, end, StateAt("rented", detail, "reservation", rid, title))
+    statuses = ("approved", "pending") if pending else ("approved",)
+    for rid, nid, start, end, title, status in session.execute(
+        select(
+            Reservation.id,
+            Reservation.node_id,
+            Reservation.start,
+            Reservation.end,
+            Project.title,
+            Reservation.status,
         )
+        .join(Project, Project.id == Reservation.project_id)
+        .where(Reservation.status.in_(statuses), Reservation.start < hi, Reservation.end > lo)
+        .where(Reservation.node_id.in_(few) if few else true())
+    ):
+        kind = "rented" if status == "approved" else "pending"
+        detail = f"{title} (reservation #{rid}{', pending' if kind == 'pending' else ''})"
+        res_by_node[nid].append(_Source(kind, start, end, StateAt(kind, detail, "reservation", rid, title)))
 
-    result = []
-    for n in nodes:
-        sources = list(out_by_node.get(n.id, ())) + list(res_by_node.get(n.id, ()))
-        for src in index.for_node(n.id, n.node_type_id):
+    by_node: dict[int, list[_Source]] = {}
+    for nid, type_id in nodes:
+        sources = list(out_by_node.get(nid, ())) + list(res_by_node.get(nid, ()))
+        for src in index.for_node(nid, type_id):
             if src.source == "maintenance":
                 state = StateAt("maintenance", f"window #{src.id} {src.title!r}", "window", src.id)
                 sources.append(_Source("maintenance", src.interval.start, src.interval.end, state))
-        current, since, next_at, next_state = _timeline(sources, now)
-        result.append(NodeStatus(n.name, n.type_name, n.rentable, current, since, next_at, next_state))
-    return result
+        by_node[nid] = sources
+    return by_node

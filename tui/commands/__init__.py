@@ -17,10 +17,12 @@ from . import (
     ratecmd,
     reservationcmd,
     schedulecmd,
+    servecmd,
     settingscmd,
     setup,
     splitcmd,
     subscriptioncmd,
+    tokencmd,
     windowcmd,
 )
 
@@ -46,4 +48,6 @@ COMMAND_MODULES = [
     doctorcmd,
     helpcmd,
     keyscmd,
+    tokencmd,
+    servecmd,
 ]
