@@ -33,7 +33,7 @@ def redacted_query(query: bytes) -> str:
         return "?<unreadable>"
     if not any(k == "token" for k, _ in pairs):
         return "?" + query.decode("latin-1")
-    return "?" + urlencode([(k, "***" if k == "token" else v) for k, v in pairs])
+    return "?" + urlencode([(k, "***" if k == "token" else v) for k, v in pairs], safe="*")
 
 
 class AccessLog:

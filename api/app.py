@@ -70,11 +70,11 @@ class Api:
 
     def note_use(self, presented: Presented, now: datetime) -> None:
         """The token's last-used time, written at most once a minute per token and process."""
-        now = time.monotonic()
+        tick = time.monotonic()
         with self._touch_lock:
-            if now - self._touched.get(presented.secret, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
+            if tick - self._touched.get(presented.secret, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
                 return
-            self._touched[presented.secret] = now
+            self._touched[presented.secret] = tick
         try:
             with self.runtime.database.write() as session:
                 api_tokens.note_use(session, presented.secret, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 import uvicorn
@@ -37,8 +38,26 @@ def log_config() -> dict[str, object]:
     }
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def run(options: ServeOptions) -> int:
-    """Serve until SIGTERM or SIGINT (then finish the requests in flight and exit 0)."""
+    """Serve until SIGTERM or SIGINT, then finish the requests in flight and exit 0.
+
+    uvicorn handles the signal while it serves and raises it again once it has shut down (for
+    the exit status); the handlers installed here turn that into a clean exit, and stop a
+    server that is still starting."""
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _serve(options)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _serve(options: ServeOptions) -> None:
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -52,4 +71,3 @@ def run(options: ServeOptions) -> int:
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
-    return 0

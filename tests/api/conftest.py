@@ -17,6 +17,7 @@ from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import api_tokens
 from nodedesk.core.services.demo import load_demo
 
+from tests.cli.conftest import cli_site, cli_template, pg_cli_site  # noqa: F401
 from tests.hardening.permissions_table import LOGIN_OF
 
 ROLE_LOGINS = {"admin": "admin", **{r: u for r, u in LOGIN_OF.items() if r != "unregistered"}}

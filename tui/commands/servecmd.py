@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_bind(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[IPv6]:PORT``."""
+    """``ADDRESS:PORT`` or ``[IPv6]:PORT``; an IP address or ``localhost`` (never a name to
+    look up)."""
     raw = text.strip()
     host, sep, port_text = raw.rpartition(":")
     if not sep or not host:
@@ -59,8 +60,14 @@ def parse_bind(text: str) -> tuple[str, int]:
         raise ValidationError(
             f"the port must be a number from 1 to 65535 (got {port_text[:20]!r})", field="bind"
         )
-    if not host.replace(".", "").replace("-", "").replace(":", "").isalnum() or len(host) > 253:
-        raise ValidationError(f"{host[:60]!r} is not a host name or address", field="bind")
+    if host != "localhost":
+        try:
+            host = str(ipaddress.ip_address(host))
+        except ValueError:
+            raise ValidationError(
+                f"{host[:60]!r} is not an IP address (e.g. 127.0.0.1, 0.0.0.0, [::1]) or localhost",
+                field="bind",
+            ) from None
     return host, int(port_text)
 
 
@@ -68,7 +75,7 @@ def _check_listen(host: str, port: int) -> None:
     """Fail now, in one line, if the address cannot be listened on (in use, not ours)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except (OSError, UnicodeError) as exc:
+    except OSError as exc:
         raise ValidationError(f"cannot resolve {host!r} ({exc})", field="bind") from None
     family, kind, proto, _name, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
