@@ -200,7 +200,7 @@ def revoke_token(ctx: ServiceContext, name: str) -> TokenView:
     """Stop a token at once; it stays listed as revoked."""
     ctx.require("manage_users")
     token = ctx.session.scalar(
-        select(ApiToken).where(ApiToken.name == (name or "").strip()).with_for_update()
+        select(ApiToken).where(ApiToken.name == (name or "").strip()).with_for_update(of=ApiToken)
     )
     if token is None:
         raise NotFoundError(f"no token named {name!r}", field="name")
