@@ -6,19 +6,28 @@ demo centre loaded and one write token per role: ``site.client`` and ``site.head
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from nodedesk.api.app import create_app
+from nodedesk.core.auditseal import AuditSeal
+from nodedesk.core.clock import FrozenClock
+from nodedesk.core.config import Config
+from nodedesk.core.db import migrate
+from nodedesk.core.db.engine import Database
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import api_tokens
 from nodedesk.core.services.demo import load_demo
+from nodedesk.core.services.setup import initialize
 
 from tests.cli.conftest import cli_site, cli_template, pg_cli_site  # noqa: F401
 from tests.hardening.permissions_table import LOGIN_OF
+from tests.helpers import ADMIN, DEFAULT_NOW, SITE_TZ
 
 ROLE_LOGINS = {"admin": "admin", **{r: u for r, u in LOGIN_OF.items() if r != "unregistered"}}
 
@@ -42,18 +51,65 @@ class ApiSite:
         return self.client.get(path, headers=self.headers(who) | kwargs.pop("headers", {}), **kwargs)
 
 
-def make_site(runtime: Runtime) -> ApiSite:
+def seed(runtime: Runtime) -> dict[str, str]:
+    """The demo centre and one write token per role on an initialized site."""
     with runtime.write() as ctx:
         load_demo(ctx)
-    client = TestClient(create_app(runtime), raise_server_exceptions=False)
-    site = ApiSite(runtime, client)
-    for role, login in ROLE_LOGINS.items():
-        site.tokens[role] = site.token(f"{role}-write", login, "write")
-    return site
+        return {
+            role: api_tokens.create_token(ctx, f"{role}-write", login, "write").secret
+            for role, login in ROLE_LOGINS.items()
+        }
+
+
+@pytest.fixture(scope="session")
+def sqlite_api_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """An initialized, seeded SQLite site made once (its directory holds the database and the
+    audit key and anchor); each test copies it."""
+    home = tmp_path_factory.mktemp("api_template")
+    site_dir = home / "nodedesk"
+    url = f"sqlite:///{site_dir / 'nodedesk.db'}"
+    database = Database.from_url(url)
+    migrate.upgrade(database.engine)
+    clock = FrozenClock(DEFAULT_NOW)
+    initialize(database, ADMIN, timezone=SITE_TZ, clock=clock, seal=AuditSeal(site_dir))
+    runtime = Runtime(
+        Config(database_url=url, private_dir=site_dir), clock=clock, login=ADMIN, database=database
+    )
+    tokens = seed(runtime)
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
+    return site_dir, tokens
 
 
 @pytest.fixture
-def api_site(runtime: Runtime) -> Iterator[ApiSite]:
-    site = make_site(runtime)
+def api_runtime(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Runtime, dict[str, str]]]:
+    if backend == "postgresql":
+        runtime = request.getfixturevalue("runtime")
+        yield runtime, seed(runtime)
+        return
+    template, tokens = request.getfixturevalue("sqlite_api_template")
+    site_dir = tmp_path / "nodedesk"
+    shutil.copytree(template, site_dir)
+    url = f"sqlite:///{site_dir / 'nodedesk.db'}"
+    database = Database.from_url(url)
+    runtime = Runtime(
+        Config(database_url=url, private_dir=site_dir),
+        clock=FrozenClock(DEFAULT_NOW),
+        login=ADMIN,
+        database=database,
+    )
+    yield runtime, dict(tokens)
+    database.dispose()
+
+
+@pytest.fixture
+def api_site(api_runtime: tuple[Runtime, dict[str, str]]) -> Iterator[ApiSite]:
+    runtime, tokens = api_runtime
+    client = TestClient(create_app(runtime), raise_server_exceptions=False)
+    site = ApiSite(runtime, client)
+    site.tokens.update(tokens)
     with site.client:
         yield site
