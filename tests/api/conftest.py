@@ -7,6 +7,7 @@ demo centre loaded and one write token per role: ``site.client`` and ``site.head
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +20,16 @@ from nodedesk.core.auditseal import AuditSeal
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.db import migrate
-from nodedesk.core.db.engine import Database
+from nodedesk.core.db.engine import Database, make_engine
+from nodedesk.core.models import Base
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import api_tokens
 from nodedesk.core.services.demo import load_demo
 from nodedesk.core.services.setup import initialize
+from sqlalchemy import create_engine, text
 
 from tests.cli.conftest import cli_site, cli_template, pg_cli_site  # noqa: F401
+from tests.conftest import PG_URL, pg_schema_url, truncate_all
 from tests.hardening.permissions_table import LOGIN_OF
 from tests.helpers import ADMIN, DEFAULT_NOW, SITE_TZ
 
@@ -82,13 +86,64 @@ def sqlite_api_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     return site_dir, tokens
 
 
+@pytest.fixture(scope="session")
+def pg_api_template(
+    pg_worker_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """The seeded site once in its own PostgreSQL schema; each test copies its rows (loading
+    the demo centre through the services takes seconds on PostgreSQL)."""
+    schema = f"nd_api_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = pg_schema_url(schema)
+    site_dir = tmp_path_factory.mktemp("pg_api_template") / "nodedesk"
+    database = Database.from_url(url)
+    migrate.upgrade(database.engine)
+    clock = FrozenClock(DEFAULT_NOW)
+    initialize(database, ADMIN, timezone=SITE_TZ, clock=clock, seal=AuditSeal(site_dir))
+    runtime = Runtime(
+        Config(database_url=url, private_dir=site_dir), clock=clock, login=ADMIN, database=database
+    )
+    tokens = seed(runtime)
+    database.dispose()
+    yield schema, site_dir, tokens
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def copy_site(template_schema: str, url: str) -> None:
+    """Replace every row of the database at ``url`` with the template schema's."""
+    truncate_all(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            conn.execute(text(f'INSERT INTO "{table.name}" SELECT * FROM "{template_schema}"."{table.name}"'))
+            if "id" in table.c and table.c["id"].primary_key:
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                        f'COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM "{table.name}"'
+                    )
+                )
+    engine.dispose()
+
+
 @pytest.fixture
 def api_runtime(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Runtime, dict[str, str]]]:
     if backend == "postgresql":
-        runtime = request.getfixturevalue("runtime")
-        yield runtime, seed(runtime)
+        url = request.getfixturevalue("pg_worker_url")
+        schema, template_dir, tokens = request.getfixturevalue("pg_api_template")
+        copy_site(schema, url)
+        site_dir = tmp_path / "nodedesk"
+        shutil.copytree(template_dir, site_dir)
+        database = Database.from_url(url)
+        config = Config(database_url=url, private_dir=site_dir)
+        yield Runtime(config, clock=FrozenClock(DEFAULT_NOW), login=ADMIN, database=database), dict(tokens)
+        database.dispose()
         return
     template, tokens = request.getfixturevalue("sqlite_api_template")
     site_dir = tmp_path / "nodedesk"
