@@ -208,6 +208,8 @@ def list_nodes(
 ) -> dict[str, Any]:
     with api.read(request) as ctx:
         kind = optional(node_type, "node_type")
+        if kind is not None:
+            inventory.get_node_type(ctx, kind, field="node_type")  # a filter naming no type is refused
         rows = inventory.list_nodes(ctx, kind)
         statuses = {s.node: s for s in node_status.node_statuses(ctx, kind)}
         items = [r.to_json() | statuses[r.name].to_json(ctx.tz) for r in rows]
