@@ -57,6 +57,7 @@ TYPES = {
     404: "not-found",
     409: "conflict",
     412: "stale-version",
+    415: "not-json",
     422: "invalid",
     428: "version-required",
     429: "rate-limited",
@@ -156,6 +157,14 @@ def _field_of(loc: tuple[object, ...]) -> str:
 
 def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
+    kind = request.headers.get("content-type", "")
+    if tuple(first.get("loc", ()))[:1] == ("body",) and kind and "json" not in kind.lower():
+        return problem_response(
+            request,
+            415,
+            "send the body as JSON, with Content-Type: application/json (curl --json)",
+            field="body",
+        )
     field = _field_of(tuple(first.get("loc", ())))
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     return problem_response(request, 422, f"{field}: {message}", field=field)

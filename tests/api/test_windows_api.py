@@ -139,6 +139,8 @@ def test_create_refusals_change_nothing(api_site: ApiSite) -> None:
     )
     assert backdated.status_code == 201 and backdated.json()["backdated"] is True
     assert site.client.post(W, headers=site.headers(), content=b"{not json").status_code == 422
+    form = site.client.post(W, headers=site.headers(), data={"title": "T"})  # curl -d without --json
+    assert form.status_code == 415 and "Content-Type: application/json" in form.json()["detail"]
 
 
 def test_patch_needs_the_version_read(api_site: ApiSite) -> None:
