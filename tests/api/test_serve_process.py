@@ -53,12 +53,12 @@ def create_token(site: SiteCli, name: str, user: str, scope: str) -> str:
 
 
 class Server:
-    def __init__(self, site: SiteCli, tmp: Path, workers: int) -> None:
+    def __init__(self, site: SiteCli, tmp: Path, workers: int, *extra: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"serve-{self.port}.log"
         self.proc = subprocess.Popen(
-            [str(NODEDESK), "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
+            [str(NODEDESK), "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), *extra],
             env=real_clock(site),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -87,8 +87,8 @@ class Server:
 def server_for(tmp_path: Path) -> Iterator[object]:
     started: list[Server] = []
 
-    def start(site: SiteCli, workers: int = 1) -> Server:
-        server = Server(site, tmp_path, workers)
+    def start(site: SiteCli, workers: int = 1, *extra: str) -> Server:
+        server = Server(site, tmp_path, workers, *extra)
         started.append(server)
         server.wait_ready()
         return server
@@ -170,9 +170,14 @@ def check_stopped(server: Server, feed_hidden: bool = True) -> None:
 def test_serve_smoke_sqlite(cli_site: SiteCli, server_for, workers: int) -> None:  # type: ignore[no-untyped-def]
     site = cli_site
     site.ok("init", "--force", "--yes", "--timezone", "America/New_York", "--demo")
-    server = server_for(site, workers)
+    proxy = ("--trusted-proxy", "127.0.0.1") if workers == 2 else ()
+    server = server_for(site, workers, *proxy)
     smoke(site, server)
+    forwarded = httpx.get(f"{server.base}/api/v1/health", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert forwarded.status_code == 200
     check_stopped(server)
+    client = "203.0.113.9" if proxy else "127.0.0.1"  # believed only from a trusted proxy
+    assert f'{client} "GET /api/v1/health" 200' in server.log.read_text()
 
 
 @pytest.mark.postgres
