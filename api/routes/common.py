@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Response
+from fastapi import Request, Response
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from ..problems import Problem
+
+if TYPE_CHECKING:
+    from ..app import Api
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -45,6 +49,12 @@ class Body(BaseModel):
     """Request bodies: unknown fields are refused, so a typo is not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    def refuse_nulls(self, *names: str) -> None:
+        """A change body: these fields may be left out (kept) but not given as null."""
+        for name in names:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValidationError("must not be null (leave it out to keep it)", field=name)
 
 
 def instant(ctx: ServiceContext, text: str | None, field: str) -> datetime | None:
@@ -106,6 +116,21 @@ def page(items: list[Any], total: int, offset: int, limit: int, filters: dict[st
         "limit": limit,
         "next_cursor": next_cursor(offset, len(items), total, filters),
     }
+
+
+def listing(
+    api: Api,
+    request: Request,
+    filters: dict[str, Any],
+    cursor: str | None,
+    limit: int,
+    fetch: Callable[[ServiceContext, int], tuple[list[Any], int]],
+) -> dict[str, Any]:
+    """One page of a listing: ``fetch(ctx, offset)`` gives the page's JSON items and the total."""
+    offset = offset_of(cursor, filters)
+    with api.read(request) as ctx:
+        items, total = fetch(ctx, offset)
+    return page(items, total, offset, limit, filters)
 
 
 # ---------------------------------------------------------------- versions

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from nodedesk.core.errors import ValidationError
+from nodedesk.core.context import ServiceContext
 from nodedesk.core.services import activity as activity_svc
 from nodedesk.core.services import impact as impact_svc
 from nodedesk.core.services import inventory, invoices, node_status, node_timeline, schedules
@@ -26,10 +26,9 @@ from .common import (
     etag,
     expected_version,
     instant,
+    listing,
     not_modified,
-    offset_of,
     optional,
-    page,
 )
 from .windows import MAX_NAMES, ScopeIn
 
@@ -104,8 +103,8 @@ def list_outages(
     limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     filters = {"open": open, "status": status, "node": node, "from": from_, "to": to}
-    offset = offset_of(cursor, filters)
-    with api.read(request) as ctx:
+
+    def fetch(ctx: ServiceContext, offset: int) -> tuple[list[Any], int]:
         result = outage_svc.list_outages(
             ctx,
             outage_svc.OutageQuery(
@@ -118,8 +117,9 @@ def list_outages(
                 limit=limit,
             ),
         )
-        items = [o.to_json(ctx.tz) for o in result.items]
-    return page(items, result.total, offset, limit, filters)
+        return [o.to_json(ctx.tz) for o in result.items], result.total
+
+    return listing(api, request, filters, cursor, limit, fetch)
 
 
 @router.get("/outages/{id}", tags=["outages"], summary="One outage with its ETR history (ETag: version)")
@@ -171,10 +171,8 @@ def update_outage(
     if_match: Annotated[str | None, Header(description="the ETag (version) you read")] = None,
 ) -> dict[str, Any]:
     version = expected_version(if_match, required=True)
+    body.refuse_nulls("title", "description", "nodes", "start", "status", "credit")
     given = body.model_fields_set
-    for name in ("title", "description", "nodes", "start", "status", "credit"):
-        if name in given and getattr(body, name) is None:
-            raise ValidationError("must not be null (leave it out to keep it)", field=name)
     unset = outage_svc.UNSET
     with api.write(request) as ctx:
         changes = outage_svc.OutageChanges(
@@ -251,17 +249,10 @@ def list_reservations(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
-    filters = {
-        "status": status,
-        "node": node,
-        "project": project,
-        "from": from_,
-        "to": to,
-        "sort": sort,
-        "desc": desc,
-    }
-    offset = offset_of(cursor, filters)
-    with api.read(request) as ctx:
+    filters = {"status": status, "node": node, "project": project, "from": from_, "to": to}
+    filters |= {"sort": sort, "desc": desc}
+
+    def fetch(ctx: ServiceContext, offset: int) -> tuple[list[Any], int]:
         result = reservation_svc.list_reservations(
             ctx,
             reservation_svc.ReservationQuery(
@@ -276,8 +267,9 @@ def list_reservations(
                 limit=limit,
             ),
         )
-        items = [r.to_json(ctx.tz) for r in result.items]
-    return page(items, result.total, offset, limit, filters)
+        return [r.to_json(ctx.tz) for r in result.items], result.total
+
+    return listing(api, request, filters, cursor, limit, fetch)
 
 
 @router.get("/schedules", tags=["schedules"], summary="Recurring maintenance schedules, one page")
@@ -288,12 +280,12 @@ def list_schedules(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
-    filters = {"q": q}
-    offset = offset_of(cursor, filters)
-    with api.read(request) as ctx:
+
+    def fetch(ctx: ServiceContext, offset: int) -> tuple[list[Any], int]:
         result = schedules.list_schedules(ctx, text=optional(q, "q") or "", offset=offset, limit=limit)
-        items = [s.to_json(ctx.tz) for s in result.items]
-    return page(items, result.total, offset, limit, filters)
+        return [v.to_json(ctx.tz) for v in result.items], result.total
+
+    return listing(api, request, {"q": q}, cursor, limit, fetch)
 
 
 # ---------------------------------------------------------------- impact
@@ -361,8 +353,8 @@ def list_activity(
     limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     filters = {"action": action, "actor": actor, "target": target, "q": q}
-    offset = offset_of(cursor, filters)
-    with api.read(request) as ctx:
+
+    def fetch(ctx: ServiceContext, offset: int) -> tuple[list[Any], int]:
         result = activity_svc.list_activity(
             ctx,
             activity_svc.ActivityQuery(
@@ -374,5 +366,6 @@ def list_activity(
                 limit=limit,
             ),
         )
-        items = [e.to_json(ctx.tz) for e in result.items]
-    return page(items, result.total, offset, limit, filters)
+        return [e.to_json(ctx.tz) for e in result.items], result.total
+
+    return listing(api, request, filters, cursor, limit, fetch)

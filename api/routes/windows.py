@@ -27,10 +27,9 @@ from .common import (
     etag,
     expected_version,
     instant,
+    listing,
     not_modified,
-    offset_of,
     optional,
-    page,
 )
 
 router = APIRouter(tags=["windows"], dependencies=[Depends(presented_token)])
@@ -110,18 +109,10 @@ def list_windows(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
-    filters = {
-        "from": from_,
-        "to": to,
-        "status": status,
-        "node": node,
-        "node_type": node_type,
-        "q": q,
-        "sort": sort,
-        "desc": desc,
-    }
-    offset = offset_of(cursor, filters)
-    with api.read(request) as ctx:
+    filters = {"from": from_, "to": to, "status": status, "node": node, "node_type": node_type, "q": q}
+    filters |= {"sort": sort, "desc": desc}
+
+    def fetch(ctx: ServiceContext, offset: int) -> tuple[list[Any], int]:
         result = svc.list_windows(
             ctx,
             svc.WindowQuery(
@@ -137,8 +128,9 @@ def list_windows(
                 limit=limit,
             ),
         )
-        items = [w.to_json(ctx.tz) for w in result.items]
-    return page(items, result.total, offset, limit, filters)
+        return [w.to_json(ctx.tz) for w in result.items], result.total
+
+    return listing(api, request, filters, cursor, limit, fetch)
 
 
 @router.get("/windows/{id}", summary="One window (ETag: its version)")
@@ -187,10 +179,7 @@ def update_window(
     if_match: Annotated[str | None, Header(description="the ETag (version) you read")] = None,
 ) -> dict[str, Any]:
     version = expected_version(if_match, required=True)
-    given = body.model_fields_set
-    for name in ("title", "start", "end", "description", "scope"):
-        if name in given and getattr(body, name) is None:
-            raise ValidationError("must not be null (leave it out to keep it)", field=name)
+    body.refuse_nulls("title", "start", "end", "description", "scope")
     with api.write(request, dry_run=body.dry_run) as ctx:
         changes = svc.WindowChanges(
             title=body.title if body.title is not None else svc.UNSET,

@@ -65,6 +65,15 @@ def seed(runtime: Runtime) -> dict[str, str]:
         }
 
 
+def build_site(database: Database, url: str, site_dir: Path) -> dict[str, str]:
+    """Migrate, initialize (frozen clock) and seed a site; returns its tokens by role."""
+    migrate.upgrade(database.engine)
+    clock = FrozenClock(DEFAULT_NOW)
+    initialize(database, ADMIN, timezone=SITE_TZ, clock=clock, seal=AuditSeal(site_dir))
+    config = Config(database_url=url, private_dir=site_dir)
+    return seed(Runtime(config, clock=clock, login=ADMIN, database=database))
+
+
 @pytest.fixture(scope="session")
 def sqlite_api_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """An initialized, seeded SQLite site made once (its directory holds the database and the
@@ -73,13 +82,7 @@ def sqlite_api_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     site_dir = home / "nodedesk"
     url = f"sqlite:///{site_dir / 'nodedesk.db'}"
     database = Database.from_url(url)
-    migrate.upgrade(database.engine)
-    clock = FrozenClock(DEFAULT_NOW)
-    initialize(database, ADMIN, timezone=SITE_TZ, clock=clock, seal=AuditSeal(site_dir))
-    runtime = Runtime(
-        Config(database_url=url, private_dir=site_dir), clock=clock, login=ADMIN, database=database
-    )
-    tokens = seed(runtime)
+    tokens = build_site(database, url, site_dir)
     with database.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     database.dispose()
@@ -99,13 +102,7 @@ def pg_api_template(
     url = pg_schema_url(schema)
     site_dir = tmp_path_factory.mktemp("pg_api_template") / "nodedesk"
     database = Database.from_url(url)
-    migrate.upgrade(database.engine)
-    clock = FrozenClock(DEFAULT_NOW)
-    initialize(database, ADMIN, timezone=SITE_TZ, clock=clock, seal=AuditSeal(site_dir))
-    runtime = Runtime(
-        Config(database_url=url, private_dir=site_dir), clock=clock, login=ADMIN, database=database
-    )
-    tokens = seed(runtime)
+    tokens = build_site(database, url, site_dir)
     database.dispose()
     yield schema, site_dir, tokens
     with admin.connect() as conn:
