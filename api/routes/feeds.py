@@ -68,13 +68,17 @@ class AuditWatch:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def current(self, ctx: ServiceContext) -> monitoring.AuditCheck | None:
-        if time.monotonic() - self.taken >= self.every_s and self.lock.acquire(blocking=self.last is None):
+        if self._due() and self.lock.acquire(blocking=self.last is None):
             try:
-                self.last = monitoring.check_audit(ctx)
-                self.taken = time.monotonic()
+                if self._due():  # not done meanwhile by the scrape this one waited for
+                    self.last = monitoring.check_audit(ctx)
+                    self.taken = time.monotonic()
             finally:
                 self.lock.release()
         return self.last
+
+    def _due(self) -> bool:
+        return time.monotonic() - self.taken >= self.every_s
 
 
 def _watch(api: Api) -> AuditWatch:
