@@ -20,8 +20,8 @@ from fastapi import Depends, FastAPI, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import api_tokens
-from nodedesk.core.services.api_tokens import Presented, TokenRefused
+from nodedesk.core.services.site import api_tokens
+from nodedesk.core.services.site.api_tokens import Presented, TokenRefused
 
 from nodedesk import __version__
 

@@ -26,7 +26,7 @@ from nodedesk.core.errors import (
     ValidationError,
 )
 from nodedesk.core.safetext import one_line
-from nodedesk.core.services.api_tokens import TokenRefused
+from nodedesk.core.services.site.api_tokens import TokenRefused
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 

@@ -22,7 +22,7 @@ from .errors import NotInitializedError, PermissionDenied, ValidationError
 from .identity import Actor, resolve_actor
 
 if TYPE_CHECKING:
-    from .services.api_tokens import Presented
+    from .services.site.api_tokens import Presented
 
 
 class Runtime:
@@ -101,7 +101,7 @@ class Runtime:
             actor = self.actor(session)
         else:
             # A request to the HTTP API: the token's user, not the OS login (help/api.md).
-            from .services.api_tokens import authenticate
+            from .services.site.api_tokens import authenticate
 
             actor = authenticate(session, token, clock.now())
             self.check_clock(actor)

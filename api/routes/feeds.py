@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import calendar_feed, monitoring
+from nodedesk.core.services.views import calendar_feed, monitoring
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from ..app import PREFIX, Api, ApiDep, feed_token, presented_token

@@ -7,12 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from nodedesk.core.context import ServiceContext
-from nodedesk.core.services import activity as activity_svc
-from nodedesk.core.services import impact as impact_svc
-from nodedesk.core.services import inventory, invoices, node_status, node_timeline, schedules
-from nodedesk.core.services import outages as outage_svc
-from nodedesk.core.services import reservations as reservation_svc
-from nodedesk.core.services import windows as window_svc
+from nodedesk.core.services.downtime import impact as impact_svc
+from nodedesk.core.services.downtime import outages as outage_svc
+from nodedesk.core.services.downtime import schedules
+from nodedesk.core.services.downtime import windows as window_svc
+from nodedesk.core.services.invoicing import invoices
+from nodedesk.core.services.nodes import inventory, node_status, node_timeline
+from nodedesk.core.services.rentals import reservations as reservation_svc
+from nodedesk.core.services.views import activity as activity_svc
 from pydantic import Field
 
 from ..app import ApiDep, presented_token

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
-from nodedesk.core.services import impact as impact_svc
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import impact as impact_svc
+from nodedesk.core.services.downtime import windows as svc
 from pydantic import Field
 
 from ..app import ApiDep, presented_token

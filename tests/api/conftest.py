@@ -23,9 +23,9 @@ from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import Database, make_engine
 from nodedesk.core.models import Base
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import api_tokens
-from nodedesk.core.services.demo import load_demo
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.site import api_tokens
+from nodedesk.core.services.site.demo import load_demo
+from nodedesk.core.services.site.setup import initialize
 from sqlalchemy import create_engine, text
 
 from tests.cli.conftest import cli_site, cli_template, pg_cli_site  # noqa: F401

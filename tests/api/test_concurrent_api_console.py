@@ -12,8 +12,8 @@ from collections import Counter
 from nodedesk.core.db.engine import Database
 from nodedesk.core.errors import ConflictError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import activity
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.views import activity
 
 from tests.api.conftest import ApiSite
 

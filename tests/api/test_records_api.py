@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import icalendar
-from nodedesk.core.services import calendar_feed, inventory, invoices, monitoring, node_status, reservations
-from nodedesk.core.services import schedules as schedule_svc
+from nodedesk.core.services.downtime import schedules as schedule_svc
+from nodedesk.core.services.invoicing import invoices
+from nodedesk.core.services.nodes import inventory, node_status
+from nodedesk.core.services.rentals import reservations
+from nodedesk.core.services.views import calendar_feed, monitoring
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.conftest import ApiSite

@@ -11,8 +11,9 @@ import pytest
 from nodedesk.core.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from nodedesk.core.models import ApiToken
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import activity, api_tokens, users
-from nodedesk.core.services.api_tokens import Presented, TokenRefused
+from nodedesk.core.services.site import api_tokens, users
+from nodedesk.core.services.site.api_tokens import Presented, TokenRefused
+from nodedesk.core.services.views import activity
 from sqlalchemy import select
 
 from tests.api.conftest import ApiSite

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from nodedesk.core.services import activity
+from nodedesk.core.services.views import activity
 
 from tests.api.conftest import ApiSite
 
@@ -220,7 +220,7 @@ def test_delete(api_site: ApiSite) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_impact_matches_the_console(api_site: ApiSite) -> None:
-    from nodedesk.core.services import impact, windows
+    from nodedesk.core.services.downtime import impact, windows
     from nodedesk.core.timeutil import parse_instant
 
     site = api_site

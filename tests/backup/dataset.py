@@ -15,8 +15,10 @@ from nodedesk.core.models import (
     ScheduleException,
 )
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import api_tokens, invoices, outages
-from nodedesk.core.services.demo import load_demo
+from nodedesk.core.services.downtime import outages
+from nodedesk.core.services.invoicing import invoices
+from nodedesk.core.services.site import api_tokens
+from nodedesk.core.services.site.demo import load_demo
 from sqlalchemy import select
 
 from tests.billing.factory import Builder

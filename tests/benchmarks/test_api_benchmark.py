@@ -32,7 +32,7 @@ import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import api_tokens
+from nodedesk.core.services.site import api_tokens
 
 from tests.benchmarks import bigcentre
 

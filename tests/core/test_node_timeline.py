@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nodedesk.core.errors import NotFoundError, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import node_status, node_timeline
-from nodedesk.core.services.demo import load_demo
+from nodedesk.core.services.nodes import node_status, node_timeline
+from nodedesk.core.services.site.demo import load_demo
 
 from tests.helpers import DEFAULT_NOW, local
 

@@ -32,7 +32,7 @@ from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import Database, make_engine
 from nodedesk.core.identity import os_login
 from nodedesk.core.models import Base
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.site.setup import initialize
 from nodedesk.tui.cli import build_parser
 from sqlalchemy import select
 
@@ -150,7 +150,7 @@ class InProcessCli:
             mock.patch("nodedesk.tui.cli.build_parser", _parser),
             mock.patch.object(migrate, "head_revision", _head_revision),
             # ``serve`` checks everything, then would listen until stopped: not here
-            mock.patch("nodedesk.tui.commands.servecmd.start_server", return_value=0),
+            mock.patch("nodedesk.tui.cli.serve.start_server", return_value=0),
         ]
         if login:
             patches.append(mock.patch("nodedesk.core.deploy.acting_login", return_value=login))
