@@ -97,6 +97,7 @@ COLUMNS = (
     "recorded_at",
     "target_uuid",
     "hash_scheme",
+    "via",
 )
 
 
@@ -124,12 +125,16 @@ def entry_hash(entry: Any) -> str:
 
 
 def entry_mac(key: bytes, entry: Any) -> str:
-    """The keyed hash ('hmac-sha256' scheme): also covers real time, target uuid and scheme."""
+    """The keyed hash ('hmac-sha256' scheme): also covers real time, target uuid and scheme, and
+    the channel (``via``) of entries that have one."""
     doc = _legacy_doc(entry)
     recorded = entry.recorded_at
     doc["recorded_at"] = None if recorded is None else recorded.isoformat()
     doc["target_uuid"] = entry.target_uuid
     doc["hash_scheme"] = entry.hash_scheme
+    via = getattr(entry, "via", "") or ""
+    if via:  # only when set, so entries written before the column verify as they were
+        doc["via"] = via
     return hmac.new(key, _ENCODER.encode(doc).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -241,6 +246,7 @@ def append(
     after: Any = None,
     reason: str = "",
     clock_frozen: bool = False,
+    via: str = "",
 ) -> ActivityEntry:
     _lock_chain(session)
     key = _signing_key(session, seal)
@@ -265,6 +271,7 @@ def append(
         clock_frozen=clock_frozen,
         prev_hash=prev,
         hash_scheme=KEYED_SCHEME,
+        via=via,
     )
     entry.hash = entry_mac(key, entry)
     session.add(entry)

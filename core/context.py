@@ -161,6 +161,7 @@ class ServiceContext:
             after=after,
             reason=reason,
             clock_frozen=self.clock.frozen,
+            via=self.actor.via,
         )
 
     def _target_uuid(self, target_type: str, target_id: str | int) -> str:

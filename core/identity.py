@@ -64,6 +64,10 @@ class Actor:
     username: str
     roles: frozenset[str]
     real_user: str
+    # Set when a request to the HTTP API acts with a token (core/services/api_tokens.py): its
+    # name and scope. A read or feed token only reads, whatever the user's roles.
+    token: str = ""
+    token_scope: str = ""
 
     @property
     def impersonated(self) -> bool:
@@ -71,14 +75,31 @@ class Actor:
 
     @property
     def audit_name(self) -> str:
-        return f"{self.real_user} as {self.username}" if self.impersonated else self.username
+        name = f"{self.real_user} as {self.username}" if self.impersonated else self.username
+        return f"{name} via {self.via}" if self.via else name
+
+    @property
+    def via(self) -> str:
+        """How this actor reached nodedesk when not from the console (the activity log's ``via``)."""
+        return f"API token {self.token}" if self.token else ""
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.token) and self.token_scope != "write"
 
     def can(self, capability: str) -> bool:
+        if self.read_only and capability != "read":
+            return False
         if "admin" in self.roles:
             return True
         return bool(self.roles & PERMISSIONS[capability])
 
     def require(self, capability: str) -> None:
+        if self.read_only and capability != "read":
+            raise PermissionDenied(
+                f"the {self.token_scope} API token {self.token!r} may only read "
+                f"({CAPABILITY_LABELS[capability]} needs a write token)"
+            )
         if not self.can(capability):
             needed = sorted({"admin"} | PERMISSIONS[capability])
             raise PermissionDenied(

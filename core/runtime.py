@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,9 @@ from .db import migrate
 from .db.engine import Database
 from .errors import NotInitializedError, PermissionDenied, ValidationError
 from .identity import Actor, resolve_actor
+
+if TYPE_CHECKING:
+    from .services.site.api_tokens import Presented
 
 
 class Runtime:
@@ -107,12 +111,18 @@ class Runtime:
             field=ENV_NOW,
         )
 
-    def _context(self, session: Session) -> ServiceContext:
+    def _context(self, session: Session, token: Presented | None = None) -> ServiceContext:
         site = site_settings.load(session)
-        actor = self.actor(session)
-        return ServiceContext(
-            session=session, actor=actor, clock=self.clock_for(site.site_timezone), site=site, seal=self.seal
-        )
+        clock = self.clock_for(site.site_timezone)
+        if token is None:
+            actor = self.actor(session)
+        else:
+            # A request to the HTTP API: the token's user, not the OS login (help/api.md).
+            from .services.site.api_tokens import authenticate
+
+            actor = authenticate(session, token, clock.now())
+            self.check_clock(actor)
+        return ServiceContext(session=session, actor=actor, clock=clock, site=site, seal=self.seal)
 
     @property
     def seal(self) -> AuditSeal:
@@ -120,15 +130,16 @@ class Runtime:
         return AuditSeal(self.config.site_dir)
 
     @contextmanager
-    def write(self, *, dry_run: bool = False) -> Iterator[ServiceContext]:
-        """One write transaction: everything in it commits together or not at all."""
+    def write(self, *, dry_run: bool = False, token: Presented | None = None) -> Iterator[ServiceContext]:
+        """One write transaction: everything in it commits together or not at all. ``token``:
+        act as an API token's user instead of the OS login (core/services/api_tokens.py)."""
         with self.database.write(dry_run=dry_run) as session:
-            yield self._context(session)
+            yield self._context(session, token)
 
     @contextmanager
-    def read(self) -> Iterator[ServiceContext]:
+    def read(self, *, token: Presented | None = None) -> Iterator[ServiceContext]:
         with self.database.read() as session:
-            yield self._context(session)
+            yield self._context(session, token)
 
     def close(self) -> None:
         self.database.dispose()

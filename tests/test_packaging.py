@@ -1,4 +1,4 @@
-"""Packaging: the product layout (core/, tui/, help/, data/ at the top of the
+"""Packaging: the product layout (core/, tui/, api/, help/, data/ at the top of the
 repository) installs as ``nodedesk.*`` with every subpackage and every data file, and a
 NON-editable install works from outside the repository."""
 
@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TOP = {"core": "nodedesk.core", "tui": "nodedesk.tui", "help": "nodedesk.help", "data": "nodedesk.data"}
+TOP = {
+    "core": "nodedesk.core",
+    "tui": "nodedesk.tui",
+    "api": "nodedesk.api",
+    "help": "nodedesk.help",
+    "data": "nodedesk.data",
+}
 
 
 def declared_packages() -> list[str]:

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from ..models import (
     ActivityEntry,
+    ApiToken,
     BillingOverride,
     CostSplitPart,
     CostSplitVersion,
@@ -85,6 +86,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("invoice_snapshots", InvoiceSnapshot, key=("uuid",)),
     Kind("billing_overrides", BillingOverride, key=("uuid",)),
     Kind("notices", Notice, key=("uuid",)),
+    Kind("api_tokens", ApiToken, key=("name",)),
     # Append-only and hash-chained: see importer._LogChain.
     Kind("activity_log", ActivityEntry, key=("seq",), append_only=True),
 )

@@ -34,6 +34,7 @@ from ..models import (
     SKU_KINDS,
     SPLIT_STATUSES,
     SYSTEM_ROLES,
+    TOKEN_SCOPES,
 )
 from .registry import KindSpec
 
@@ -95,6 +96,7 @@ def _field_rules() -> dict[str, dict[str, Rule]]:
         "invoice_periods": {"status": _choice("status", INVOICE_STATUSES)},
         "billing_overrides": {"kind": _choice("kind", OVERRIDE_KINDS), "reason": validate.reason},
         "notices": {"status": _choice("status", NOTICE_STATUSES), "email": users.validate_email},
+        "api_tokens": {"name": lambda v: validate.name(v, "name"), "scope": _choice("scope", TOKEN_SCOPES)},
     }
 
 

@@ -1,6 +1,7 @@
 """All ORM models. Importing this package registers every table on ``Base.metadata``."""
 
 from ..db.base import Base
+from .apitokens import TOKEN_SCOPES, ApiToken
 from .billing import (
     INVOICE_STATUSES,
     OVERRIDE_KINDS,
@@ -68,8 +69,10 @@ __all__ = [
     "SKU_KINDS",
     "SPLIT_STATUSES",
     "SYSTEM_ROLES",
+    "TOKEN_SCOPES",
     "UNALLOCATED",
     "ActivityEntry",
+    "ApiToken",
     "Base",
     "BillingOverride",
     "CostSplitPart",

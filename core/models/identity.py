@@ -86,3 +86,6 @@ class ActivityEntry(Base):
     hash_scheme: Mapped[str] = mapped_column(
         String(16), nullable=False, default="hmac-sha256", server_default="sha256"
     )
+    # How the change reached nodedesk when not from the console: "API token NAME" for a request
+    # to the HTTP API (help/api.md); covered by the keyed hash when set (core/audit.py).
+    via: Mapped[str] = mapped_column(String(100), nullable=False, default="", server_default="")

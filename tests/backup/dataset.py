@@ -10,12 +10,16 @@ from nodedesk.core.models import (
     InvoicePeriod,
     MaintenanceSchedule,
     Notice,
+    Outage,
     ProjectMember,
     ScheduleException,
 )
 from nodedesk.core.runtime import Runtime
+from nodedesk.core.services.downtime import outages
 from nodedesk.core.services.invoicing import invoices
+from nodedesk.core.services.site import api_tokens
 from nodedesk.core.services.site.demo import load_demo
+from sqlalchemy import select
 
 from tests.billing.factory import Builder
 from tests.helpers import local
@@ -127,6 +131,14 @@ def load_rich(runtime: Runtime) -> dict[str, Any]:
         invoices.unfinalize(ctx, "2026-01", "re-issue after review")
     with runtime.write() as ctx:
         invoices.finalize(ctx, "2026-01")
+    # API tokens (one revoked), and a change made with one: its entry says "via API token bk-bot".
+    with runtime.write() as ctx:
+        bot = api_tokens.create_token(ctx, "bk-bot", "bk-bob", "write", "never")
+        api_tokens.create_token(ctx, "bk-old", "bk-alice", "read")
+        api_tokens.revoke_token(ctx, "bk-old")
+        open_id = ctx.session.scalars(select(Outage.id).where(Outage.title == "bk open")).one()
+    with runtime.write(token=api_tokens.Presented(bot.secret)) as ctx:
+        outages.update_outage(ctx, open_id, outages.OutageChanges(description="bk via the API"))
     with runtime.read() as ctx:
         return {"months": invoices.billable_months(ctx)}
 

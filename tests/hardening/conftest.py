@@ -149,6 +149,8 @@ class InProcessCli:
             # Speed only: the parser and the migration head are the same for every run.
             mock.patch("nodedesk.tui.cli.build_parser", _parser),
             mock.patch.object(migrate, "head_revision", _head_revision),
+            # ``serve`` checks everything, then would listen until stopped: not here
+            mock.patch("nodedesk.tui.cli.serve.start_server", return_value=0),
         ]
         if login:
             patches.append(mock.patch("nodedesk.core.deploy.acting_login", return_value=login))

@@ -42,6 +42,8 @@ COMMANDS: dict[str, str] = {
     "doctor": "doctor",
     "help": "help",
     "keys": "keys",
+    "serve": "serve",
+    "token": "tokens",
 }
 
 

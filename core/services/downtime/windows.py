@@ -604,6 +604,8 @@ class WindowQuery:
     descending: bool = False
     offset: int = 0
     limit: int = 50
+    node: str | None = None  # windows that take this node down (all nodes, the node, or its type)
+    node_type: str | None = None  # windows that take down nodes of this type
 
 
 @dataclass(frozen=True)
@@ -629,6 +631,24 @@ def _filters(query: WindowQuery, now: datetime) -> list[ColumnElement[bool]]:
         conds.append(W.end > query.start_from)
     if query.end_before is not None:
         conds.append(W.start < query.end_before)
+    if query.node is not None:
+        named = Node.name == query.node.strip()
+        conds.append(
+            or_(
+                W.all_nodes.is_(True),
+                W.nodes.any(named),
+                W.node_types.any(NodeType.id == select(Node.node_type_id).where(named).scalar_subquery()),
+            )
+        )
+    if query.node_type is not None:
+        node_type = select(NodeType.id).where(NodeType.name == query.node_type.strip()).scalar_subquery()
+        conds.append(
+            or_(
+                W.all_nodes.is_(True),
+                W.node_types.any(NodeType.id == node_type),
+                W.nodes.any(Node.node_type_id == node_type),
+            )
+        )
     needle = query.text.strip()
     if needle:
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -668,6 +688,10 @@ def list_windows(ctx: ServiceContext, query: WindowQuery = WindowQuery()) -> Win
         raise ValidationError("must be between 1 and 1000", field="limit")
     now = ctx.now()
     conds = _filters(query, now)
+    if query.node is not None:
+        _resolve_scope(ctx.session, Scope(nodes=(query.node.strip(),)))  # an unknown node is named
+    if query.node_type is not None:
+        _resolve_scope(ctx.session, Scope(node_types=(query.node_type.strip(),)))
     total = ctx.session.scalar(select(func.count(MaintenanceWindow.id)).where(*conds)) or 0
     dialect = ctx.session.get_bind().dialect.name
 

@@ -34,6 +34,7 @@ class ActivityView:
     clock_frozen: bool
     recorded_at: datetime | None = None  # the real write time (None on legacy entries)
     target_uuid: str = ""
+    via: str = ""  # "API token NAME" for a change made through the HTTP API
 
     @property
     def real_time_differs(self) -> bool:
@@ -43,7 +44,8 @@ class ActivityView:
 
     @property
     def actor_label(self) -> str:
-        return self.actor if self.actor == self.real_user else f"{self.real_user} as {self.actor}"
+        name = self.actor if self.actor == self.real_user else f"{self.real_user} as {self.actor}"
+        return f"{name} via {self.via}" if self.via else name
 
     @property
     def target(self) -> str:
@@ -66,6 +68,7 @@ class ActivityView:
             "clock_frozen": self.clock_frozen,
             "recorded_at": timeutil.iso_local(self.recorded_at, tz) if self.recorded_at else None,
             "target_uuid": self.target_uuid,
+            "via": self.via,
         }
 
 
@@ -85,6 +88,7 @@ def _view(e: ActivityEntry) -> ActivityView:
         e.clock_frozen,
         e.recorded_at,
         e.target_uuid,
+        e.via,
     )
 
 
