@@ -34,6 +34,8 @@ from ..models import (
     ScheduleException,
     Setting,
     Sku,
+    SlurmReservation,
+    SlurmSyncRun,
     User,
     UserRole,
     outage_nodes,
@@ -85,6 +87,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("invoice_snapshots", InvoiceSnapshot, key=("uuid",)),
     Kind("billing_overrides", BillingOverride, key=("uuid",)),
     Kind("notices", Notice, key=("uuid",)),
+    Kind("slurm_sync_runs", SlurmSyncRun, key=("uuid",)),
+    Kind("slurm_reservations", SlurmReservation, key=("name",)),
     # Append-only and hash-chained: see importer._LogChain.
     Kind("activity_log", ActivityEntry, key=("seq",), append_only=True),
 )
