@@ -179,20 +179,24 @@ def slurm_nodes_of(
     notes: list[Note] = []
     for w in wanted:
         nodes = w.nodes
+        unknown: list[str] = []
         if known is not None:
             unknown = [n for n in nodes if n not in known]
-            if unknown:
-                notes.append(
-                    Note(
-                        "unknown_node",
-                        f"window #{w.window_id}",
-                        f"{hostlist.compress(unknown)} not in Slurm: left out of its reservation",
-                    )
-                )
             nodes = tuple(n for n in nodes if n in known)
         if not nodes:
-            notes.append(Note("no_nodes", f"window #{w.window_id}", "no Slurm node in its scope: not pushed"))
+            missing = f" ({hostlist.compress(unknown)} not in Slurm)" if unknown else ""
+            notes.append(
+                Note("no_nodes", f"window #{w.window_id}", f"no Slurm node in its scope{missing}: not pushed")
+            )
             continue
+        if unknown:
+            notes.append(
+                Note(
+                    "unknown_node",
+                    f"window #{w.window_id}",
+                    f"{hostlist.compress(unknown)} not in Slurm: left out of its reservation",
+                )
+            )
         kept.append(
             w
             if nodes == w.nodes

@@ -238,7 +238,10 @@ def test_a_window_with_nodes_slurm_does_not_know_and_the_node_map(
     assert f"nodedesk-{uuid_of(rt, only_unknown)}" not in slurm.reservations()
     texts = {(n.kind, n.subject): n.text for n in report.notes}
     assert texts[("unknown_node", f"window #{wid}")] == "login1 not in Slurm: left out of its reservation"
-    assert texts[("no_nodes", f"window #{only_unknown}")] == "no Slurm node in its scope: not pushed"
+    assert (
+        texts[("no_nodes", f"window #{only_unknown}")]
+        == "no Slurm node in its scope (login1 not in Slurm): not pushed"
+    )
     with rt.read() as ctx:
         presence = status.window_presence(ctx, [wid, only_unknown])
     assert presence[wid].state == "yes" and presence[only_unknown].state == "n/a"
