@@ -17,7 +17,7 @@ core/site.py, which hands every ``slurm_*`` text setting to :func:`check_setting
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .. import validate
@@ -136,12 +136,14 @@ def check_setting(key: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class SlurmConfig:
-    scontrol: str = "scontrol"
-    sinfo: str = "sinfo"
-    conf: str = ""
-    timeout_seconds: int = 20
-    reservation_user: str = "root"
-    node_map: NodeMap = field(default_factory=lambda: NodeMap({}))
+    """The Slurm settings of a site (their defaults are the site's: core/site.py)."""
+
+    scontrol: str
+    sinfo: str
+    conf: str
+    timeout_seconds: int
+    reservation_user: str
+    node_map: NodeMap
 
     @classmethod
     def from_site(cls, site: SiteSettings) -> SlurmConfig:
