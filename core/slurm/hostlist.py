@@ -14,6 +14,7 @@ import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from ..errors import ValidationError
 
@@ -102,6 +103,12 @@ def expand(text: str, field: str = "hosts") -> list[str]:
                     f"host list {text[:60]!r} names more than {MAX_HOSTS} nodes", field=field
                 )
     return list(names)
+
+
+@lru_cache(maxsize=4096)
+def expand_sorted(text: str) -> tuple[str, ...]:
+    """:func:`expand`, sorted (remembered: the same lists come back at every sync)."""
+    return tuple(sorted(expand(text)))
 
 
 def _runs(numbers: list[int]) -> list[tuple[int, int]]:

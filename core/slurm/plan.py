@@ -177,12 +177,14 @@ def slurm_nodes_of(
     left with no node at all."""
     kept: list[WantedReservation] = []
     notes: list[Note] = []
+    split: dict[tuple[str, ...], tuple[tuple[str, ...], list[str]]] = {}  # windows share scopes
     for w in wanted:
         nodes = w.nodes
         unknown: list[str] = []
         if known is not None:
-            unknown = [n for n in nodes if n not in known]
-            nodes = tuple(n for n in nodes if n in known)
+            if nodes not in split:
+                split[nodes] = (tuple(n for n in nodes if n in known), [n for n in nodes if n not in known])
+            nodes, unknown = split[nodes]
         if not nodes:
             missing = f" ({hostlist.compress(unknown)} not in Slurm)" if unknown else ""
             notes.append(

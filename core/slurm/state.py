@@ -36,16 +36,33 @@ def nodedesk_side(ctx: ServiceContext, node_map: NodeMap, window_ids: set[int] |
     now = ctx.now()
     nodes = ctx.session.execute(select(Node.id, Node.name, Node.node_type_id).order_by(Node.name)).all()
     to_nodedesk = node_map.reverse([n.name for n in nodes])
-    index = load_downtime(ctx.session, now, FAR, now, credited_only=True)
-    in_scope: dict[int, list[str]] = {}
-    in_maintenance: dict[str, int] = {}
+    slurm_name = {n.id: node_map.slurm_name(n.name) for n in nodes}
+    by_type: dict[int, list[int]] = {}
     for n in nodes:
-        for src in index.for_node(n.id, n.node_type_id):
-            if src.source != "maintenance":
-                continue
-            in_scope.setdefault(src.id, []).append(node_map.slurm_name(n.name))
-            if src.interval.start <= now < src.interval.end:
-                in_maintenance.setdefault(n.name, src.id)
+        by_type.setdefault(n.node_type_id, []).append(n.id)
+    index = load_downtime(ctx.session, now, FAR, now, credited_only=True)
+    # Each scope resolved once (many windows share one: all nodes, one node type), by the rule
+    # of core/downtime.py (WindowScope.applies_to): all nodes, or its nodes and its types' nodes.
+    resolved: dict[tuple[bool, frozenset[int], frozenset[int]], tuple[int, ...]] = {}
+    in_scope: dict[int, tuple[int, ...]] = {}
+    for src, scope in index.windows:
+        key = (scope.all_nodes, scope.node_ids, scope.node_type_ids)
+        if key not in resolved:
+            if scope.all_nodes:
+                ids: set[int] = set(slurm_name)
+            else:
+                ids = {i for i in scope.node_ids if i in slurm_name}
+                for t in scope.node_type_ids:
+                    ids.update(by_type.get(t, ()))
+            resolved[key] = tuple(sorted(ids))
+        in_scope[src.id] = resolved[key]
+    names = {n.id: n.name for n in nodes}
+    in_maintenance: dict[str, int] = {}
+    for src, _scope in sorted(index.windows, key=lambda ws: (ws[0].interval.start, ws[0].id)):
+        if src.interval.start <= now < src.interval.end:
+            for i in in_scope[src.id]:
+                in_maintenance.setdefault(names[i], src.id)
+    slurm_nodes: dict[tuple[int, ...], tuple[str, ...]] = {}
     rows = ctx.session.execute(
         select(
             MaintenanceWindow.id,
@@ -64,7 +81,7 @@ def nodedesk_side(ctx: ServiceContext, node_map: NodeMap, window_ids: set[int] |
             title=r.title,
             start=r.start,
             end=r.end,
-            nodes=tuple(sorted(in_scope.get(r.id, ()))),
+            nodes=_slurm_nodes(in_scope.get(r.id, ()), slurm_name, slurm_nodes),
             in_progress=windows.status_at(r.start, r.end, now) == "in_progress",
         )
         for r in rows
@@ -72,6 +89,14 @@ def nodedesk_side(ctx: ServiceContext, node_map: NodeMap, window_ids: set[int] |
     ]
     titles = {r.uuid: (r.id, r.title) for r in rows}
     return NodedeskSide(wanted, to_nodedesk, in_maintenance, titles)
+
+
+def _slurm_nodes(
+    ids: tuple[int, ...], slurm_name: dict[int, str], done: dict[tuple[int, ...], tuple[str, ...]]
+) -> tuple[str, ...]:
+    if ids not in done:
+        done[ids] = tuple(sorted(slurm_name[i] for i in ids))
+    return done[ids]
 
 
 def open_outages(ctx: ServiceContext) -> list[OpenOutage]:
@@ -90,16 +115,26 @@ def open_outages(ctx: ServiceContext) -> list[OpenOutage]:
 
 def last_seen(ctx: ServiceContext) -> dict[str, InSlurm]:
     """nodedesk's reservations as the last sync left them in Slurm, by name."""
+    rows = ctx.session.execute(
+        select(
+            SlurmReservation.name,
+            SlurmReservation.start,
+            SlurmReservation.end,
+            SlurmReservation.nodes,
+            SlurmReservation.flags,
+            SlurmReservation.state,
+        )
+    )
     return {
         r.name: InSlurm(
             name=r.name,
             start=r.start,
             end=r.end,
-            nodes=tuple(sorted(hostlist.expand(r.nodes))),
+            nodes=hostlist.expand_sorted(r.nodes),
             flags=frozenset(f for f in r.flags.split(",") if f),
             state=r.state,
         )
-        for r in ctx.session.scalars(select(SlurmReservation))
+        for r in rows
     }
 
 

@@ -27,6 +27,7 @@ from ..context import ServiceContext
 from ..models import SlurmSyncRun
 from . import hostlist, plan, state
 from .config import SlurmConfig
+from .parse import SlurmReservation
 
 STATES = ("yes", "no", "drift", "n/a")
 LIMIT = 50  # drift items listed; the total says how many there are
@@ -130,13 +131,13 @@ def window_presence(ctx: ServiceContext, window_ids: Iterable[int] | None = None
     ids of windows that are over or unknown are ``n/a``)."""
     ctx.require("read")
     ids = set(window_ids) if window_ids is not None else None
-    presence, _side = _presence(ctx, last_run(ctx), ids)
+    presence, _side, _seen = _presence(ctx, last_run(ctx), ids)
     return presence
 
 
 def _presence(
     ctx: ServiceContext, run: LastRun | None, ids: set[int] | None
-) -> tuple[dict[int, Presence], state.NodedeskSide]:
+) -> tuple[dict[int, Presence], state.NodedeskSide, dict[str, SlurmReservation]]:
     config = SlurmConfig.from_site(ctx.site)
     side = state.nodedesk_side(ctx, config.node_map, ids)
     kept, _notes = plan.slurm_nodes_of(side.wanted, _known_nodes(run))
@@ -159,7 +160,7 @@ def _presence(
             result[w.window_id] = Presence("drift", text) if diff else Presence("yes", wanted.name)
     for wid in ids or ():
         result.setdefault(wid, Presence("n/a", "over, or no such window"))
-    return result, side
+    return result, side, seen
 
 
 def sync_summary(ctx: ServiceContext) -> SyncSummary:
@@ -168,7 +169,7 @@ def sync_summary(ctx: ServiceContext) -> SyncSummary:
     run = last_run(ctx)
     if run is None:
         return SyncSummary(None, (), 0, (), ())
-    presence, side = _presence(ctx, run, None)
+    presence, side, seen = _presence(ctx, run, None)
     drift = [
         DriftItem(wid, f"window #{wid}", f"in Slurm: {p.state} ({p.detail})")
         for wid, p in sorted(presence.items())
@@ -176,7 +177,7 @@ def sync_summary(ctx: ServiceContext) -> SyncSummary:
     ]
     wanted = {w.name for w in side.wanted}
     now = ctx.now()
-    for name, r in sorted(state.last_seen(ctx).items()):
+    for name, r in sorted(seen.items()):
         if name not in wanted and r.end > now:
             drift.append(
                 DriftItem(None, name, "left in Slurm: no window wants it (deleted, or no Slurm node)")
