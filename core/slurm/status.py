@@ -24,9 +24,10 @@ from sqlalchemy import select
 
 from .. import timeutil
 from ..context import ServiceContext
+from ..errors import NodedeskError
 from ..models import SlurmSyncRun
 from . import hostlist, plan, state
-from .config import SlurmConfig
+from .config import NodeMap, SlurmConfig
 from .parse import SlurmReservation
 
 STATES = ("yes", "no", "drift", "n/a")
@@ -138,8 +139,14 @@ def window_presence(ctx: ServiceContext, window_ids: Iterable[int] | None = None
 def _presence(
     ctx: ServiceContext, run: LastRun | None, ids: set[int] | None
 ) -> tuple[dict[int, Presence], state.NodedeskSide, dict[str, SlurmReservation]]:
-    config = SlurmConfig.from_site(ctx.site)
-    side = state.nodedesk_side(ctx, config.node_map, ids)
+    try:
+        side = state.nodedesk_side(ctx, SlurmConfig.from_site(ctx.site).node_map, ids)
+    except NodedeskError as exc:  # a Slurm setting a sync would refuse: say so, do not fail
+        side = state.nodedesk_side(ctx, NodeMap({}), ids)
+        unknown = {w.window_id: Presence("n/a", f"cannot tell: {exc}") for w in side.wanted}
+        for wid in ids or ():
+            unknown.setdefault(wid, Presence("n/a", "over, or no such window"))
+        return unknown, side, {}
     kept, _notes = plan.slurm_nodes_of(side.wanted, _known_nodes(run))
     pushable = {w.window_id: w for w in kept}
     seen = state.last_seen(ctx)
@@ -173,7 +180,7 @@ def sync_summary(ctx: ServiceContext) -> SyncSummary:
     drift = [
         DriftItem(wid, f"window #{wid}", f"in Slurm: {p.state} ({p.detail})")
         for wid, p in sorted(presence.items())
-        if p.state in ("no", "drift")
+        if p.state in ("no", "drift") or p.detail.startswith("cannot tell")
     ]
     wanted = {w.name for w in side.wanted}
     now = ctx.now()

@@ -70,6 +70,10 @@ def test_a_planned_window_shows_in_slurm_and_a_drained_node_on_the_dashboard(
     text = now(site).ok("dashboard")
     assert "Slurm (last sync " in text and ": ok, drift 0)" in text
 
+    shown = now(site).ok("window", "show", str(window["id"]))
+    assert f"in Slurm:    yes (nodedesk-{window['uuid']})" in shown
+    assert now(site).json("window", "show", str(window["id"]))["in_slurm"] == "yes"
+
     status = now(site).json("slurm", "status")
     assert [(w["id"], w["in_slurm"]) for w in status["windows"]["items"]] == [(window["id"], "yes")]
     assert status["nodes_out_of_service"][0]["node"] == "node2435"

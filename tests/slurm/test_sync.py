@@ -14,7 +14,7 @@ import pytest
 from nodedesk.core.errors import ConflictError, PermissionDenied, ValidationError
 from nodedesk.core.models import ActivityEntry, Outage, SlurmReservation, SlurmSyncRun
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import outages, settings, users, windows
+from nodedesk.core.services import dashboard, outages, settings, users, windows
 from nodedesk.core.slurm import status
 from nodedesk.core.slurm.client import SlurmUnreachable
 from nodedesk.core.slurm.lock import SyncLock
@@ -251,6 +251,15 @@ def test_a_window_with_nodes_slurm_does_not_know_and_the_node_map(
     with rt.read() as ctx:
         opened = outages.list_outages(ctx, outages.OutageQuery(open_only=True)).items
     assert [o.nodes for o in opened] == [("gpu01",)]
+
+    with rt.write() as ctx:  # a map the inventory contradicts stops the sync, not the views
+        settings.set_setting(ctx, "slurm_node_map", "gpu01=node2436")
+    with rt.read() as ctx:
+        presence = status.window_presence(ctx, [wid])[wid]
+        summary = dashboard.dashboard(ctx, slow=False).slurm
+    assert presence.state == "n/a"
+    assert presence.detail.startswith("cannot tell: slurm_node_map: nodes 'gpu01'")
+    assert summary is not None and summary.drift_total == 2
 
 
 # ---------------------------------------------------------------- pull
