@@ -415,3 +415,21 @@ def test_who_may_sync(slurm_site: Runtime, slurm: SlurmCluster) -> None:
     assert sync(runtime_as(rt, "rita")).changes == 1
     with rt.read() as ctx:
         assert status.last_run(ctx).by == "rita"  # type: ignore[union-attr]
+
+
+def test_a_change_slurm_refuses_is_reported_and_the_rest_goes_on(slurm_site: Runtime, slurm: SlurmCluster) -> None:
+    rt = slurm_site
+    with rt.write() as ctx:
+        settings.set_setting(ctx, "slurm_reservation_user", "nosuchuser7")
+    add_window(rt, "Firmware", hours_ahead(20), hours_ahead(22), "node2433")
+    slurm.drain("node2434", "fan")
+    report = sync(rt)
+    (refused,) = report.push
+    assert not refused.done and refused.error.startswith("'scontrol create reservation ReservationName=nodedesk-")
+    assert "' failed: " in refused.error and "\n" not in refused.error
+    assert [(o.action.kind, o.done) for o in report.pull] == [("open", True)]
+    assert (report.changes, report.failures) == (1, 1) and slurm.reservations() == {}
+    assert activity(rt, "slurm.") == []  # nothing happened in Slurm, nothing is recorded as if it had
+    with rt.read() as ctx:
+        last = status.last_run(ctx)
+    assert last is not None and (last.outcome, last.changes, last.problems) == ("partial", 1, 1)
