@@ -191,6 +191,13 @@ def sync_summary(ctx: ServiceContext) -> SyncSummary:
             )
     report = run.report
     found = tuple(str(n.get("text", "")) for n in report.get("drift", []) if isinstance(n, dict))
+    return SyncSummary(
+        run, tuple(drift[:LIMIT]), len(drift), found, tuple(sorted(_nodes_out(report).items()))
+    )
+
+
+def _nodes_out(report: dict[str, Any]) -> dict[str, str]:
+    """Node -> what the run saw in Slurm and did, for the nodes out of service."""
     nodes: dict[str, str] = {}
     for item in report.get("pull", []):
         if isinstance(item, dict) and item.get("action") in ("open", "investigate"):
@@ -200,4 +207,11 @@ def sync_summary(ctx: ServiceContext) -> SyncSummary:
     for note in report.get("notes", []):
         if isinstance(note, dict) and note.get("kind") in ("maintenance", "already_open", "no_reason"):
             nodes.setdefault(str(note.get("subject")), str(note.get("text")))
-    return SyncSummary(run, tuple(drift[:LIMIT]), len(drift), found, tuple(sorted(nodes.items())))
+    return nodes
+
+
+def nodes_out_of_service(ctx: ServiceContext) -> tuple[LastRun | None, dict[str, str]]:
+    """The last sync, and the nodes it found out of service in Slurm (what it saw and did):
+    for the node list, without the windows' presence (help/slurm.md)."""
+    run = last_run(ctx)
+    return run, (_nodes_out(run.report) if run else {})

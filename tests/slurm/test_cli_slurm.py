@@ -74,6 +74,13 @@ def test_a_planned_window_shows_in_slurm_and_a_drained_node_on_the_dashboard(
     assert f"in Slurm:    yes (nodedesk-{window['uuid']})" in shown
     assert now(site).json("window", "show", str(window["id"]))["in_slurm"] == "yes"
 
+    nodes = {n["name"]: n for n in now(site).json("node", "list")}
+    assert nodes["node2435"]["status"] == "outage" and nodes["node2433"]["slurm"] is None
+    in_slurm = nodes["node2435"]["slurm"]
+    assert in_slurm.startswith("DRAIN") and "outage #1 reported" in in_slurm
+    listed = now(site).ok("node", "list")
+    assert "Slurm: last sync " in listed and "  node2435: DRAIN" in listed
+
     status = now(site).json("slurm", "status")
     assert [(w["id"], w["in_slurm"]) for w in status["windows"]["items"]] == [(window["id"], "yes")]
     assert status["nodes_out_of_service"][0]["node"] == "node2435"

@@ -417,7 +417,9 @@ def test_who_may_sync(slurm_site: Runtime, slurm: SlurmCluster) -> None:
         assert status.last_run(ctx).by == "rita"  # type: ignore[union-attr]
 
 
-def test_a_change_slurm_refuses_is_reported_and_the_rest_goes_on(slurm_site: Runtime, slurm: SlurmCluster) -> None:
+def test_a_change_slurm_refuses_is_reported_and_the_rest_goes_on(
+    slurm_site: Runtime, slurm: SlurmCluster
+) -> None:
     rt = slurm_site
     with rt.write() as ctx:
         settings.set_setting(ctx, "slurm_reservation_user", "nosuchuser7")
@@ -425,7 +427,8 @@ def test_a_change_slurm_refuses_is_reported_and_the_rest_goes_on(slurm_site: Run
     slurm.drain("node2434", "fan")
     report = sync(rt)
     (refused,) = report.push
-    assert not refused.done and refused.error.startswith("'scontrol create reservation ReservationName=nodedesk-")
+    assert not refused.done
+    assert refused.error.startswith("'scontrol create reservation ReservationName=nodedesk-")
     assert "' failed: " in refused.error and "\n" not in refused.error
     assert [(o.action.kind, o.done) for o in report.pull] == [("open", True)]
     assert (report.changes, report.failures) == (1, 1) and slurm.reservations() == {}

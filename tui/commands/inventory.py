@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from nodedesk.core import timeutil
 from nodedesk.core.services import inventory, node_status, rates
+from nodedesk.core.slurm import status as slurm_status
 
 from .. import output
 from .common import add_json
@@ -106,9 +108,12 @@ def cmd_node_list(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().read() as ctx:
         rows = inventory.list_nodes(ctx, args.node_type)
         statuses = {s.node: s for s in node_status.node_statuses(ctx, args.node_type)}
+        synced, in_slurm = slurm_status.nodes_out_of_service(ctx)  # help/slurm.md
         tz = ctx.tz
     if args.json:
-        output.print_json([r.to_json() | statuses[r.name].to_json(tz) for r in rows])
+        output.print_json(
+            [r.to_json() | statuses[r.name].to_json(tz) | {"slurm": in_slurm.get(r.name)} for r in rows]
+        )
     else:
         output.table(
             ["NODE", "TYPE", "CATEGORY", "RENTABLE", "STATUS", "SINCE", "DETAIL", "NEXT CHANGE"],
@@ -127,4 +132,9 @@ def cmd_node_list(args: argparse.Namespace, env: CliEnv) -> int:
                 for st in [statuses[r.name]]
             ],
         )
+        if synced is not None:
+            when = timeutil.format_short(synced.at, tz)
+            print(output.one_line(f"Slurm: last sync {when}: {synced.outcome}"))
+            for name in (r.name for r in rows if r.name in in_slurm):
+                print(output.one_line(f"  {name}: {in_slurm[name]}"))
     return 0
