@@ -71,7 +71,7 @@ def test_a_planned_window_shows_in_slurm_and_a_drained_node_on_the_dashboard(
     assert "Slurm (last sync " in text and ": ok, drift 0)" in text
 
     shown = now(site).ok("window", "show", str(window["id"]))
-    assert f"in Slurm:    yes (nodedesk-{window['uuid']})" in shown
+    assert f"in Slurm:  yes (nodedesk-{window['uuid']})" in shown
     assert now(site).json("window", "show", str(window["id"]))["in_slurm"] == "yes"
 
     nodes = {n["name"]: n for n in now(site).json("node", "list")}

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..cli import CliEnv
 
 WINDOW_ROWS = 50
+SCOPE_WORDS = {"both": "push and pull", "push": "push only", "pull": "pull only"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -140,7 +141,7 @@ def cmd_status(args: argparse.Namespace, env: CliEnv) -> int:
     else:
         print(
             one_line(
-                f"Last sync: {timeutil.format_local(last.at, tz)} by {last.by} (only {last.scope}): "
+                f"Last sync: {timeutil.format_local(last.at, tz)} by {last.by} ({SCOPE_WORDS[last.scope]}): "
                 f"{last.outcome}, {last.changes} change(s), {last.problems} problem(s)"
             )
         )

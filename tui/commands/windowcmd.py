@@ -308,7 +308,7 @@ def cmd_show(args: argparse.Namespace, env: CliEnv) -> int:
     else:
         _print_window(v, tz)
         if synced:
-            print(f"in Slurm:    {slurm.state} ({output.one_line(slurm.detail)})")
+            print(f"{'in Slurm:':<10} {slurm.state} ({output.one_line(slurm.detail)})")
     return 0
 
 
