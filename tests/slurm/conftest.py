@@ -73,6 +73,7 @@ class SlurmCluster:
         self.conf = root / "slurm.conf"
         self.port = _free_port()
         self.host = socket.gethostname().split(".")[0]
+        self.cluster = f"nd{os.urandom(4).hex()}"  # one per pytest worker: never two alike on a host
         self.munged: subprocess.Popen[bytes] | None = None
         self.slurmctld: subprocess.Popen[bytes] | None = None
         self.env = {
@@ -84,7 +85,7 @@ class SlurmCluster:
     def write_conf(self, path: Path, port: int) -> None:
         r = self.root
         path.write_text(
-            f"""ClusterName=ndtest
+            f"""ClusterName={self.cluster}
 SlurmctldHost={self.host}(127.0.0.1)
 SlurmctldPort={port}
 SlurmdPort={_free_port()}
