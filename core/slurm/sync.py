@@ -232,7 +232,7 @@ def run_sync(
                 fresh = _pull_plan(ctx, side, reads)
                 pull_notes = fresh.notes
                 pulled = [_apply_pull(ctx, a, reads.node_command) for a in fresh.actions]
-            if after is not None:
+            if scope != "pull" and after is not None:  # a pull does not read the reservations
                 state.remember(ctx, after, RESERVATION_PREFIX)
             report = SyncReport(
                 scope,

@@ -117,6 +117,10 @@ def test_push_creates_a_maint_reservation_per_window_and_a_second_run_does_nothi
     assert again.push == () and again.pull == () and again.changes == 0
     assert slurm.reservations() == before and len(activity(rt)) == entries
 
+    sync(rt, scope="pull")  # reads no reservation: what Slurm has stays known
+    with rt.read() as ctx:
+        assert {p.state for p in status.window_presence(ctx, [a, b]).values()} == {"yes"}
+
 
 def _next_dst_change(tz: str) -> pendulum.DateTime:
     day = pendulum.now(tz).start_of("day").add(days=3)
