@@ -74,6 +74,7 @@ def test_a_planned_window_shows_in_slurm_and_a_drained_node_on_the_dashboard(
     assert f"in Slurm:  yes (nodedesk-{window['uuid']})" in shown
     assert now(site).json("window", "show", str(window["id"]))["in_slurm"] == "yes"
 
+    assert "source:   Slurm sync (help: slurm)" in now(site).ok("outage", "show", "1")
     nodes = {n["name"]: n for n in now(site).json("node", "list")}
     assert nodes["node2435"]["status"] == "outage" and nodes["node2433"]["slurm"] is None
     in_slurm = nodes["node2435"]["slurm"]
