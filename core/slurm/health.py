@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from .. import timeutil
-from ..services.doctor import OK, PROBLEM, SKIPPED, Check
+from ..services.site.doctor import OK, PROBLEM, SKIPPED, Check
 from . import status
 from .client import SlurmClient, SlurmError
 from .config import SlurmConfig

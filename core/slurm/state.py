@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from ..context import ServiceContext
 from ..downtime import load_downtime
 from ..models import MaintenanceWindow, Node, SlurmReservation
-from ..services import outages, windows
+from ..services.downtime import outages, windows
 from . import hostlist
 from .config import NodeMap
 from .parse import SlurmReservation as InSlurm

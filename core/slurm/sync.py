@@ -29,7 +29,7 @@ from .. import timeutil
 from ..context import ServiceContext
 from ..errors import NodedeskError, ValidationError
 from ..models import SlurmSyncRun
-from ..services import outages
+from ..services.downtime import outages
 from . import hostlist, plan, state
 from .client import SlurmClient, SlurmError, SlurmUnreachable
 from .config import RESERVATION_PREFIX, SlurmConfig

@@ -26,7 +26,7 @@ import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.models import MaintenanceWindow, Node, NodeType, SlurmSyncRun
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import dashboard
+from nodedesk.core.services.views import dashboard
 from nodedesk.core.slurm import hostlist, plan, state, status
 from nodedesk.core.slurm.config import RESERVATION_PREFIX, SlurmConfig
 from nodedesk.core.slurm.parse import SlurmReservation
@@ -125,7 +125,8 @@ def test_a_real_sync_of_200_windows(
     slurm: SlurmCluster,  # noqa: F811 (the fixture imported above)
     backend: str,
 ) -> None:
-    from nodedesk.core.services import inventory, settings
+    from nodedesk.core.services.nodes import inventory
+    from nodedesk.core.services.site import settings
 
     clock.set(real_now())
     with runtime.write() as ctx:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, settings
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.site import settings
 
 from tests.conftest import IN_CI
 

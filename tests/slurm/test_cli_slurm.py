@@ -10,7 +10,8 @@ import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, settings
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.site import settings
 
 from tests.cli.conftest import SITE_TZ, SiteCli, cli_site, cli_template  # noqa: F401
 from tests.slurm.conftest import NODES, SlurmCluster, _free_port, real_now

@@ -14,7 +14,9 @@ import pytest
 from nodedesk.core.errors import ConflictError, PermissionDenied, ValidationError
 from nodedesk.core.models import ActivityEntry, Outage, SlurmReservation, SlurmSyncRun
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import dashboard, outages, settings, users, windows
+from nodedesk.core.services.downtime import outages, windows
+from nodedesk.core.services.site import settings, users
+from nodedesk.core.services.views import dashboard
 from nodedesk.core.slurm import status
 from nodedesk.core.slurm.client import SlurmUnreachable
 from nodedesk.core.slurm.lock import SyncLock
@@ -225,7 +227,7 @@ def test_a_window_with_nodes_slurm_does_not_know_and_the_node_map(
 ) -> None:
     rt = slurm_site
     with rt.write() as ctx:
-        from nodedesk.core.services import inventory
+        from nodedesk.core.services.nodes import inventory
 
         inventory.add_node(ctx, "gpu01", "CPU")
         inventory.add_node(ctx, "login1", "CPU")
