@@ -43,6 +43,13 @@ class SiteSettings:
     # Applied to each new database connection (core/db/engine.py).
     lock_timeout_seconds: int = 10
     statement_timeout_seconds: int = 120
+    # Where Slurm is and how names map (core/slurm/config.py, help/slurm.md).
+    slurm_scontrol: str = "scontrol"
+    slurm_sinfo: str = "sinfo"
+    slurm_conf: str = ""
+    slurm_timeout_seconds: int = 20
+    slurm_reservation_user: str = "root"
+    slurm_node_map: str = ""
 
     # Stored values that failed their check: setting name -> the one-line message reading it
     # gives. Set by :func:`load`; not a setting itself.
@@ -99,6 +106,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "outage_default_hours": (1, 720),
     "lock_timeout_seconds": (1, 600),
     "statement_timeout_seconds": (10, 3600),
+    "slurm_timeout_seconds": (1, 300),
 }
 
 
@@ -125,6 +133,10 @@ def validate_setting(key: str, value: str) -> str:
                 f"must be a comma-separated list of project roles ({', '.join(PROJECT_ROLES)})", field=key
             )
         return ",".join(dict.fromkeys(roles))
+    if key.startswith("slurm_") and key not in _INT_FIELDS:
+        from .slurm.config import check_setting
+
+        return check_setting(key, value)
     if key in _INT_FIELDS:
         low, high = INT_RANGES[key]
         text = value.strip()

@@ -35,6 +35,8 @@ from ..models import (
     ScheduleException,
     Setting,
     Sku,
+    SlurmReservation,
+    SlurmSyncRun,
     User,
     UserRole,
     outage_nodes,
@@ -87,6 +89,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("billing_overrides", BillingOverride, key=("uuid",)),
     Kind("notices", Notice, key=("uuid",)),
     Kind("api_tokens", ApiToken, key=("name",)),
+    Kind("slurm_sync_runs", SlurmSyncRun, key=("uuid",)),
+    Kind("slurm_reservations", SlurmReservation, key=("name",)),
     # Append-only and hash-chained: see importer._LogChain.
     Kind("activity_log", ActivityEntry, key=("seq",), append_only=True),
 )

@@ -25,6 +25,7 @@ from ..models import (
     INVOICE_STATUSES,
     NODE_CATEGORIES,
     NOTICE_STATUSES,
+    OUTAGE_SOURCES,
     OUTAGE_STATUSES,
     OVERRIDE_KINDS,
     PROJECT_ROLES,
@@ -92,6 +93,7 @@ def _field_rules() -> dict[str, dict[str, Rule]]:
             "title": validate.title,
             "description": _text("description"),
             "status": _choice("status", OUTAGE_STATUSES),
+            "source": _choice("source", OUTAGE_SOURCES),
         },
         "invoice_periods": {"status": _choice("status", INVOICE_STATUSES)},
         "billing_overrides": {"kind": _choice("kind", OVERRIDE_KINDS), "reason": validate.reason},
@@ -127,6 +129,8 @@ DOCUMENTS = frozenset(
         ("notices", "ics"),
         ("notices", "last_error"),
         ("settings", "value"),
+        ("slurm_sync_runs", "summary_json"),
+        ("slurm_reservations", "nodes"),
     }
 )
 

@@ -14,6 +14,7 @@ from .inventory import NODE_CATEGORIES, Node, NodeType
 from .notices import NOTICE_STATUSES, Notice
 from .rentals import (
     ACTIVE_RESERVATION_STATUSES,
+    OUTAGE_SOURCES,
     OUTAGE_STATUSES,
     PROJECT_ROLES,
     PROJECT_STATUSES,
@@ -40,6 +41,7 @@ from .schedules import (
     schedule_scope_node_types,
     schedule_scope_nodes,
 )
+from .slurm import SlurmReservation, SlurmSyncRun
 from .windows import MaintenanceWindow, window_scope_node_types, window_scope_nodes
 
 
@@ -60,6 +62,7 @@ __all__ = [
     "INVOICE_STATUSES",
     "NODE_CATEGORIES",
     "NOTICE_STATUSES",
+    "OUTAGE_SOURCES",
     "OUTAGE_STATUSES",
     "OVERRIDE_KINDS",
     "PROJECT_ROLES",
@@ -94,6 +97,8 @@ __all__ = [
     "ScheduleException",
     "Setting",
     "Sku",
+    "SlurmReservation",
+    "SlurmSyncRun",
     "User",
     "UserRole",
     "outage_nodes",

@@ -31,6 +31,8 @@ SPLIT_STATUSES = ("pending", "approved", "rejected")
 RESERVATION_STATUSES = ("pending", "approved", "declined", "cancelled")
 ACTIVE_RESERVATION_STATUSES = ("pending", "approved")
 OUTAGE_STATUSES = ("reported", "investigating", "identified", "monitoring", "resolved")
+# Who opened an outage: a person, or the Slurm sync from a drained or down node (help/slurm.md).
+OUTAGE_SOURCES = ("manual", "slurm")
 SKU_KINDS = ("hourly", "monthly")
 UNALLOCATED = "UNALLOCATED"
 
@@ -221,5 +223,6 @@ class Outage(IdMixin, TrackedMixin, Base):
     etr: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="reported")
     credit: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="manual", server_default="manual")
 
     nodes: Mapped[list[Node]] = relationship(secondary=outage_nodes, order_by="Node.name", lazy="selectin")

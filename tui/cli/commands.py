@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "keys": "keys",
     "serve": "serve",
     "token": "tokens",
+    "slurm": "slurm",
 }
 
 

@@ -41,6 +41,17 @@ def _section(title: str, lines: list[str], more: int = 0) -> list[str]:
     return [title, *body, ""]
 
 
+def _slurm_section(d: svc.Dashboard, tz: str) -> list[str]:
+    """The last Slurm sync and the drift, on a site that syncs (help/slurm.md)."""
+    s = d.slurm
+    if s is None or s.last is None:
+        return []
+    when = timeutil.format_short(s.last.at, tz)
+    title = f"Slurm (last sync {when}: {s.last.outcome}, drift {s.drift_total})"
+    lines = [f"  {one_line(item.subject)}: {one_line(item.text)}" for item in s.drift]
+    return _section(title, lines, s.drift_total - len(s.drift))
+
+
 def cmd_dashboard(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().read() as ctx:
         tz = ctx.tz
@@ -99,6 +110,7 @@ def cmd_dashboard(args: argparse.Namespace, env: CliEnv) -> int:
         *_section(risk_head, risk, at_risk.more),
         *_section("Pending approvals", approvals, d.pending_reservations.more + d.pending_splits.more),
         *_section("Invoices (this month, last month)", invoices),
+        *_slurm_section(d, tz),
         f"Notices waiting: {n.waiting} ({n.pending} pending, {n.failed} failed)",
     ]
     print("\n".join(lines))

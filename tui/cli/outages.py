@@ -112,6 +112,7 @@ def _print_outage(v: svc.OutageView, tz: str, history: list[svc.EtrRevision]) ->
             ("duration", timeutil.format_duration(v.duration) + ("" if v.end else " so far")),
             ("etr", _etr(v, tz) or "(none)"),
             ("credit", "yes (not billed to renters)" if v.credit else "no (billed as usual)"),
+            ("source", "Slurm sync (help: slurm)" if v.source == "slurm" else "entered by hand"),
             ("created", f"{timeutil.format_local(v.created_at, tz)} by {v.created_by}"),
             ("modified", f"{timeutil.format_local(v.modified_at, tz)} by {v.modified_by}"),
             ("version", v.version),

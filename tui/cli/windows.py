@@ -13,6 +13,7 @@ from nodedesk.core.errors import ValidationError
 from nodedesk.core.services.downtime import impact as impact_svc
 from nodedesk.core.services.downtime import windows as svc
 from nodedesk.core.services.downtime.impact import ImpactLine, WindowImpact
+from nodedesk.core.slurm import status as slurm_status
 
 from . import bulk as bulkcmd
 from . import output
@@ -304,10 +305,17 @@ def cmd_show(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().read() as ctx:
         v = svc.get_window(ctx, args.id)
         tz = ctx.tz
+        slurm = slurm_status.window_presence(ctx, [v.id])[v.id]  # help/slurm.md
+        synced = slurm_status.last_run(ctx) is not None
     if args.json:
-        output.print_json(v.to_json(tz) | {"lock_reason": v.lock_reason(tz)})
+        output.print_json(
+            v.to_json(tz)
+            | {"lock_reason": v.lock_reason(tz), "in_slurm": slurm.state, "in_slurm_detail": slurm.detail}
+        )
     else:
         _print_window(v, tz)
+        if synced:
+            print(f"{'in Slurm:':<10} {slurm.state} ({output.one_line(slurm.detail)})")
     return 0
 
 

@@ -37,7 +37,7 @@ from ...context import ServiceContext
 from ...errors import NotFoundError, ValidationError
 from ...fieldcheck import FieldProblem, Problems
 from ...intervals import Interval
-from ...models import OUTAGE_STATUSES, ActivityEntry, Node, Outage
+from ...models import OUTAGE_SOURCES, OUTAGE_STATUSES, ActivityEntry, Node, Outage
 from ..invoicing import drift
 from . import notices
 
@@ -80,6 +80,7 @@ class OutageView:
     modified_at: datetime
     version: int
     now: datetime  # the instant "duration so far" is measured at
+    source: str = "manual"  # or "slurm": opened by the Slurm sync (help/slurm.md)
 
     @property
     def open(self) -> bool:
@@ -109,6 +110,7 @@ class OutageView:
             "status": self.status,
             "open": self.open,
             "credit": self.credit,
+            "source": self.source,
             "duration_hours": f"{self.duration.total_seconds() / 3600:.2f}",
             "created_by": self.created_by,
             "created_at": timeutil.iso_local(self.created_at, tz),
@@ -136,6 +138,7 @@ def view(o: Outage, now: datetime) -> OutageView:
         modified_at=o.modified_at,
         version=o.version,
         now=now,
+        source=o.source,
     )
 
 
@@ -239,6 +242,7 @@ class OutageDraft:
     status: str | None = None  # default: "resolved" when an end is given, else "reported"
     credit: bool = True
     description: str = ""
+    source: str = "manual"  # OUTAGE_SOURCES; the Slurm sync opens its outages as "slurm"
 
 
 @dataclass(frozen=True)
@@ -270,6 +274,7 @@ def _check_create(
     etr = p.attempt(timeutil.ensure_aware, draft.etr, "etr") if draft.etr is not None else None
     status = draft.status or ("resolved" if end is not None else "reported")
     status_ok = p.passes(validate.choice, status, "status", STATUSES)
+    p.attempt(validate.choice, draft.source, "source", OUTAGE_SOURCES)
     if start is not None and status_ok:
         _time_problems(ctx, p, start, end, etr, status)
     nodes = p.attempt(_resolve_nodes, ctx, draft.nodes)
@@ -333,6 +338,7 @@ def create_outage(
         etr=etr,
         status=status,
         credit=draft.credit,
+        source=draft.source,
         nodes=nodes,
         created_at=now,
         created_by=by,

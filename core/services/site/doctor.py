@@ -389,4 +389,11 @@ def run(runtime: Runtime) -> list[Check]:
     checks += _guarded("audit anchor", lambda: audit_checks(runtime))
     checks += _guarded("PostgreSQL timeouts", lambda: timeout_checks(runtime))
     checks += _guarded("SMTP security", lambda: [smtp_check(config.environ)])
+    checks += _guarded("Slurm", lambda: _slurm_checks(runtime))
     return checks
+
+
+def _slurm_checks(runtime: Runtime) -> list[Check]:
+    from ...slurm import health
+
+    return health.checks(runtime)

@@ -25,6 +25,7 @@ from ...billing import engine, loader
 from ...context import ServiceContext
 from ...downtime import WindowScope
 from ...models import CostSplitVersion, InvoicePeriod, Node, NodeType, Notice, Reservation
+from ...slurm.status import SyncSummary, sync_summary
 from ..downtime import at_risk, outages, windows
 from ..invoicing import invoices
 from ..rentals import reservations, splits
@@ -183,6 +184,8 @@ class Dashboard:
     at_risk: Panel[AtRisk] | None = None
     invoice: InvoiceState | None = None  # this month (a draft until it is over: its running total)
     last_month: InvoiceState | None = None  # the month before (due to be finalized, or drifted)
+    # The last Slurm sync and the drift now (core/slurm/status.py); None: not read.
+    slurm: SyncSummary | None = None
 
     @property
     def complete(self) -> bool:
@@ -224,6 +227,7 @@ class Dashboard:
                 "splits": panel(self.pending_splits, [s.to_json(tz) for s in self.pending_splits.items]),
             },
             "notices": self.notices.to_json(),
+            "slurm": None if self.slurm is None else self.slurm.to_json(tz),
         }
 
 
@@ -402,5 +406,6 @@ def dashboard(ctx: ServiceContext, *, slow: bool = True) -> Dashboard:
         pending_reservations=Panel(tuple(pending.items), pending.total),
         pending_splits=_pending_splits(ctx),
         notices=_notice_counts(ctx),
+        slurm=sync_summary(ctx),
     )
     return quick.with_slow(slow_parts(ctx)) if slow else quick
