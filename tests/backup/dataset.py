@@ -13,6 +13,8 @@ from nodedesk.core.models import (
     Outage,
     ProjectMember,
     ScheduleException,
+    SlurmReservation,
+    SlurmSyncRun,
 )
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services.downtime import outages
@@ -118,6 +120,31 @@ def load_rich(runtime: Runtime) -> dict[str, Any]:
                 attempts=2,
                 last_error="bk 550 " + AWKWARD.replace("\x1b", ""),
                 last_attempt_at=ctx.now(),
+            )
+        )
+        # What a Slurm sync keeps: its run and a reservation as Slurm had it (help/slurm.md).
+        ctx.session.add(
+            SlurmSyncRun(
+                started_at=ctx.now(),
+                finished_at=ctx.now(),
+                actor="admin",
+                scope="both",
+                outcome="partial",
+                changes=1,
+                problems=1,
+                summary_json='{"drift": [], "slurm_nodes": "bknode[01-04]"}',
+            )
+        )
+        ctx.session.add(
+            SlurmReservation(
+                name=f"nodedesk-{linked.uuid}",
+                window_uuid=linked.uuid,
+                start=linked.start,
+                end=linked.end,
+                nodes="bknode04",
+                flags="IGNORE_JOBS,MAINT,SPEC_NODES",
+                state="INACTIVE",
+                seen_at=ctx.now(),
             )
         )
         first = b.fee("bk-alice", "MAINT_STANDARD", proj, date(2026, 1, 1), date(2026, 1, 20))
