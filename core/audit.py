@@ -182,6 +182,8 @@ def _signing_key(session: Session, seal: AuditSeal) -> bytes:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released: nothing is committed yet, the head stays pending
     head = session.info.pop(_HEAD, None)
     reset = session.info.pop(_RESET, False)
     if head is None:
@@ -225,6 +227,20 @@ def reset_anchor_on_commit(session: Session) -> None:
     session.info[_RESET] = True
 
 
+@dataclass(frozen=True)
+class Pending:
+    """One entry for :func:`append_many`: what changed (who and when are the batch's)."""
+
+    action: str
+    target_type: str
+    target_id: str | int = ""
+    target_label: str = ""
+    target_uuid: str = ""
+    before: Any = None
+    after: Any = None
+    reason: str = ""
+
+
 def append(
     session: Session,
     *,
@@ -242,37 +258,68 @@ def append(
     reason: str = "",
     clock_frozen: bool = False,
 ) -> ActivityEntry:
+    item = Pending(action, target_type, target_id, target_label, target_uuid, before, after, reason)
+    return append_many(
+        session,
+        [item],
+        seal=seal,
+        occurred_at=occurred_at,
+        actor=actor,
+        real_user=real_user,
+        clock_frozen=clock_frozen,
+    )[0]
+
+
+def append_many(
+    session: Session,
+    items: list[Pending],
+    *,
+    seal: AuditSeal,
+    occurred_at: datetime,
+    actor: str,
+    real_user: str,
+    clock_frozen: bool = False,
+) -> list[ActivityEntry]:
+    """Append entries in order, chained one to the next, with one read of the head and one
+    flush (a migration records thousands of records at once; core/orcd/migrator.py)."""
     _lock_chain(session)
     key = _signing_key(session, seal)
     last = session.execute(
         select(ActivityEntry.seq, ActivityEntry.hash).order_by(ActivityEntry.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    entry = ActivityEntry(
-        seq=seq,
-        occurred_at=_plain_utc(occurred_at),
-        recorded_at=real_now(session),
-        actor=actor,
-        real_user=real_user,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        target_label=target_label[:300],
-        target_uuid=target_uuid,
-        before_json=canonical_json(before),
-        after_json=canonical_json(after),
-        reason=reason,
-        clock_frozen=clock_frozen,
-        prev_hash=prev,
-        hash_scheme=KEYED_SCHEME,
-    )
-    entry.hash = entry_mac(key, entry)
-    session.add(entry)
+    at, recorded = _plain_utc(occurred_at), real_now(session)
+    entries = []
+    for item in items:
+        entry = ActivityEntry(
+            seq=seq,
+            occurred_at=at,
+            recorded_at=recorded,
+            actor=actor,
+            real_user=real_user,
+            action=item.action,
+            target_type=item.target_type,
+            target_id=str(item.target_id),
+            target_label=item.target_label[:300],
+            target_uuid=item.target_uuid,
+            before_json=canonical_json(item.before),
+            after_json=canonical_json(item.after),
+            reason=item.reason,
+            clock_frozen=clock_frozen,
+            prev_hash=prev,
+            hash_scheme=KEYED_SCHEME,
+        )
+        entry.hash = entry_mac(key, entry)
+        entries.append(entry)
+        seq, prev = seq + 1, entry.hash
+    if not entries:
+        return entries
+    session.add_all(entries)
     session.flush()
     held = session.info.get(_HEAD)
     extends = held[3] if held is not None else _extends_anchor(session, seal, last)
-    _hook(session, seal, seq, entry.hash, extends)
-    return entry
+    _hook(session, seal, entries[-1].seq, entries[-1].hash, extends)
+    return entries
 
 
 # ------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -39,12 +40,13 @@ from sqlalchemy import select
 from .. import timeutil
 from ..context import ServiceContext
 from ..downtime import load_downtime
+from ..errors import ValidationError
 from ..intervals import Interval, union
 from ..models import Node, Rate, Reservation, Sku
 from ..services import invoices
 from ..services.rates import format_amount, node_sku_code
 from ..services.reservation_policy import elapsed_hours
-from .invoice import UNKNOWN, OrcdFeeLine, OrcdInvoice, OrcdReservationLine, money
+from .invoice import UNKNOWN, OrcdFeeLine, OrcdInvoice, OrcdReservationLine, money, read_invoice_file
 
 ZERO = Decimal(0)
 HOUR = Decimal("0.01")
@@ -424,7 +426,7 @@ class _Comparer:
         text = f"{span}, {hours_text(r.hours)} h"
         if r.maintenance_deduction is not None:
             text += f" − {hours_text(r.maintenance_deduction)} h maintenance"
-        return f"{text} × {rate} = {money_text(r.billed_hours * rate)}"
+        return f"{text} × {format_amount(rate)} = {money_text(r.billed_hours * rate)}"
 
     @staticmethod
     def _ours_detail(line: dict[str, Any]) -> str:
@@ -568,7 +570,7 @@ class _Comparer:
         key = f"fee {f.user} {f.sku}"
         found = self.fee_lines.pop((f.user, f.sku.upper(), f.project), [])
         orcd_amount = f.amount
-        rate_text = f"{f.rate}" if f.rate is not None else "no rate"
+        rate_text = format_amount(f.rate) if f.rate is not None else "no rate"
         orcd_detail = f"{f.days}/{f.days_in_month} days × {rate_text} = {money_text(orcd_amount)}"
         if not found:
             cause = Cause(
@@ -793,3 +795,16 @@ def compare_invoice(
         found = done.get("placeholder_rates")
         placeholders = found if isinstance(found, list) else []
     return _Comparer(ctx, orcd, placeholders).run()
+
+
+def compare_file(ctx: ServiceContext, period: str, path: str | Path) -> InvoiceComparison:
+    """``orcd-compare PERIOD FILE``: read the plugin's invoice JSON and compare it. The file is
+    read as the account nodedesk runs as, so only billing managers and admins may ask."""
+    ctx.require("manage_billing")
+    month = invoices.parse_month(period)
+    orcd = read_invoice_file(path)
+    if orcd.period != month:
+        raise ValidationError(
+            f"the plugin's invoice in {str(path)!r} is for {orcd.period}, not {month}", field="period"
+        )
+    return compare_invoice(ctx, orcd)

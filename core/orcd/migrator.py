@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -93,6 +94,7 @@ from .source import (
 SUMMARY_ACTION = "orcd.migrated"
 CURRENCY = "USD"
 RESERVATION_BATCH = 1000
+SAVEPOINT_BATCH = 200  # records created under one savepoint (see _Migration.settle)
 
 # What a ColdFront group's permission lets its members do in the plugin → the nodedesk role.
 GROUP_ROLES = {
@@ -115,14 +117,14 @@ TARGETS = {
     "users": "users (roles from their groups)",
     "groups": "system roles of their members",
     "user_group_memberships": "system roles of the user",
-    "projects": "projects (owner = the PI)",
-    "project_users": "project members (through the ORCD project roles)",
-    "project_member_roles": "project members with their project role",
     "node_types": "node types, each with its hourly SKU",
     "gpu_node_instances": "nodes",
     "cpu_node_instances": "nodes",
     "rental_skus": "SKUs (NODE_ SKUs are the node types' own)",
     "rental_rates": "rates with their effective dates",
+    "projects": "projects (owner = the PI)",
+    "project_member_roles": "project members with their project role",
+    "project_users": "project members (through the ORCD project roles)",
     "cost_allocation_snapshots": "approved cost split versions",
     "cost_object_snapshots": "parts of those split versions",
     "project_cost_allocations": "the current split (pending ones stay pending)",
@@ -198,6 +200,15 @@ class _Skip(Exception):
     """A record nodedesk cannot keep; ``str()`` is the reason shown in the report."""
 
 
+@dataclass
+class _Job:
+    model: str
+    key: str
+    exists: Callable[[], bool]
+    create: Callable[[], object]
+    ok: Callable[[], object] | None = None
+
+
 # ------------------------------------------------------------------------------------------
 # The migration proper
 
@@ -225,6 +236,7 @@ class _Migration:
         self.allocations_done: set[str] = set()
         self.reservations: dict[int, str] = {}  # plugin id -> nodedesk status, for those kept
         self.placeholders: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self.jobs: list[_Job] = []
 
     # -- bookkeeping -----------------------------------------------------------------------
     def tally(self, model: str) -> Any:
@@ -238,27 +250,56 @@ class _Migration:
         key: str,
         exists: Callable[[], bool],
         create: Callable[[], object],
-    ) -> bool:
-        """Count the record as present, or create it (a savepoint: a refused record leaves no
-        trace), or skip it with the reason. True when the record is in nodedesk afterwards."""
-        tally = self.tally(model)
-        if exists():
-            tally.present += 1
-            return True
+        ok: Callable[[], object] | None = None,
+    ) -> None:
+        """Queue one record: :meth:`settle` counts it as present (a second run), creates it, or
+        skips it with the reason, and calls ``ok`` once it is in nodedesk."""
+        self.jobs.append(_Job(model, key, exists, create, ok))
+
+    def settle(self) -> None:
+        """Create the queued records, many to a savepoint; when one is refused, its batch is
+        rolled back and done again one record to a savepoint, so only that one is skipped
+        (a refused record leaves no trace)."""
+        jobs, self.jobs = self.jobs, []
         if self.verify:
-            tally.skip(key, "not in this database (removed or changed since the migration?)")
-            return False
+            for job in jobs:
+                tally = self.tally(job.model)
+                if job.exists():
+                    tally.present += 1
+                    if job.ok is not None:
+                        job.ok()
+                else:
+                    tally.skip(job.key, "not in this database (removed or changed since the migration?)")
+            return
+        for i in range(0, len(jobs), SAVEPOINT_BATCH):
+            chunk = jobs[i : i + SAVEPOINT_BATCH]
+            if len(chunk) > 1 and self._try(chunk):
+                for job in chunk:
+                    self._done(job)
+                continue
+            for job in chunk:
+                if self._try([job], one=True):
+                    self._done(job)
+
+    def _try(self, jobs: list[_Job], one: bool = False) -> bool:
+        mark = self.ctx.mark()
         try:
-            with self.session.begin_nested(), self.ctx.source(model, key):
-                create()
-        except _Skip as exc:
-            tally.skip(key, str(exc))
+            with self.session.begin_nested():
+                for job in jobs:
+                    with self.ctx.source(job.model, job.key):
+                        job.create()
+        except (_Skip, NodedeskError) as exc:
+            self.ctx.drop_since(mark)
+            if one:
+                why = str(exc) if isinstance(exc, _Skip) else f"refused by nodedesk: {exc}"
+                self.tally(jobs[0].model).skip(jobs[0].key, why)
             return False
-        except NodedeskError as exc:
-            tally.skip(key, f"refused by nodedesk: {exc}")
-            return False
-        tally.created += 1
         return True
+
+    def _done(self, job: _Job) -> None:
+        self.tally(job.model).created += 1
+        if job.ok is not None:
+            job.ok()
 
     def skip(self, model: str, key: str, reason: str) -> None:
         self.tally(model).skip(key, reason)
@@ -316,14 +357,12 @@ class _Migration:
             if u.superuser and username != login:
                 self.report.warn(
                     f"user {username} is a ColdFront superuser; in nodedesk a {', '.join(roles)} "
-                    f"(give admin with 'nodedesk user roles {username} admin' if they need it)"
+                    f"(give admin with 'nodedesk user roles {username} --role admin' if they need it)"
                 )
-            if username == login:
+            if username == login and not self.verify:
                 # created first by the bootstrap, as the site's admin (the login running this)
                 self.users.add(username)
-                self.tally("users").created += 0 if self.verify else 1
-                if self.verify:
-                    self.tally("users").present += 1
+                self.tally("users").created += 1
                 if not u.active:
                     self.report.warn(
                         f"user {username} is inactive in the plugin but runs this migration: kept active"
@@ -338,10 +377,13 @@ class _Migration:
             ) -> None:
                 users.add_user(self.ctx, name, r, full_name=f, email=e)
 
-            if self.place("users", key, exists, create):
-                self.users.add(username)
-                if not u.active:
-                    self.inactive.append(username)
+            def ok(name: str = username, active: bool = u.active or username == login) -> None:
+                self.users.add(name)
+                if not active:
+                    self.inactive.append(name)
+
+            self.place("users", key, exists, create, ok)
+        self.settle()
         for m in self.src.memberships:
             if m.username in self.users:
                 self.merged("user_group_memberships")
@@ -362,8 +404,8 @@ class _Migration:
             def create(t: Any = t) -> None:
                 inventory.add_node_type(self.ctx, t.name, t.category, t.description)
 
-            if self.place("node_types", t.rec.label, exists, create):
-                self.node_types.add(t.name)
+            self.place("node_types", t.rec.label, exists, create, lambda t=t: self.node_types.add(t.name))
+        self.settle()
         for n in sorted(self.src.nodes, key=lambda n: n.name):
             model = "gpu_node_instances" if n.gpu else "cpu_node_instances"
             if n.node_type not in self.node_types:
@@ -377,8 +419,8 @@ class _Migration:
             def create(n: Any = n, d: str = description) -> None:
                 inventory.add_node(self.ctx, n.name, n.node_type, rentable=n.rentable, description=d)
 
-            if self.place(model, n.rec.label, exists, create):
-                self.nodes.add(n.name)
+            self.place(model, n.rec.label, exists, create, lambda n=n: self.nodes.add(n.name))
+        self.settle()
         self.migrate_skus()
         self.migrate_rates()
 
@@ -415,10 +457,13 @@ class _Migration:
             def create(s: Any = s, code: str = code, category: str = category) -> None:
                 rates.create_fee_sku(self.ctx, code, s.name, category, s.description)
 
-            if self.place("rental_skus", key, exists, create):
+            def ok(s: Any = s, code: str = code) -> None:
                 self.sku_map[s.code] = code
                 if not s.active:
                     self.report.warn(f"SKU {s.code} is inactive in the plugin; nodedesk keeps it offered")
+
+            self.place("rental_skus", key, exists, create, ok)
+        self.settle()
 
     def migrate_rates(self) -> None:
         for r in sorted(self.src.rates, key=lambda r: (r.sku, r.effective)):
@@ -429,7 +474,7 @@ class _Migration:
                     {
                         "sku": ours or r.sku,
                         "orcd_sku": r.sku,
-                        "amount": format(r.amount, "f"),
+                        "amount": rates.format_amount(r.amount),
                         "effective_date": r.effective.isoformat(),
                     }
                 )
@@ -456,6 +501,7 @@ class _Migration:
                 rates.set_rate(self.ctx, ours, r.amount, r.effective, rates.validate_notes(notes[:2000]))
 
             self.place("rental_rates", key, exists, create)
+        self.settle()
         self.report.placeholder_rates = [p for items in self.placeholders.values() for p in items]
 
     # -- projects --------------------------------------------------------------------------
@@ -471,11 +517,14 @@ class _Migration:
             def create(p: Any = p) -> None:
                 projects.add_project(self.ctx, p.title, p.pi, p.description)
 
-            if self.place("projects", p.rec.label, exists, create):
+            def ok(p: Any = p) -> None:
                 self.projects.add(p.title)
                 self.roles[(p.title, p.pi)].add("owner")
                 if p.status == "Archived":
                     self.archived.append(p.title)
+
+            self.place("projects", p.rec.label, exists, create, ok)
+        self.settle()
         for m in sorted(self.src.member_roles, key=lambda m: (m.project, m.username, m.role)):
             key = m.rec.label
             if m.project not in self.projects or m.username not in self.users:
@@ -499,8 +548,14 @@ class _Migration:
             def create(m: Any = m) -> None:
                 projects.add_member(self.ctx, m.project, m.username, m.role)
 
-            if self.place("project_member_roles", key, exists, create):
-                self.roles[(m.project, m.username)].add(m.role)
+            self.place(
+                "project_member_roles",
+                key,
+                exists,
+                create,
+                lambda m=m: self.roles[(m.project, m.username)].add(m.role),
+            )
+        self.settle()
         for pu in self.src.project_users:
             key = pu.rec.label
             if pu.project not in self.projects:
@@ -514,7 +569,7 @@ class _Migration:
                     "project_users",
                     key,
                     "a ColdFront member without an ORCD project role (the plugin lets them neither "
-                    "reserve nor be billed); add a role with 'nodedesk project member add'",
+                    "reserve nor be billed); add one with 'nodedesk member add PROJECT USER --role ROLE'",
                 )
 
     # -- cost splits -----------------------------------------------------------------------
@@ -573,8 +628,14 @@ class _Migration:
                     with self.ctx.source("cost_allocation_snapshots", n):
                         self._split(p, parts, e, "approved")
 
-                if self.place("cost_allocation_snapshots", key, exists, create):
-                    self.snapshots_done.add(s.id)
+                self.place(
+                    "cost_allocation_snapshots",
+                    key,
+                    exists,
+                    create,
+                    lambda s=s: self.snapshots_done.add(s.id),
+                )
+        self.settle()
         for part in self.src.snapshot_parts:
             if part.snapshot_id in self.snapshots_done:
                 self.merged("cost_object_snapshots")
@@ -588,6 +649,7 @@ class _Migration:
         }
         for a in sorted(self.src.allocations, key=lambda a: a.project):
             self._allocation(a, sorted(current.get(a.project, [])), latest.get(a.project))
+        self.settle()
         for co in self.src.cost_objects:
             if co.project in self.allocations_done:
                 self.merged("project_cost_objects")
@@ -630,8 +692,9 @@ class _Migration:
         def create() -> None:
             self._split(a.project, parts, effective, status, reason)
 
-        if self.place("project_cost_allocations", key, exists, create):
-            self.allocations_done.add(a.project)
+        self.place(
+            "project_cost_allocations", key, exists, create, lambda: self.allocations_done.add(a.project)
+        )
 
     # -- fee subscriptions -----------------------------------------------------------------
     def migrate_subscriptions(self) -> None:
@@ -660,7 +723,7 @@ class _Migration:
             if not told:
                 self.report.warn(
                     "the plugin's export carries no AMF end dates: fees are migrated open-ended, as the "
-                    "plugin's default end (2100-01-01); end one with 'nodedesk subscription end'"
+                    "plugin's default end (2100-01-01); end one with 'nodedesk subscription end ID --on DATE'"
                 )
                 told = True
 
@@ -683,6 +746,7 @@ class _Migration:
                 subscriptions.add_subscription(self.ctx, amf.username, sku, amf.billing_project, start)
 
             self.place("user_maintenance_statuses", key, exists, create)
+        self.settle()
 
     # -- maintenance windows ---------------------------------------------------------------
     def migrate_windows(self) -> None:
@@ -698,6 +762,7 @@ class _Migration:
                 )
 
             self.place("maintenance_windows", w.rec.label, exists, lambda w=w: self._window(w))
+        self.settle()
 
     def _window(self, w: Any) -> None:
         """The same field rules as a window saved in the app (core/services/windows.py), on all
@@ -864,26 +929,25 @@ class _Migration:
             insert_rows(conn, Reservation.__table__, rows[i : i + RESERVATION_BATCH])
         projects_by_id = {pid: title for title, pid in lookups["projects"].items()}
         nodes_by_id = {v[0]: name for name, v in lookups["nodes"].items()}
+        entries = []
         for row in rows:
-            label = f"{nodes_by_id[row['node_id']]}, {projects_by_id[row['project_id']]}"
-            with self.ctx.source("reservations", f"[{row['id']}]"):
-                self.ctx.record(
-                    "reservation.migrated",
-                    "reservation",
-                    row["id"],
-                    f"reservation #{row['id']} ({label})",
-                    after={
-                        "node": nodes_by_id[row["node_id"]],
-                        "project": projects_by_id[row["project_id"]],
-                        "requested_for": row["requested_for"],
-                        "start": _doc_time(row["start_at"], self.tz),
-                        "end": _doc_time(row["end_at"], self.tz),
-                        "blocks": row["blocks"],
-                        "status": row["status"],
-                        "decided_by": row["decided_by"],
-                    },
-                    target_uuid=row["uuid"],
-                )
+            node, project = nodes_by_id[row["node_id"]], projects_by_id[row["project_id"]]
+            doc = {
+                "node": node,
+                "project": project,
+                "requested_for": row["requested_for"],
+                "start": _doc_time(row["start_at"], self.tz),
+                "end": _doc_time(row["end_at"], self.tz),
+                "blocks": row["blocks"],
+                "status": row["status"],
+                "decided_by": row["decided_by"],
+            }
+            label = f"reservation #{row['id']} ({node}, {project})"
+            pending = audit.Pending(
+                "reservation.migrated", "reservation", row["id"], label, row["uuid"], None, doc
+            )
+            entries.append((f"reservations [{row['id']}]", pending))
+        self.ctx.hold(entries)
         tally.created += len(rows)
         self.reservations.update(kept)
         self.session.expire_all()
@@ -929,8 +993,9 @@ class _Migration:
                 self.skip(
                     "invoice_line_overrides",
                     key,
-                    "names its target project by the plugin's database id, which the export does not "
-                    "carry; set it again with 'nodedesk invoice override --charge-to PROJECT'",
+                    "names its target project by the plugin's database id, which the export does "
+                    "not carry; set it again with 'nodedesk override set PERIOD ID --charge-to "
+                    "PROJECT --reason R'",
                 )
                 continue
             else:
@@ -948,6 +1013,7 @@ class _Migration:
                 overrides.set_override(self.ctx, o.period, o.reservation_id, **args)
 
             self.place("invoice_line_overrides", key, exists, create)
+        self.settle()
 
     # -- last: states that lock what came before ------------------------------------------
     def finish_people(self) -> None:
@@ -957,10 +1023,12 @@ class _Migration:
             with self.ctx.source("users", json.dumps([name])):
                 users.update_user(self.ctx, name, active=False)
         for title in self.archived:
+            mark = self.ctx.mark()
             try:
                 with self.session.begin_nested(), self.ctx.source("projects", json.dumps([title])):
                     projects.set_project_status(self.ctx, title, "archived", reason="archived in the plugin")
             except NodedeskError as exc:
+                self.ctx.drop_since(mark)
                 self.report.warn(f"project {title} is archived in the plugin but stays active here: {exc}")
 
     def migrate_periods(self) -> None:
@@ -983,8 +1051,14 @@ class _Migration:
                 with self.ctx.source("invoice_periods", f"{p.rec.label} ({note})"):
                     invoices.finalize(self.ctx, p.period)
 
-            if self.place("invoice_periods", key, exists, create):
-                self.report.finalized.append(self.check_month(p))
+            self.place(
+                "invoice_periods",
+                key,
+                exists,
+                create,
+                lambda p=p: self.report.finalized.append(self.check_month(p)),
+            )
+        self.settle()
 
     def check_month(self, p: Any) -> FinalizedMonth:
         """Our snapshot of a month the plugin had finalized, beside the plugin's own figures."""
@@ -1020,6 +1094,9 @@ class _Migration:
                 self.report.not_mapped.append(NotMapped(model, component, count, why))
 
     def run(self) -> None:
+        for model in TARGETS:  # the report lists the kinds in the order they are migrated
+            if self.export.component_of(model):
+                self.tally(model)
         self.list_not_mapped()
         self.migrate_users()
         self.migrate_inventory()
@@ -1230,7 +1307,7 @@ def migrate_orcd(runtime: Runtime, directory: str | Path, *, dry_run: bool = Fal
             report.outcome = "already migrated" if verify else "migrated"
             if not verify:
                 ctx.current = ""
-                entry = ctx.record(
+                ctx.record(
                     SUMMARY_ACTION,
                     "site",
                     "",
@@ -1244,7 +1321,8 @@ def migrate_orcd(runtime: Runtime, directory: str | Path, *, dry_run: bool = Fal
                         "settings": {s.name: s.value for s in report.settings},
                     },
                 )
-                report.audit_seq = entry.seq
+                audit.reset_anchor_on_commit(session)  # (again: a refused record's rollback drops it)
+                report.audit_seq = ctx.flush()[-1].seq
     finally:
         if scratch is not None:
             scratch.cleanup()
