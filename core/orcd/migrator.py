@@ -49,6 +49,7 @@ from ..intervals import Interval
 from ..models import (
     ActivityEntry,
     BillingOverride,
+    CostSplitPart,
     CostSplitVersion,
     FeeSubscription,
     FeeSubscriptionPeriod,
@@ -574,15 +575,48 @@ class _Migration:
 
     # -- cost splits -----------------------------------------------------------------------
     def _split(
-        self, project: str, parts: list[tuple[str, Decimal]], effective: date, status: str, reason: str = ""
+        self,
+        project: str,
+        parts: list[tuple[str, Decimal]],
+        effective: date,
+        status: str,
+        *,
+        by: str | None,
+        at: datetime,
+        reason: str = "",
     ) -> None:
-        checked = [(code, pct) for code, pct in parts]
-        if status == "approved":
-            splits.propose_split(self.ctx, project, checked, effective, approve=True)
-        else:
-            splits.propose_split(self.ctx, project, checked, effective)
-            if status == "rejected":
-                splits.reject_split(self.ctx, project, reason)
+        """A split version as the plugin decided it, who and when included (the split service
+        would name the migration's admin and time instead). The same rules as a proposed split
+        (splits.validate_parts); no finalized month exists yet that it could change."""
+        checked = splits.validate_parts(parts)
+        owner = projects.find_project(self.ctx, project)
+        decider = by if by in self.users else self.ctx.actor.username
+        decided = status != "pending"
+        now, actor = self.ctx.now(), self.ctx.actor.username
+        version = CostSplitVersion(
+            project=owner,
+            effective_date=effective,
+            status=status,
+            decided_by=decider if decided else None,
+            decided_at=at if decided else None,
+            decision_reason=validate.text(reason, "review_notes", max_len=2000)
+            if status == "rejected"
+            else "",
+            created_at=at,
+            created_by=decider,
+            modified_at=now,
+            modified_by=actor,
+        )
+        version.parts = [CostSplitPart(cost_object=p.cost_object, percent=p.percent) for p in checked]
+        self.session.add(version)
+        self.session.flush()
+        self.ctx.record(
+            "split.migrated",
+            "cost_split",
+            version.id,
+            owner.title,
+            after=splits.view(version).to_json(self.tz),
+        )
 
     def _split_exists(
         self, project: str, parts: list[tuple[str, Decimal]], effective: date, status: str
@@ -623,10 +657,10 @@ class _Migration:
                     return self._split_exists(p, parts, e, "approved")
 
                 def create(
-                    p: str = project, parts: list[Any] = parts, e: date = effective, n: str = note
+                    p: str = project, parts: list[Any] = parts, e: date = effective, n: str = note, s: Any = s
                 ) -> None:
                     with self.ctx.source("cost_allocation_snapshots", n):
-                        self._split(p, parts, e, "approved")
+                        self._split(p, parts, e, "approved", by=s.approved_by, at=s.approved_at)
 
                 self.place(
                     "cost_allocation_snapshots",
@@ -676,8 +710,9 @@ class _Migration:
             else:
                 self.skip("project_cost_allocations", key, "its approved snapshot was not migrated")
             return
+        at = a.reviewed_at or a.modified
         if a.status == "APPROVED":
-            status, effective = "approved", first_midnight_from(a.reviewed_at or a.modified, self.tz)
+            status, effective = "approved", first_midnight_from(at, self.tz)
         elif a.status in ("PENDING", "REJECTED"):
             status = a.status.lower()
             effective = _tz_day(datetime.fromisoformat(self.export.created_at), self.tz) + timedelta(days=1)
@@ -690,7 +725,8 @@ class _Migration:
             return self._split_exists(a.project, parts, effective, status)
 
         def create() -> None:
-            self._split(a.project, parts, effective, status, reason)
+            by = a.reviewed_by if status != "pending" else None
+            self._split(a.project, parts, effective, status, by=by, at=at, reason=reason)
 
         self.place(
             "project_cost_allocations", key, exists, create, lambda: self.allocations_done.add(a.project)
@@ -883,7 +919,9 @@ class _Migration:
                     select(Node.id, Node.name, Node.node_type_id, Node.rentable)
                 )
             },
-            "projects": dict(self.session.execute(select(Project.title, Project.id)).tuples().all()),
+            "projects": {
+                title: pid for title, pid in self.session.execute(select(Project.title, Project.id))
+            },
         }
         here = set(self.session.scalars(select(Reservation.id)))
         guard = ClashGuard(self.session, restore=True)

@@ -17,7 +17,12 @@ from typing import Any
 
 VERSION = "2.0.0"
 FORMAT = "orcd-portal-export"
-SOFTWARE = {"coldfront": "1.1.7", "coldfront_orcd_direct_charge": "0.1.0", "django": "4.2.30", "python": "3.11.7"}
+SOFTWARE = {
+    "coldfront": "1.1.7",
+    "coldfront_orcd_direct_charge": "0.1.0",
+    "django": "4.2.30",
+    "python": "3.11.7",
+}
 PERM = "coldfront_orcd_direct_charge."
 CORE_MODELS = ("users", "groups", "user_group_memberships", "projects", "project_users", "field_of_science")
 PLUGIN_MODELS = (
@@ -46,7 +51,9 @@ def iso(value: datetime) -> str:
 
 
 class ExportBuilder:
-    def __init__(self, *, created_at: str = "2027-04-02T12:00:00+00:00", tz: str = "America/New_York") -> None:
+    def __init__(
+        self, *, created_at: str = "2027-04-02T12:00:00+00:00", tz: str = "America/New_York"
+    ) -> None:
         self.created_at = created_at
         self.tz = tz
         self.models: dict[str, list[dict[str, Any]]] = {m: [] for m in (*CORE_MODELS, *PLUGIN_MODELS)}
@@ -68,7 +75,14 @@ class ExportBuilder:
         self.group("Rate Manager", "can_manage_rates")
         self.group("Rental Manager", "can_manage_rentals")
 
-    def user(self, username: str, *groups: str, active: bool = True, superuser: bool = False, email: str | None = None) -> None:
+    def user(
+        self,
+        username: str,
+        *groups: str,
+        active: bool = True,
+        superuser: bool = False,
+        email: str | None = None,
+    ) -> None:
         self.add(
             "users",
             [username],
@@ -91,13 +105,21 @@ class ExportBuilder:
         self.add(
             "user_maintenance_statuses",
             [username],
-            {"username": username, "status": "inactive", "billing_project_title": None, "created": T0, "modified": T0},
+            {
+                "username": username,
+                "status": "inactive",
+                "billing_project_title": None,
+                "created": T0,
+                "modified": T0,
+            },
         )
 
     def amf(self, username: str, status: str, project: str, activated: str) -> None:
         for rec in self.models["user_maintenance_statuses"]:
             if rec["natural_key"] == [username]:
-                rec["fields"].update({"status": status, "billing_project_title": project, "created": activated})
+                rec["fields"].update(
+                    {"status": status, "billing_project_title": project, "created": activated}
+                )
 
     def project(self, title: str, pi: str, status: str = "Active") -> None:
         self.add(
@@ -118,8 +140,15 @@ class ExportBuilder:
         self.add(
             "project_users",
             [title, pi],
-            {"project_title": title, "username": pi, "role": "Manager", "status": "Active",
-             "enable_notifications": True, "created": T0, "modified": T0},
+            {
+                "project_title": title,
+                "username": pi,
+                "role": "Manager",
+                "status": "Active",
+                "enable_notifications": True,
+                "created": T0,
+                "modified": T0,
+            },
         )
 
     def member(self, project: str, username: str, role: str) -> None:
@@ -127,8 +156,15 @@ class ExportBuilder:
             self.add(
                 "project_users",
                 [project, username],
-                {"project_title": project, "username": username, "role": "User", "status": "Active",
-                 "enable_notifications": True, "created": T0, "modified": T0},
+                {
+                    "project_title": project,
+                    "username": username,
+                    "role": "User",
+                    "status": "Active",
+                    "enable_notifications": True,
+                    "created": T0,
+                    "modified": T0,
+                },
             )
         self.add(
             "project_member_roles",
@@ -141,8 +177,14 @@ class ExportBuilder:
         self.add(
             "node_types",
             [name],
-            {"name": name, "category": category, "description": f"{name} nodes", "is_active": True,
-             "created": T0, "modified": T0},
+            {
+                "name": name,
+                "category": category,
+                "description": f"{name} nodes",
+                "is_active": True,
+                "created": T0,
+                "modified": T0,
+            },
         )
         self.sku(f"NODE_{name}", f"{name} Node", "NODE", "HOURLY", f"NodeType:{name}")
 
@@ -150,17 +192,33 @@ class ExportBuilder:
         self.add(
             "gpu_node_instances" if gpu else "cpu_node_instances",
             [address],
-            {"node_type": [node_type], "is_rentable": rentable, "status": "AVAILABLE",
-             "associated_resource_address": address, "created": T0, "modified": T0},
+            {
+                "node_type": [node_type],
+                "is_rentable": rentable,
+                "status": "AVAILABLE",
+                "associated_resource_address": address,
+                "created": T0,
+                "modified": T0,
+            },
         )
 
     def sku(self, code: str, name: str, sku_type: str, unit: str, linked: str = "") -> None:
         self.add(
             "rental_skus",
             [code],
-            {"sku_code": code, "name": name, "description": name, "sku_type": sku_type, "billing_unit": unit,
-             "is_active": True, "linked_model": linked, "is_public": True, "metadata": {},
-             "created": T0, "modified": T0},
+            {
+                "sku_code": code,
+                "name": name,
+                "description": name,
+                "sku_type": sku_type,
+                "billing_unit": unit,
+                "is_active": True,
+                "linked_model": linked,
+                "is_public": True,
+                "metadata": {},
+                "created": T0,
+                "modified": T0,
+            },
         )
         self.rate(code, "0.010000", "1999-01-01", None, "Initial placeholder rate")
 
@@ -168,48 +226,83 @@ class ExportBuilder:
         self.sku("MAINT_STANDARD", "Standard Account Maintenance Fee", "MAINTENANCE", "MONTHLY")
         self.sku("MAINT_ADVANCED", "Advanced Account Maintenance Fee", "MAINTENANCE", "MONTHLY")
 
-    def rate(self, sku: str, amount: str, effective: str, set_by: str | None = "rtm", notes: str = "rate") -> None:
+    def rate(
+        self, sku: str, amount: str, effective: str, set_by: str | None = "rtm", notes: str = "rate"
+    ) -> None:
         self.add(
             "rental_rates",
             [sku, effective],
-            {"sku_code": sku, "rate": amount, "effective_date": effective, "set_by_username": set_by,
-             "notes": notes, "created": T0, "modified": T0},
+            {
+                "sku_code": sku,
+                "rate": amount,
+                "effective_date": effective,
+                "set_by_username": set_by,
+                "notes": notes,
+                "created": T0,
+                "modified": T0,
+            },
         )
 
     # -- billing ---------------------------------------------------------------------------
-    def allocation(self, project: str, parts: dict[str, str], approved_at: str, status: str = "APPROVED") -> None:
+    def allocation(
+        self, project: str, parts: dict[str, str], approved_at: str, status: str = "APPROVED"
+    ) -> None:
         self.add(
             "project_cost_allocations",
             [project],
-            {"project_title": project, "notes": "", "status": status,
-             "reviewed_by_username": "bim" if status != "PENDING" else None,
-             "reviewed_at": approved_at if status != "PENDING" else None,
-             "review_notes": "ok" if status == "APPROVED" else "", "created": T0, "modified": approved_at},
+            {
+                "project_title": project,
+                "notes": "",
+                "status": status,
+                "reviewed_by_username": "bim" if status != "PENDING" else None,
+                "reviewed_at": approved_at if status != "PENDING" else None,
+                "review_notes": "ok" if status == "APPROVED" else "",
+                "created": T0,
+                "modified": approved_at,
+            },
         )
         for code, pct in parts.items():
             self.add(
                 "project_cost_objects",
                 [self._next("cost_object")],
-                {"allocation_project_title": project, "cost_object": code, "percentage": pct,
-                 "created": T0, "modified": T0},
+                {
+                    "allocation_project_title": project,
+                    "cost_object": code,
+                    "percentage": pct,
+                    "created": T0,
+                    "modified": T0,
+                },
             )
         if status == "APPROVED":
             self.snapshot(project, parts, approved_at)
 
-    def snapshot(self, project: str, parts: dict[str, str], approved_at: str, superseded_at: str | None = None) -> None:
+    def snapshot(
+        self, project: str, parts: dict[str, str], approved_at: str, superseded_at: str | None = None
+    ) -> None:
         sid = self._next("snapshot")
         self.add(
             "cost_allocation_snapshots",
             [sid],
-            {"allocation_project_title": project, "approved_at": approved_at, "approved_by_username": "bim",
-             "superseded_at": superseded_at, "created": approved_at, "modified": approved_at},
+            {
+                "allocation_project_title": project,
+                "approved_at": approved_at,
+                "approved_by_username": "bim",
+                "superseded_at": superseded_at,
+                "created": approved_at,
+                "modified": approved_at,
+            },
         )
         for code, pct in parts.items():
             self.add(
                 "cost_object_snapshots",
                 [self._next("snapshot_part")],
-                {"snapshot_pk": sid, "cost_object": code, "percentage": pct, "created": approved_at,
-                 "modified": approved_at},
+                {
+                    "snapshot_pk": sid,
+                    "cost_object": code,
+                    "percentage": pct,
+                    "created": approved_at,
+                    "modified": approved_at,
+                },
             )
 
     def reservation(
@@ -227,35 +320,73 @@ class ExportBuilder:
         self.add(
             "reservations",
             [rid],
-            {"node_instance": [node], "project_title": project, "requesting_user_username": requester,
-             "start_date": start_date, "num_blocks": blocks, "status": status, "manager_notes": "",
-             "processed_by_username": processed_by if status != "PENDING" else None, "rental_notes": notes,
-             "rental_management_metadata": "", "created": T0, "modified": T0},
+            {
+                "node_instance": [node],
+                "project_title": project,
+                "requesting_user_username": requester,
+                "start_date": start_date,
+                "num_blocks": blocks,
+                "status": status,
+                "manager_notes": "",
+                "processed_by_username": processed_by if status != "PENDING" else None,
+                "rental_notes": notes,
+                "rental_management_metadata": "",
+                "created": T0,
+                "modified": T0,
+            },
         )
 
     def window(self, title: str, start: str, end: str) -> None:
         self.add(
             "maintenance_windows",
             [title, start],
-            {"title": title, "description": "", "start_datetime": start, "end_datetime": end,
-             "created_by_username": None, "created": T0, "modified": T0},
+            {
+                "title": title,
+                "description": "",
+                "start_datetime": start,
+                "end_datetime": end,
+                "created_by_username": None,
+                "created": T0,
+                "modified": T0,
+            },
         )
 
-    def period(self, year: int, month: int, status: str = "DRAFT", by: str | None = None, at: str | None = None) -> None:
+    def period(
+        self, year: int, month: int, status: str = "DRAFT", by: str | None = None, at: str | None = None
+    ) -> None:
         self.add(
             "invoice_periods",
             [year, month],
-            {"year": year, "month": month, "status": status, "finalized_by_username": by, "finalized_at": at,
-             "notes": "", "created": T0, "modified": T0},
+            {
+                "year": year,
+                "month": month,
+                "status": status,
+                "finalized_by_username": by,
+                "finalized_at": at,
+                "notes": "",
+                "created": T0,
+                "modified": T0,
+            },
         )
 
-    def override(self, oid: int, year: int, month: int, reservation: int, kind: str, value: dict[str, Any], notes: str) -> None:
+    def override(
+        self, oid: int, year: int, month: int, reservation: int, kind: str, value: dict[str, Any], notes: str
+    ) -> None:
         self.add(
             "invoice_line_overrides",
             [oid],
-            {"invoice_period_year": year, "invoice_period_month": month, "reservation_pk": reservation,
-             "override_type": kind, "original_value": {}, "override_value": value, "notes": notes,
-             "created_by_username": "bim", "created": T0, "modified": T0},
+            {
+                "invoice_period_year": year,
+                "invoice_period_month": month,
+                "reservation_pk": reservation,
+                "override_type": kind,
+                "original_value": {},
+                "override_value": value,
+                "notes": notes,
+                "created_by_username": "bim",
+                "created": T0,
+                "modified": T0,
+            },
         )
 
     # -- writing ---------------------------------------------------------------------------
@@ -277,24 +408,52 @@ class ExportBuilder:
                 if component == "orcd_plugin"
                 else {"auth": "0012_alter_user_first_name_max_length"}
             )
-            write_manifest(folder, {
-                "export_version": VERSION, "export_format": FORMAT, "created_at": self.created_at,
-                "component": component, "source_portal": {"url": "", "name": "Synthetic ORCD"},
-                "software_versions": SOFTWARE, "schema_versions": schema, "data_counts": counts,
-            })
+            write_manifest(
+                folder,
+                {
+                    "export_version": VERSION,
+                    "export_format": FORMAT,
+                    "created_at": self.created_at,
+                    "component": component,
+                    "source_portal": {"url": "", "name": "Synthetic ORCD"},
+                    "software_versions": SOFTWARE,
+                    "schema_versions": schema,
+                    "data_counts": counts,
+                },
+            )
         config = directory / "config"
         config.mkdir(exist_ok=True)
-        settings = {"TIME_ZONE": {"value": self.tz, "type": "str", "source": "django_settings",
-                                  "description": "Server timezone"}}
+        settings = {
+            "TIME_ZONE": {
+                "value": self.tz,
+                "type": "str",
+                "source": "django_settings",
+                "description": "Server timezone",
+            }
+        }
         (config / "django_config.json").write_text(
-            json.dumps({"export_version": VERSION, "exported_at": self.created_at, "category": "django_config",
-                        "settings": settings}, indent=2),
+            json.dumps(
+                {
+                    "export_version": VERSION,
+                    "exported_at": self.created_at,
+                    "category": "django_config",
+                    "settings": settings,
+                },
+                indent=2,
+            ),
             "utf-8",
         )
-        write_manifest(config, {
-            "export_version": VERSION, "export_format": FORMAT, "created_at": self.created_at,
-            "component": "config", "categories": {"django_config": 1}, "total_settings": 1,
-        })
+        write_manifest(
+            config,
+            {
+                "export_version": VERSION,
+                "export_format": FORMAT,
+                "created_at": self.created_at,
+                "component": "config",
+                "categories": {"django_config": 1},
+                "total_settings": 1,
+            },
+        )
         components["config"] = {"django_config": 1}
         root = {
             "export_version": VERSION,
@@ -303,8 +462,12 @@ class ExportBuilder:
             "source_portal": {"url": "", "name": "Synthetic ORCD"},
             "software_versions": SOFTWARE,
             "components": {
-                name: {"path": f"{name}/", "manifest": f"{name}/manifest.json", "data_counts": counts,
-                       "record_count": sum(counts.values())}
+                name: {
+                    "path": f"{name}/",
+                    "manifest": f"{name}/manifest.json",
+                    "data_counts": counts,
+                    "record_count": sum(counts.values()),
+                }
                 for name, counts in components.items()
             },
             "total_records": sum(sum(c.values()) for c in components.values()),
@@ -362,7 +525,9 @@ def small_centre(builder: ExportBuilder | None = None) -> ExportBuilder:
     return b
 
 
-def big_centre(reservations: int = 5000, *, seed: int = 16, year: int = 2027, month: int = 3) -> ExportBuilder:
+def big_centre(
+    reservations: int = 5000, *, seed: int = 16, year: int = 2027, month: int = 3
+) -> ExportBuilder:
     """A synthetic centre: ``reservations`` two-block reservations in one month on 200 GPU nodes
     (a node's reservations touch, never overlap), 400 users, 200 projects with splits, weekly
     maintenance windows and 200 account maintenance fees."""
@@ -393,7 +558,11 @@ def big_centre(reservations: int = 5000, *, seed: int = 16, year: int = 2027, mo
         owner = people[i]
         b.project(title, owner)
         for k in range(1, 4):
-            b.member(title, people[(i + 37 * k) % len(people)], ("member", "technical_admin", "financial_admin")[k - 1])
+            b.member(
+                title,
+                people[(i + 37 * k) % len(people)],
+                ("member", "technical_admin", "financial_admin")[k - 1],
+            )
         parts = {f"CO-{i:03d}-A": "60.00", f"CO-{i:03d}-B": "40.00"} if i % 2 else {f"CO-{i:03d}-A": "100.00"}
         b.allocation(title, parts, "2026-01-01T05:00:00+00:00")
     for i, title in enumerate(projects):  # each owner pays an account maintenance fee to their project
@@ -408,8 +577,15 @@ def big_centre(reservations: int = 5000, *, seed: int = 16, year: int = 2027, mo
                 break
             rid += 1
             project = projects[rng.randrange(len(projects))]
-            b.reservation(rid, n, project, people[projects.index(project)], (first + timedelta(days=d)).isoformat(),
-                          2, rng.choice(statuses))
+            b.reservation(
+                rid,
+                n,
+                project,
+                people[projects.index(project)],
+                (first + timedelta(days=d)).isoformat(),
+                2,
+                rng.choice(statuses),
+            )
     for week in range(5):
         day = first + timedelta(days=2 + 7 * week)
         start = datetime(day.year, day.month, day.day, 11, 0, tzinfo=UTC)
