@@ -1303,10 +1303,13 @@ def _existing_site(runtime: Runtime, session: Session, src: OrcdSource) -> Migra
     )
 
 
-def migrate_orcd(runtime: Runtime, directory: str | Path, *, dry_run: bool = False) -> MigrationReport:
-    """Verify the export, then migrate it in one transaction (``dry_run``: then roll back)."""
+def migrate_orcd(
+    runtime: Runtime, directory: str | Path | OrcdExport, *, dry_run: bool = False
+) -> MigrationReport:
+    """Verify the export (unless ``read_export`` just did), then migrate it in one transaction
+    (``dry_run``: then roll back)."""
     started = time.perf_counter()
-    export: OrcdExport = read_export(directory)
+    export = directory if isinstance(directory, OrcdExport) else read_export(directory)
     src = read_source(export)
     _settings_for(src)  # a missing or bad TIME_ZONE refuses before the database is touched
     report = MigrationReport(

@@ -6,7 +6,9 @@ import argparse
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
+from nodedesk.core import deploy
 from nodedesk.core.orcd import compare, migrator
+from nodedesk.core.orcd.export import OrcdExport, read_export
 from nodedesk.core.orcd.report import MigrationReport, keys
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services import setup
@@ -49,10 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_orcd(args: argparse.Namespace, env: CliEnv) -> int:
+    source: str | OrcdExport = args.directory
+    new_file = deploy.sqlite_path(env.config.database_url)
+    if new_file is not None and not new_file.exists():
+        source = read_export(args.directory)  # no site yet: a refused export leaves no database file
     with _leaves_no_new_file(env) if args.dry_run else nullcontext():
         runtime = _restore_target(env)
         setup.require_backup_admin(runtime)  # on an existing site, only an admin; before reading files
-        report = migrator.migrate_orcd(runtime, args.directory, dry_run=args.dry_run)
+        report = migrator.migrate_orcd(runtime, source, dry_run=args.dry_run)
     if args.json:
         output.print_json(report.to_json())
     else:
