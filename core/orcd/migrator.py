@@ -40,7 +40,8 @@ from .. import site as site_settings
 from ..auditseal import AuditSeal
 from ..backup.bulk import insert_rows
 from ..backup.clashes import Booking, ClashGuard
-from ..backup.importer import _is_empty, prepare_target
+from ..backup.importer import _is_empty, _reset_sequences, prepare_target
+from ..backup.kinds import registry
 from ..db import migrate
 from ..db.base import new_uuid
 from ..errors import NodedeskError, PermissionDenied, ValidationError
@@ -965,6 +966,7 @@ class _Migration:
         conn = self.session.connection()
         for i in range(0, len(rows), RESERVATION_BATCH):
             insert_rows(conn, Reservation.__table__, rows[i : i + RESERVATION_BATCH])
+        _reset_sequences(self.session, [registry()["reservations"]])  # new bookings go on from the last id
         projects_by_id = {pid: title for title, pid in lookups["projects"].items()}
         nodes_by_id = {v[0]: name for name, v in lookups["nodes"].items()}
         entries = []

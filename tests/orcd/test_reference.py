@@ -5,6 +5,7 @@ what the plugin billed. Both back ends."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from nodedesk.core.orcd.export import read_export
 from nodedesk.core.orcd.invoice import read_invoice_file
 from nodedesk.core.orcd.migrator import migrate_orcd
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices, users
+from nodedesk.core.services import invoices, reservations, users
 from nodedesk.core.timeutil import iso_local
 from sqlalchemy import func, select
 
@@ -321,3 +322,11 @@ def test_the_export_fixture_is_the_plugins_own(tmp_path: Path) -> None:
     export = read_export(REFERENCE_EXPORT)
     assert export.sha256 == "657201b83d74dae3c07a880942298866a876248bc05fd83e18f09eea7026b2b1"
     assert export.counts["orcd_plugin"]["reservations"] == 2
+
+
+def test_new_bookings_go_on_from_the_plugins_last_id(target: Runtime) -> None:
+    migrate_orcd(target, REFERENCE_EXPORT)
+    draft = reservations.ReservationDraft("node2433", "orcd_u0_p1", date(2027, 4, 1), 2, "orcd_u0")
+    with target.write() as ctx:
+        made = reservations.record_reservation(ctx, draft, approve=True, waive_policy=True)
+    assert made.reservation.id == 3
