@@ -314,8 +314,13 @@ def append_many(
         seq, prev = seq + 1, entry.hash
     if not entries:
         return entries
-    session.add_all(entries)
-    session.flush()
+    if len(entries) == 1:
+        session.add(entries[0])
+        session.flush()
+    else:  # one executemany; the entries returned are plain copies (nothing reads them back)
+        table = ActivityEntry.__table__
+        names = [c.name for c in table.columns if c.name != "id"]
+        session.execute(table.insert(), [{n: getattr(e, n) for n in names} for e in entries])
     held = session.info.get(_HEAD)
     extends = held[3] if held is not None else _extends_anchor(session, seal, last)
     _hook(session, seal, entries[-1].seq, entries[-1].hash, extends)
