@@ -105,31 +105,11 @@ class ServiceContext:
             )
 
     def record(
-        self,
-        action: str,
-        target_type: str,
-        target_id: str | int = "",
-        label: str = "",
-        *,
-        before: Any = None,
-        after: Any = None,
-        reason: str = "",
-        target_uuid: str = "",
-        row: IdMixin | None = None,
+        self, action: str, target_type: str, target_id: str | int = "", label: str = "", **kw: Any
     ) -> ActivityEntry:
-        """Append the activity-log entry for this change, in this transaction."""
-        item = self.pending(
-            action,
-            target_type,
-            target_id,
-            label,
-            before=before,
-            after=after,
-            reason=reason,
-            target_uuid=target_uuid,
-            row=row,
-        )
-        return self.append([item])[0]
+        """Append the activity-log entry for this change, in this transaction (the keywords
+        are :meth:`pending`'s: before, after, reason, target_uuid, row)."""
+        return self.append([self.pending(action, target_type, target_id, label, **kw)])[0]
 
     def pending(
         self,

@@ -735,6 +735,11 @@ class _Migration:
 
     # -- fee subscriptions -----------------------------------------------------------------
     def migrate_subscriptions(self) -> None:
+        if any(s.sku_type == "QOS" for s in self.src.skus):
+            self.report.warn(
+                "the plugin's export carries no QoS subscriptions (its exporter has no such model): "
+                "add them with 'nodedesk subscription add'; orcd-compare lists the plugin's QoS lines"
+            )
         told = False
         for amf in sorted(self.src.amf, key=lambda a: a.username):
             key = amf.rec.label

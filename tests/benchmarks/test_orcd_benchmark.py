@@ -32,8 +32,9 @@ from nodedesk.core.orcd.source import read_source
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import invoices
 
-from tests.backup.conftest import _pg_schema, drop_pg_schema, make_runtime
+from tests.backup.conftest import make_runtime
 from tests.conftest import BACKENDS
+from tests.orcd.conftest import new_database
 from tests.orcd.exportgen import big_centre
 
 pytestmark = pytest.mark.benchmark
@@ -61,17 +62,10 @@ def median_of(n: int, fn: Callable[[], Any]) -> tuple[float, float]:
 
 @pytest.fixture(params=BACKENDS)
 def blank(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'orcd-bench.db'}"
-    else:
-        request.getfixturevalue("pg_worker_url")
-        schema, url = _pg_schema(migrated=False)
-    rt = make_runtime(url, FrozenClock(NOW))
-    yield rt
-    rt.close()
-    if schema is not None:
-        drop_pg_schema(schema)
+    with new_database(request, request.param, tmp_path) as url:
+        rt = make_runtime(url, FrozenClock(NOW))
+        yield rt
+        rt.close()
 
 
 def test_migrate_5000_reservations_and_their_month(blank: Runtime, tmp_path: Path) -> None:

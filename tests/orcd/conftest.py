@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,13 +57,8 @@ def empty_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> s
 @pytest.fixture
 def blank_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database with no tables at all (a brand-new server)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / f'blank-{uuid.uuid4().hex[:6]}.db'}"
-        return
-    request.getfixturevalue("pg_worker_url")
-    schema, url = _pg_schema(migrated=False)
-    yield url
-    drop_pg_schema(schema)
+    with new_database(request, backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -81,6 +77,20 @@ def has_tables(rt: Runtime) -> bool:
     return bool(inspect(rt.database.engine).get_table_names())
 
 
+@contextmanager
+def new_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> Iterator[str]:
+    """The URL of a database with no tables at all, on ``backend``; dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / f'site-{uuid.uuid4().hex[:6]}.db'}"
+        return
+    request.getfixturevalue("pg_worker_url")  # skips locally without PostgreSQL, fails in CI
+    schema, url = _pg_schema(migrated=False)
+    try:
+        yield url
+    finally:
+        drop_pg_schema(schema)
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def reference_site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -89,16 +99,9 @@ def reference_site(
     or run the migration again, which adds nothing)."""
     from nodedesk.core.orcd.migrator import migrate_orcd
 
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('orcd') / 'reference.db'}"
-    else:
-        request.getfixturevalue("pg_worker_url")
-        schema, url = _pg_schema(migrated=False)
-    rt = make_runtime(url, FrozenClock(AFTER))
-    report = migrate_orcd(rt, REFERENCE_EXPORT)
-    assert report.outcome == "migrated"
-    yield rt
-    rt.close()
-    if schema is not None:
-        drop_pg_schema(schema)
+    with new_database(request, request.param, tmp_path_factory.mktemp("orcd")) as url:
+        rt = make_runtime(url, FrozenClock(AFTER))
+        report = migrate_orcd(rt, REFERENCE_EXPORT)
+        assert report.outcome == "migrated"
+        yield rt
+        rt.close()

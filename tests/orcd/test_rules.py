@@ -25,10 +25,10 @@ from nodedesk.core.runtime import Runtime
 from nodedesk.core.services import invoices, setup
 from sqlalchemy import select
 
-from tests.backup.conftest import _pg_schema, drop_pg_schema, make_runtime
+from tests.backup.conftest import make_runtime
 from tests.conftest import BACKENDS
 from tests.helpers import runtime_as
-from tests.orcd.conftest import REFERENCE_EXPORT, invoice_file
+from tests.orcd.conftest import REFERENCE_EXPORT, invoice_file, new_database
 from tests.orcd.exportgen import ExportBuilder, small_centre
 
 NOW = datetime(2027, 4, 10, 15, 0, tzinfo=UTC)  # March 2027 is over
@@ -109,18 +109,10 @@ class Site:
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("rules")
     export = rules_centre().write(folder / "export")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'site.db'}"
-    else:
-        request.getfixturevalue("pg_worker_url")
-        schema, url = _pg_schema(migrated=False)
-    rt = make_runtime(url, FrozenClock(NOW))
-    report = migrate_orcd(rt, export)
-    yield Site(rt, report, export)
-    rt.close()
-    if schema is not None:
-        drop_pg_schema(schema)
+    with new_database(request, request.param, folder) as url:
+        rt = make_runtime(url, FrozenClock(NOW))
+        yield Site(rt, migrate_orcd(rt, export), export)
+        rt.close()
 
 
 def _skips(report: MigrationReport, model: str) -> dict[str, list[str]]:
