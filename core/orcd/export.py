@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import stat
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -86,6 +87,16 @@ class OrcdRecord:
         if not isinstance(value, str):
             raise self.bad(name, "must be text")
         return value
+
+    def prose(self, name: str, cleaned: list[str]) -> str:
+        """Free text as nodedesk stores it: line ends as "\n" (browsers send "\r\n"), no other
+        control character (each removal is noted in ``cleaned`` for the report)."""
+        value = self.text(name).replace("\r\n", "\n").replace("\r", "\n")
+        kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+        if len(kept) != len(value):
+            gone = len(value) - len(kept)
+            cleaned.append(f"{self.model} {self.label}: {gone} control character(s) removed from {name!r}")
+        return kept
 
     def opt_text(self, name: str) -> str | None:
         if name not in self.fields or self.fields[name] is None:
@@ -183,6 +194,7 @@ class OrcdExport:
     counts: dict[str, dict[str, int]]  # component -> model -> records
     models: dict[str, list[OrcdRecord]] = field(default_factory=dict)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # category -> key -> value
+    cleaned: list[str] = field(default_factory=list)  # free text that had control characters
 
     def records(self, model: str) -> list[OrcdRecord]:
         return self.models.get(model, [])

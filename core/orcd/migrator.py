@@ -83,7 +83,7 @@ from . import compare
 from .context import MigratingContext
 from .export import OrcdExport, read_export
 from .plugin_model import plugin_invoice
-from .report import FinalizedMonth, MigrationReport, NotMapped, SettingChoice
+from .report import FinalizedMonth, KindTally, MigrationReport, NotMapped, SettingChoice
 from .source import (
     AMF_SKUS,
     OAllocation,
@@ -194,6 +194,15 @@ def _percent_parts(hours: list[tuple[str, Decimal]]) -> list[tuple[str, Decimal]
     return parts
 
 
+def _fit(report: MigrationReport, text: str, limit: int, where: str) -> str:
+    """Free text within nodedesk's length for the field; a longer one is cut, and said so."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    report.warn(f"{where}: {len(text)} characters, nodedesk keeps the first {limit} (the export has it all)")
+    return text[: limit - 1] + "…"
+
+
 def _doc_time(instant: datetime | None, tz: str) -> str | None:
     return timeutil.iso_local(instant, tz) if instant is not None else None
 
@@ -241,7 +250,7 @@ class _Migration:
         self.jobs: list[_Job] = []
 
     # -- bookkeeping -----------------------------------------------------------------------
-    def tally(self, model: str) -> Any:
+    def tally(self, model: str) -> KindTally:
         tally = self.report.kind(model, self.export.component_of(model), TARGETS.get(model, ""))
         tally.read = self.export.counts.get(tally.component, {}).get(model, tally.read)
         return tally
@@ -324,19 +333,20 @@ class _Migration:
                 self.skip("groups", g.rec.label, "grants no plugin management permission: no nodedesk role")
         return roles
 
-    def roles_of(self, username: str, group_roles: dict[str, set[str]]) -> list[str]:
-        names = set(next((u.groups for u in self.src.users if u.username == username), ()))
-        for m in self.src.memberships:
-            if m.username == username:
-                names.update(m.groups)
+    def roles_of(self, groups: set[str], group_roles: dict[str, set[str]]) -> list[str]:
         found: set[str] = set()
-        for name in names:
+        for name in groups:
             found |= group_roles.get(name, set())
         return sorted(found) or ["viewer"]
 
     def migrate_users(self) -> None:
         group_roles = self.group_roles()
         login = self.ctx.actor.real_user
+        groups: dict[str, set[str]] = defaultdict(set)  # the user's groups, from both places
+        for u in self.src.users:
+            groups[u.username].update(u.groups)
+        for m in self.src.memberships:
+            groups[m.username].update(m.groups)
         for u in sorted(self.src.users, key=lambda u: u.username):
             key = u.rec.label
             try:
@@ -344,7 +354,7 @@ class _Migration:
             except ValidationError as exc:
                 self.skip("users", key, f"not a nodedesk login name: {exc.message}")
                 continue
-            roles = self.roles_of(u.username, group_roles)
+            roles = self.roles_of(groups[u.username], group_roles)
             email, full_name = u.email, u.full_name
             try:
                 email = users.validate_email(email)
@@ -404,7 +414,8 @@ class _Migration:
                 return self._exists(select(NodeType.id).where(NodeType.name == name))
 
             def create(t: Any = t) -> None:
-                inventory.add_node_type(self.ctx, t.name, t.category, t.description)
+                description = _fit(self.report, t.description, 2000, f"node type {t.name} description")
+                inventory.add_node_type(self.ctx, t.name, t.category, description)
 
             self.place("node_types", t.rec.label, exists, create, lambda t=t: self.node_types.add(t.name))
         self.settle()
@@ -457,7 +468,8 @@ class _Migration:
                 return self._exists(select(Sku.id).where(Sku.code == code))
 
             def create(s: Any = s, code: str = code, category: str = category) -> None:
-                rates.create_fee_sku(self.ctx, code, s.name, category, s.description)
+                description = _fit(self.report, s.description, 2000, f"SKU {code} description")
+                rates.create_fee_sku(self.ctx, code, s.name, category, description)
 
             def ok(s: Any = s, code: str = code) -> None:
                 self.sku_map[s.code] = code
@@ -500,7 +512,8 @@ class _Migration:
                 )
 
             def create(ours: str = ours, r: Any = r, notes: str = notes) -> None:
-                rates.set_rate(self.ctx, ours, r.amount, r.effective, rates.validate_notes(notes[:2000]))
+                where = f"rate {r.sku} {r.effective} notes"
+                rates.set_rate(self.ctx, ours, r.amount, r.effective, _fit(self.report, notes, 2000, where))
 
             self.place("rental_rates", key, exists, create)
         self.settle()
@@ -516,8 +529,10 @@ class _Migration:
             def exists(title: str = p.title) -> bool:
                 return self._exists(select(Project.id).where(Project.title == title))
 
-            def create(p: Any = p) -> None:
-                projects.add_project(self.ctx, p.title, p.pi, p.description)
+            description = _fit(self.report, p.description, 4000, f"project {p.title} description")
+
+            def create(p: Any = p, d: str = description) -> None:
+                projects.add_project(self.ctx, p.title, p.pi, d)
 
             def ok(p: Any = p) -> None:
                 self.projects.add(p.title)
@@ -600,7 +615,7 @@ class _Migration:
             status=status,
             decided_by=decider if decided else None,
             decided_at=at if decided else None,
-            decision_reason=validate.text(reason, "review_notes", max_len=2000)
+            decision_reason=_fit(self.report, reason, 2000, f"{project} review notes")
             if status == "rejected"
             else "",
             created_at=at,
@@ -810,7 +825,9 @@ class _Migration:
         """The same field rules as a window saved in the app (core/services/windows.py), on all
         nodes as every plugin window is; no notices (the plugin announced it already)."""
         title = validate.title(w.title)
-        description = validate.text(w.description, "description")
+        description = validate.text(
+            _fit(self.report, w.description, 10_000, f"window {title}"), "description"
+        )
         if not w.end > w.start:
             raise ValidationError("must be after the start", field="end")
         by = w.created_by if w.created_by in self.users else self.ctx.actor.username
@@ -852,13 +869,7 @@ class _Migration:
         for e in sorted(entries, key=lambda e: (e.created, e.id)):
             parts.append(f"[manager note {_doc_time(e.created, self.tz)}] {e.content.strip()}")
         text = "\n".join(p for p in parts if p)
-        if len(text) > 2000:
-            self.report.warn(
-                f"reservation #{r.id}: notes and manager metadata are {len(text)} characters; nodedesk "
-                "keeps the first 2,000 (the full text is in the plugin's export)"
-            )
-            text = text[:1999] + "…"
-        return reservations.validate_notes(text)
+        return reservations.validate_notes(_fit(self.report, text, 2000, f"reservation #{r.id} notes"))
 
     def _reservation_row(
         self,
@@ -882,7 +893,7 @@ class _Migration:
             check_blocks(policy, r.blocks)
             span = reservation_span(policy, r.start_date, r.blocks)
             notes = self._notes(r, entries)
-            reason = validate.text(r.manager_notes, "manager_notes", max_len=2000)
+            reason = _fit(self.report, r.manager_notes, 2000, f"reservation #{r.id} manager notes")
         except ValidationError as exc:
             raise _Skip(f"refused by nodedesk: {exc}") from None
         decider = r.processed_by if r.processed_by in self.users else None
@@ -1014,7 +1025,10 @@ class _Migration:
                 )
                 continue
             reason = o.notes.strip() or f"{o.kind} override set in the plugin"
-            args: dict[str, Any] = {"kind": "", "reason": reason[:2000]}
+            args: dict[str, Any] = {
+                "kind": "",
+                "reason": _fit(self.report, reason, 2000, f"override {key} notes"),
+            }
             if o.kind == "EXCLUDE":
                 args["kind"] = "exclude"
             elif o.kind == "HOURS":
@@ -1139,6 +1153,8 @@ class _Migration:
                 self.report.not_mapped.append(NotMapped(model, component, count, why))
 
     def run(self) -> None:
+        for note in self.export.cleaned:
+            self.report.warn(note)
         for model in TARGETS:  # the report lists the kinds in the order they are migrated
             if self.export.component_of(model):
                 self.tally(model)

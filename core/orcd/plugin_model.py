@@ -78,6 +78,7 @@ class PluginModel:
         for r in src.rates:
             self.rates.setdefault(r.sku, []).append(r)
         self.sku_names = {s.code: s.name for s in src.skus}
+        self.gpu_types = {n.name: n.node_type for n in src.nodes if n.gpu}
 
     # -- lookups as the plugin does them --------------------------------------------------
     def snapshot_on(self, project: str, day: date) -> OSnapshot | None:
@@ -132,7 +133,7 @@ class PluginModel:
             if not (res.start_date <= last and end.date() >= first):
                 continue
             override = overrides.get(res.id)
-            node_type = next((n.node_type for n in self.src.nodes if n.name == res.node and n.gpu), None)
+            node_type = self.gpu_types.get(res.node)
             sku = f"NODE_{node_type}" if node_type and f"NODE_{node_type}" in self.sku_names else None
             common = {
                 "reservation_id": res.id,

@@ -283,6 +283,8 @@ class OrcdSource:
 def read_source(export: OrcdExport) -> OrcdSource:
     """Type every record the migration uses (see the module docstring)."""
     src = OrcdSource(export)
+    c = export.cleaned  # free text with control characters removed, for the report
+    c.clear()
     rec: OrcdRecord
     for rec in export.records("users"):
         first, last = rec.text("first_name").strip(), rec.text("last_name").strip()
@@ -305,7 +307,11 @@ def read_source(export: OrcdExport) -> OrcdSource:
     for rec in export.records("projects"):
         src.projects.append(
             OProject(
-                rec, rec.text("title"), rec.text("pi_username"), rec.text("description"), rec.text("status")
+                rec,
+                rec.text("title"),
+                rec.text("pi_username"),
+                rec.prose("description", c),
+                rec.text("status"),
             )
         )
     for rec in export.records("project_users"):
@@ -321,7 +327,11 @@ def read_source(export: OrcdExport) -> OrcdSource:
     for rec in export.records("node_types"):
         src.node_types.append(
             ONodeType(
-                rec, rec.text("name"), rec.text("category"), rec.text("description"), rec.flag("is_active")
+                rec,
+                rec.text("name"),
+                rec.text("category"),
+                rec.prose("description", c),
+                rec.flag("is_active"),
             )
         )
     for model, gpu in (("gpu_node_instances", True), ("cpu_node_instances", False)):
@@ -342,7 +352,7 @@ def read_source(export: OrcdExport) -> OrcdSource:
                 rec,
                 rec.text("sku_code"),
                 rec.text("name"),
-                rec.text("description"),
+                rec.prose("description", c),
                 rec.text("sku_type"),
                 rec.text("billing_unit"),
                 rec.flag("is_active"),
@@ -357,7 +367,7 @@ def read_source(export: OrcdExport) -> OrcdSource:
                 rec.decimal("rate"),
                 rec.day("effective_date"),
                 rec.opt_text("set_by_username"),
-                rec.text("notes"),
+                rec.prose("notes", c),
             )
         )
     for rec in export.records("project_cost_allocations"):
@@ -366,10 +376,10 @@ def read_source(export: OrcdExport) -> OrcdSource:
                 rec,
                 rec.text("project_title"),
                 rec.text("status"),
-                rec.text("notes"),
+                rec.prose("notes", c),
                 rec.opt_text("reviewed_by_username"),
                 rec.opt_instant("reviewed_at"),
-                rec.text("review_notes"),
+                rec.prose("review_notes", c),
                 rec.instant("modified"),
             )
         )
@@ -410,10 +420,10 @@ def read_source(export: OrcdExport) -> OrcdSource:
                 rec.day("start_date"),
                 rec.integer("num_blocks"),
                 rec.text("status"),
-                rec.text("manager_notes"),
+                rec.prose("manager_notes", c),
                 rec.opt_text("processed_by_username"),
-                rec.text("rental_notes"),
-                rec.text("rental_management_metadata"),
+                rec.prose("rental_notes", c),
+                rec.prose("rental_management_metadata", c),
                 rec.instant("created"),
                 rec.instant("modified"),
             )
@@ -421,7 +431,11 @@ def read_source(export: OrcdExport) -> OrcdSource:
     for rec in export.records("reservation_metadata_entries"):
         src.metadata_entries.append(
             OMetadataEntry(
-                rec, _int_key(rec), rec.integer("reservation_pk"), rec.text("content"), rec.instant("created")
+                rec,
+                _int_key(rec),
+                rec.integer("reservation_pk"),
+                rec.prose("content", c),
+                rec.instant("created"),
             )
         )
     for rec in export.records("maintenance_windows"):
@@ -429,7 +443,7 @@ def read_source(export: OrcdExport) -> OrcdSource:
             OWindow(
                 rec,
                 rec.text("title"),
-                rec.text("description"),
+                rec.prose("description", c),
                 rec.instant("start_datetime"),
                 rec.instant("end_datetime"),
                 rec.opt_text("created_by_username"),
@@ -455,7 +469,7 @@ def read_source(export: OrcdExport) -> OrcdSource:
                 rec.text("status"),
                 rec.opt_text("finalized_by_username"),
                 rec.opt_instant("finalized_at"),
-                rec.text("notes"),
+                rec.prose("notes", c),
             )
         )
     for rec in export.records("invoice_line_overrides"):
@@ -468,7 +482,7 @@ def read_source(export: OrcdExport) -> OrcdSource:
                 rec.integer("reservation_pk"),
                 rec.text("override_type"),
                 rec.json_object("override_value"),
-                rec.text("notes"),
+                rec.prose("notes", c),
                 rec.opt_text("created_by_username"),
             )
         )

@@ -76,6 +76,10 @@ def rules_centre() -> ExportBuilder:
     r(10, "gpu02", "genomics", "bob", "2027-03-10")
     r(11, "gpu02", "badpi", "bob", "2027-03-25")
     r(12, "gpu01", "climate", "alice", "2027-02-10")
+    r(13, "gpu02", "chem", "alice", "2027-03-28", notes="x" * 2100)
+    for rec in b.models["projects"]:
+        if rec["natural_key"] == ["chem"]:
+            rec["fields"]["description"] = "Organic\r\nchemistry\x07"  # as a browser sent it
     b.window("W1", "2027-03-16T11:00:00+00:00", "2027-03-16T23:00:00+00:00")  # 07:00-19:00 EDT
     b.window("W2", "2027-03-16T13:00:00+00:00", "2027-03-16T15:00:00+00:00")
     b.window("W3", "2027-03-21T10:00:00+00:00", "2027-03-21T14:00:00+00:00")  # 06:00-10:00 EDT
@@ -144,6 +148,7 @@ def test_an_overlap_the_plugin_allowed_is_reported_not_merged(site: Site) -> Non
         9: "approved",
         10: "approved",
         12: "approved",
+        13: "approved",
     }
 
 
@@ -161,6 +166,20 @@ def test_what_cannot_be_kept_is_listed_with_its_reason(site: Site) -> None:
     assert members["its project was not migrated"] == ['["badpi", "x@y"]']
     assert "names its target project by the plugin's database id" in next(
         iter(_skips(r, "invoice_line_overrides"))
+    )
+
+
+def test_free_text_is_cleaned_and_a_long_one_cut_with_a_warning(site: Site) -> None:
+    with site.rt.read() as ctx:
+        description = ctx.session.scalar(select(Project.description).where(Project.title == "chem"))
+        notes = ctx.session.scalar(select(Reservation.notes).where(Reservation.id == 13))
+    assert description == "Organic\nchemistry"
+    assert notes is not None and len(notes) == 2000 and notes.endswith("x…")
+    warnings = site.report.warnings
+    assert "projects [\"chem\"]: 1 control character(s) removed from 'description'" in warnings
+    assert (
+        "reservation #13 notes: 2100 characters, nodedesk keeps the first 2000 (the export has it all)"
+        in warnings
     )
 
 
