@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from ..cli import CliEnv
 
 REASONS_SHOWN = 12  # skip reasons listed in the text report (all of them are in --json)
+LINES_SHOWN = 20  # overlaps and warnings listed in the text report
+
+
+def _more(count: int, what: str) -> None:
+    if count > LINES_SHOWN:
+        print(f"  ... and {count - LINES_SHOWN} more {what} (--json lists them all)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -117,10 +123,11 @@ def print_report(r: MigrationReport) -> None:
     if r.placeholder_rates:
         shown = [f"{p['sku']} {p['amount']} from {p['effective_date']}" for p in r.placeholder_rates]
         print(one_line(f"Placeholder rates not migrated ({len(shown)}): {keys(shown, 6)}", max_len=400))
-    for o in r.overlaps:
+    for o in r.overlaps[:LINES_SHOWN]:
         print(
             one_line(f"Overlap the plugin allowed: reservation #{o['reservation']} {o['why']}", max_len=400)
         )
+    _more(len(r.overlaps), "overlaps")
     for m in r.finalized:
         print(
             one_line(
@@ -131,8 +138,9 @@ def print_report(r: MigrationReport) -> None:
                 max_len=600,
             )
         )
-    for w in r.warnings:
+    for w in r.warnings[:LINES_SHOWN]:
         print(one_line(f"warning: {w}", max_len=400))
+    _more(len(r.warnings), "warnings")
     if r.dry_run:
         print("Dry run: everything was checked and written, then rolled back; nothing was kept.")
     elif r.outcome == "already migrated":
