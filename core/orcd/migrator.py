@@ -4,11 +4,12 @@ Like a restore (core/backup/importer.py), it runs into a new, empty database: th
 created if the database is blank (``prepare_target``), the site's settings come from the
 export (its ``TIME_ZONE``), the login running it becomes an admin, and everything else is
 created through the core services, so every rule holds (help/migrate.md has the mapping).
-Two kinds are written directly, with the same validators, because their service would change
-what happened: maintenance windows (creating one through the service would notify renters
-again and call a past window "backdated") and reservations (kept with the plugin's own ids, so
-``reservation #2`` is the same in both systems and an invoice line can be matched; 5,000 of
-them would also take minutes one service call at a time). No two active reservations overlap
+Three kinds are written directly, with the same validators, because their service would change
+what happened: maintenance windows (the service would notify renters again and call a past
+window "backdated"), cost split versions (the service would name the migration's admin and
+time as the approver's) and reservations (kept with the plugin's own ids, so ``reservation #2``
+is the same in both systems and an invoice line can be matched; 5,000 of them one service call
+at a time would also take a minute or more). No two active reservations overlap
 (core/backup/clashes.py, as in a restore) and the database's own guarantee stays the backstop.
 
 A record that breaks a nodedesk rule is not half-written: each is created inside a savepoint,
@@ -985,7 +986,7 @@ class _Migration:
         _reset_sequences(self.session, [registry()["reservations"]])  # new bookings go on from the last id
         projects_by_id = {pid: title for title, pid in lookups["projects"].items()}
         nodes_by_id = {v[0]: name for name, v in lookups["nodes"].items()}
-        entries = []
+        logged = []
         for row in rows:
             node, project = nodes_by_id[row["node_id"]], projects_by_id[row["project_id"]]
             doc = {
@@ -1002,8 +1003,8 @@ class _Migration:
             pending = audit.Pending(
                 "reservation.migrated", "reservation", row["id"], label, row["uuid"], None, doc
             )
-            entries.append((f"reservations [{row['id']}]", pending))
-        self.ctx.hold(entries)
+            logged.append((f"reservations [{row['id']}]", pending))
+        self.ctx.hold(logged)
         tally.created += len(rows)
         self.reservations.update(kept)
         self.session.expire_all()
