@@ -336,6 +336,7 @@ class _Comparer:
                 orcd_hours,
                 orcd_amount,
             )
+            self._count(r.project, r, None, orcd_hours, orcd_amount, ZERO, ZERO)
             return LineComparison(
                 "reservation",
                 f"reservation #{r.reservation_id}",
@@ -384,7 +385,7 @@ class _Comparer:
                 Cause(
                     "placeholder_rate",
                     f"the plugin priced {r.sku or 'the SKU'} at its $0.01 placeholder on {r.start_date}; "
-                    f"nodedesk has {'no rate' if not price else f'{price}'} then",
+                    f"nodedesk has {format_amount(price) if price else 'no rate'} then",
                     None,
                     effect,
                 )

@@ -14,9 +14,9 @@ import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.errors import PermissionDenied, ValidationError
 from nodedesk.core.models import BillingOverride, CostSplitVersion, Project, Reservation, User
-from nodedesk.core.orcd.compare import compare_file, compare_invoice
+from nodedesk.core.orcd.compare import InvoiceComparison, compare_file, compare_invoice
 from nodedesk.core.orcd.export import read_export
-from nodedesk.core.orcd.invoice import parse_invoice
+from nodedesk.core.orcd.invoice import OrcdInvoice, parse_invoice
 from nodedesk.core.orcd.migrator import migrate_orcd
 from nodedesk.core.orcd.plugin_model import plugin_invoice
 from nodedesk.core.orcd.report import MigrationReport
@@ -241,16 +241,16 @@ def test_a_month_the_plugin_finalized_is_finalized_with_the_difference_reported(
     assert inv.sha256 == month.sha256
 
 
-def _march(site: Site) -> tuple[object, dict[str, object]]:
+def _march(site: Site) -> tuple[OrcdInvoice, InvoiceComparison]:
     src = read_source(read_export(site.export))
     orcd = plugin_invoice(src, TZ, "2027-03")
     with site.rt.read() as ctx:
-        result = compare_invoice(ctx, orcd)
-    return orcd, {line.key: line for line in result.lines}
+        return orcd, compare_invoice(ctx, orcd)
 
 
 def test_compare_api_daylight_saving_and_maintenance(site: Site) -> None:
-    _orcd, lines = _march(site)
+    _orcd, result = _march(site)
+    lines = {line.key: line for line in result.lines}
     dst = lines["reservation #9"]  # 16:00 Mar 13 -> 09:00 Mar 14: 17 h of wall clock, 16 h real
     assert (dst.orcd_hours, dst.ours_hours) == (Decimal(17), Decimal(16))
     assert [(c.code, c.hours, c.amount) for c in dst.causes] == [("daylight_saving", Decimal(1), Decimal(8))]
@@ -261,10 +261,14 @@ def test_compare_api_daylight_saving_and_maintenance(site: Site) -> None:
     for key in ("reservation #2", "reservation #5", "reservation #6", "reservation #10"):
         assert lines[key].causes == (), key  # overrides and plain lines agree
     assert lines["reservation #5"].ours_amount == Decimal(0)  # excluded on both sides
+    # the plugin billed #11 (project badpi, whose PI could not be migrated): only it has the line
+    (only,) = lines["reservation #11"].causes
+    assert only.code == "other" and "is not in nodedesk" in only.text and only.amount == Decimal("136.00")
+    assert result.projects["badpi"].orcd_amount == "136.00" and result.projects["badpi"].ours_amount == "0.00"
 
 
 def test_compare_web_view_timezone_shift_and_double_counting(site: Site) -> None:
-    orcd, _lines = _march(site)
+    orcd, _result = _march(site)
     deductions = {7: Decimal(0), 8: Decimal(8)}  # what the plugin's web view deducts (worked by hand)
     web = dataclasses.replace(
         orcd,
