@@ -22,7 +22,7 @@ from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import Database, make_engine
 from nodedesk.core.models import Base
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.site.setup import initialize
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 

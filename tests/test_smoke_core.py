@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nodedesk.core import audit
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import windows
+from nodedesk.core.services.downtime import windows
 
 from tests.helpers import local
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
     from .cli import CliEnv
-    from .screens.help import KeyHelp
+    from .features.help.help import KeyHelp
 
 
 # Textual's own screen bindings: listed with the movement keys, after the screen's actions.
@@ -126,7 +126,7 @@ class NodedeskApp(App[int]):
 
     async def _on_key(self, event: events.Key) -> None:
         """Keys typed into a form stay there (``holds_key``): no section switch, no quit."""
-        from .screens.base import holds_key
+        from .kit.base import holds_key
 
         if holds_key(self, event):
             event.stop()
@@ -170,7 +170,7 @@ class NodedeskApp(App[int]):
         Screen and app actions come first, then the focused widget's keys; keys bound to the same
         action share a line (``? f1  Help``).
         """
-        from .screens.help import KeyHelp, framework_binding  # (help and its Markdown load on first use)
+        from .features.help.help import KeyHelp, framework_binding
 
         groups: list[dict[tuple[str, str], list[str]]] = [{}, {}]
         enabled: dict[tuple[str, str], bool] = {}
@@ -197,7 +197,7 @@ class NodedeskApp(App[int]):
         return keys[0] + ([KeyHelp("", ""), *keys[1]] if keys[1] else [])
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        from .features.help.help import HelpScreen
 
         screen = self.screen
         if isinstance(screen, HelpScreen):
@@ -248,17 +248,17 @@ class NodedeskApp(App[int]):
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()
-        from .screens.backup import backup_commands  # loads the backup core only when asked
+        from .features.backup.backup import backup_commands
 
         yield from backup_commands(self, screen)
-        from .screens.notices import notices_commands
+        from .features.notices.notices import notices_commands
 
         yield from notices_commands(self, screen)
         yield from super().get_system_commands(screen)
 
     def _key_commands(self, live: list[keys_registry.LiveBinding]) -> Iterable[SystemCommand]:
         """The screen's own keys as commands: ``Key n: New`` with its id, for finding and remapping."""
-        from .screens.help import framework_binding
+        from .features.help.help import framework_binding
 
         seen: set[str] = set()
         for b in live:

@@ -35,61 +35,61 @@ class Section:
 
 
 def _dashboard() -> Screen:
-    from .screens.dashboard import DashboardScreen
+    from .features.dashboard.dashboard import DashboardScreen
 
     return DashboardScreen()
 
 
 def _windows() -> Screen:
-    from .screens.windows import WindowsScreen
+    from .features.windows.windows import WindowsScreen
 
     return WindowsScreen()
 
 
 def _outages() -> Screen:
-    from .screens.outages import OutagesScreen
+    from .features.outages.outages import OutagesScreen
 
     return OutagesScreen()
 
 
 def _reservations() -> Screen:
-    from .screens.reservations import ReservationsScreen
+    from .features.reservations.reservations import ReservationsScreen
 
     return ReservationsScreen()
 
 
 def _calendar() -> Screen:
-    from .screens.calendar import CalendarScreen
+    from .features.calendar.calendar import CalendarScreen
 
     return CalendarScreen()
 
 
 def _invoices() -> Screen:
-    from .screens.invoices import InvoicesScreen
+    from .features.invoices.invoices import InvoicesScreen
 
     return InvoicesScreen()
 
 
 def _activity() -> Screen:
-    from .screens.activity import ActivityScreen
+    from .features.activity.activity import ActivityScreen
 
     return ActivityScreen()
 
 
 def _projects() -> Screen:
-    from .screens.projects import ProjectsScreen
+    from .features.projects.projects import ProjectsScreen
 
     return ProjectsScreen()
 
 
 def _rates() -> Screen:
-    from .screens.rates import RatesScreen
+    from .features.rates.rates import RatesScreen
 
     return RatesScreen()
 
 
 def _schedules() -> Screen:
-    from .screens.schedules import SchedulesScreen
+    from .features.schedules.schedules import SchedulesScreen
 
     return SchedulesScreen()
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..intervals import Interval
 from ..models import Node, Reservation
-from ..services import reservations
+from ..services.rentals import reservations
 from .codec import iso_utc
 
 

@@ -33,7 +33,8 @@ from ..models import (
     Rate,
     Reservation,
 )
-from ..services import drift, finalized_days, windows
+from ..services.downtime import windows
+from ..services.invoicing import drift, finalized_days
 
 # Kinds whose records may sit in locked history, and their models.
 MODELS: dict[str, type] = {

@@ -49,7 +49,10 @@ def _text(field: str) -> Rule:
 
 
 def _field_rules() -> dict[str, dict[str, Rule]]:
-    from ..services import inventory, projects, rates, reservations, users
+    from ..services.invoicing import rates
+    from ..services.nodes import inventory
+    from ..services.rentals import projects, reservations
+    from ..services.site import users
 
     return {
         "users": {
@@ -96,7 +99,7 @@ def _field_rules() -> dict[str, dict[str, Rule]]:
 
 
 def _split_parts(items: list[dict[str, Any]]) -> object:
-    from ..services.splits import validate_parts
+    from ..services.rentals.splits import validate_parts
 
     return validate_parts((i.get("cost_object"), i.get("percent")) for i in items) if items else None
 

@@ -50,7 +50,7 @@ from .inputs import (
 
 def node_sku_code(node_type_name: str) -> str:
     """The code a node type's hourly SKU has (``NODE_<TYPE>``), as the rates service makes it."""
-    from ..services.rates import node_sku_code as code  # local: billing must not need services
+    from ..services.invoicing.rates import node_sku_code as code
 
     return code(node_type_name)
 

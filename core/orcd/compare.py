@@ -43,9 +43,9 @@ from ..downtime import load_downtime
 from ..errors import ValidationError
 from ..intervals import Interval, union
 from ..models import Node, Rate, Reservation, Sku
-from ..services import invoices
-from ..services.rates import format_amount, node_sku_code
-from ..services.reservation_policy import elapsed_hours
+from ..services.invoicing import invoices
+from ..services.invoicing.rates import format_amount, node_sku_code
+from ..services.rentals.reservation_policy import elapsed_hours
 from .invoice import UNKNOWN, OrcdFeeLine, OrcdInvoice, OrcdReservationLine, money, read_invoice_file
 
 ZERO = Decimal(0)

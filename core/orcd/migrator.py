@@ -67,19 +67,12 @@ from ..models import (
     User,
 )
 from ..runtime import Runtime
-from ..services import (
-    inventory,
-    invoices,
-    overrides,
-    projects,
-    rates,
-    reservations,
-    splits,
-    subscriptions,
-    users,
-)
-from ..services.reservation_policy import ReservationPolicy, check_blocks, reservation_span
-from ..services.setup import wipe
+from ..services.invoicing import invoices, overrides, rates
+from ..services.nodes import inventory
+from ..services.rentals import projects, reservations, splits, subscriptions
+from ..services.rentals.reservation_policy import ReservationPolicy, check_blocks, reservation_span
+from ..services.site import users
+from ..services.site.setup import wipe
 from . import compare
 from .context import MigratingContext
 from .export import OrcdExport, read_export

@@ -102,7 +102,7 @@ def target(target_url: str, clock: FrozenClock) -> Iterator[Runtime]:
 
 def init_runtime(url: str, clock: FrozenClock, login: str = ADMIN) -> Runtime:
     """Initialize a site at ``url`` like the ``runtime`` fixture does."""
-    from nodedesk.core.services.setup import initialize
+    from nodedesk.core.services.site.setup import initialize
 
     from tests.helpers import SITE_TZ
 

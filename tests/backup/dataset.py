@@ -14,8 +14,8 @@ from nodedesk.core.models import (
     ScheduleException,
 )
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices
-from nodedesk.core.services.demo import load_demo
+from nodedesk.core.services.invoicing import invoices
+from nodedesk.core.services.site.demo import load_demo
 
 from tests.billing.factory import Builder
 from tests.helpers import local

@@ -13,7 +13,7 @@ from nodedesk.core.backup.manifest import read_manifest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.models import MaintenanceWindow
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import windows
+from nodedesk.core.services.downtime import windows
 from sqlalchemy import select
 
 from tests.backup.conftest import RichSource
@@ -126,7 +126,7 @@ def test_export_dry_run_writes_no_files(runtime: Runtime, tmp_path: Path) -> Non
 
 def test_export_is_one_snapshot(runtime: Runtime, tmp_path: Path) -> None:
     """A change committed while the export runs is in none of its files."""
-    from nodedesk.core.services import inventory
+    from nodedesk.core.services.nodes import inventory
 
     with runtime.write() as ctx:
         inventory.add_node_type(ctx, "SNAP", "GPU")

@@ -14,7 +14,7 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.errors import PermissionDenied, ValidationError
 from nodedesk.core.models import Node, Reservation, User, UserRole
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import windows
+from nodedesk.core.services.downtime import windows
 from sqlalchemy import func, insert, select
 
 from tests.backup.conftest import make_runtime

@@ -49,7 +49,7 @@ from nodedesk.core.models import (
     window_scope_node_types,
     window_scope_nodes,
 )
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.site.setup import initialize
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session

@@ -33,7 +33,7 @@ from typing import Any
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import users
+from nodedesk.core.services.site import users
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual import events
@@ -183,8 +183,8 @@ class Probe:
 
 @contextmanager
 def probed() -> Iterator[Probe]:
-    from nodedesk.tui.screens.calendar import CalendarScreen
-    from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
+    from nodedesk.tui.features.calendar.calendar import CalendarScreen
+    from nodedesk.tui.features.invoices.invoice_month import InvoiceMonthScreen
 
     probe = Probe()
     probe.watch(PagedTable, "show_page")
@@ -252,7 +252,7 @@ async def timed_visit(pilot: Pilot, probe: Probe, key: str) -> tuple[float, floa
     """Like :func:`timed_load` for a later visit, which may show data the screen still holds:
     a calendar whose month is loaded and unchanged shows it at once, without a reload (waiting
     for one would time the next clock tick instead)."""
-    from nodedesk.tui.screens.calendar import CalendarScreen
+    from nodedesk.tui.features.calendar.calendar import CalendarScreen
 
     before = probe.calls
     t0, c0 = time.perf_counter(), time.process_time()
@@ -304,7 +304,7 @@ async def moves(pilot: Pilot, key: str, n: int) -> tuple[float, float]:
 
 
 async def measure_app(url: str, report: Report, *, filter_text: str, node: str, moves_n: int = 20) -> None:
-    from nodedesk.tui.screens.invoices import InvoicesScreen
+    from nodedesk.tui.features.invoices.invoices import InvoicesScreen
 
     runtime = Runtime(bigcentre.config(url), clock=FrozenClock(bigcentre.NOW), login=bigcentre.LOGIN)
     try:
@@ -489,7 +489,7 @@ def import_time() -> tuple[float, float]:
     the app (the app and its first screens)."""
     code = (
         "import time; t, c = time.perf_counter(), time.process_time(); import nodedesk.tui.cli, "
-        "nodedesk.tui.app, nodedesk.tui.screens.windows; "
+        "nodedesk.tui.app, nodedesk.tui.features.windows.windows; "
         "print(time.perf_counter() - t, time.process_time() - c)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

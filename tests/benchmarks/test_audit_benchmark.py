@@ -25,7 +25,7 @@ from nodedesk.core.config import Config
 from nodedesk.core.db.engine import Database
 from nodedesk.core.models import ActivityEntry
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.site.setup import initialize
 from sqlalchemy import insert, select
 
 pytestmark = pytest.mark.benchmark

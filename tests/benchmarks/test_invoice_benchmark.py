@@ -20,8 +20,8 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.db.engine import Database
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.invoicing import invoices
+from nodedesk.core.services.site.setup import initialize
 
 from tests.benchmarks import synthetic
 from tests.benchmarks.reference_impl import reference_month

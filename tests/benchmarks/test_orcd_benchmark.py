@@ -30,7 +30,7 @@ from nodedesk.core.orcd.migrator import migrate_orcd
 from nodedesk.core.orcd.plugin_model import plugin_invoice
 from nodedesk.core.orcd.source import read_source
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices
+from nodedesk.core.services.invoicing import invoices
 
 from tests.backup.conftest import make_runtime
 from tests.conftest import BACKENDS

@@ -27,7 +27,7 @@ from nodedesk.core.models import (
     Sku,
     User,
 )
-from nodedesk.core.services.users import create_user_row
+from nodedesk.core.services.site.users import create_user_row
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from nodedesk.core.errors import ConflictError, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoice_export, invoices
+from nodedesk.core.services.invoicing import invoice_export, invoices
 
 
 def test_csv_has_one_row_per_line_and_cost_object_summing_to_the_total(

@@ -17,7 +17,8 @@ from nodedesk.core.errors import (
 )
 from nodedesk.core.models import ActivityEntry, InvoicePeriod, MaintenanceWindow, Project, Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices, overrides, windows
+from nodedesk.core.services.downtime import windows
+from nodedesk.core.services.invoicing import invoices, overrides
 from sqlalchemy import event, select
 
 from tests.billing.factory import Builder

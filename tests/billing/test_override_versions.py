@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.errors import ConflictError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import overrides as ovr
+from nodedesk.core.services.invoicing import overrides as ovr
 
 from tests.tui.invoice_seed import seed_invoices
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices
+from nodedesk.core.services.invoicing import invoices
 
 from tests.billing.factory import REFERENCE_TABLE
 

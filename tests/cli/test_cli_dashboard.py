@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import users
+from nodedesk.core.services.site import users
 
 from tests.cli_helpers import Cli
 from tests.tui.dashboard_seed import seed_dashboard

@@ -23,8 +23,10 @@ from nodedesk.core.config import Config
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.models import ActivityEntry
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import activity, inventory, users
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.site import users
+from nodedesk.core.services.views import activity
 from sqlalchemy import select, text
 
 from tests.helpers import local

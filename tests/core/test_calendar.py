@@ -9,9 +9,11 @@ from datetime import date, timedelta
 import pytest
 from nodedesk.core.errors import NotFoundError, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import calendar as cal
-from nodedesk.core.services import inventory, outages, projects, reservations
-from nodedesk.core.services import windows as win
+from nodedesk.core.services.downtime import outages
+from nodedesk.core.services.downtime import windows as win
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects, reservations
+from nodedesk.core.services.views import calendar as cal
 from sqlalchemy import event
 
 from tests.helpers import local

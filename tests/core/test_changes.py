@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from nodedesk.core import changes
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.nodes import inventory
 
 from tests.helpers import local
 

@@ -12,9 +12,10 @@ import pytest
 from nodedesk.core.errors import NodedeskError
 from nodedesk.core.models import ActivityEntry, Setting
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import outages, projects, reservations
-from nodedesk.core.services import windows as svc
-from nodedesk.core.services.windows import Scope, WindowChanges, WindowDraft
+from nodedesk.core.services.downtime import outages
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.downtime.windows import Scope, WindowChanges, WindowDraft
+from nodedesk.core.services.rentals import projects, reservations
 from sqlalchemy import func, select
 
 from tests.core.test_windows import add_inventory, create, finalize

@@ -8,8 +8,10 @@ from decimal import Decimal
 
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices, reservations, splits, windows
-from nodedesk.core.services.dashboard import dashboard, slow_parts
+from nodedesk.core.services.downtime import windows
+from nodedesk.core.services.invoicing import invoices
+from nodedesk.core.services.rentals import reservations, splits
+from nodedesk.core.services.views.dashboard import dashboard, slow_parts
 from sqlalchemy import event
 
 from tests.helpers import SITE_TZ, local

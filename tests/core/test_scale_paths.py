@@ -17,9 +17,10 @@ from nodedesk.core.db import migrate
 from nodedesk.core.downtime import load_downtime
 from nodedesk.core.models import Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, projects
-from nodedesk.core.services import reservations as rsv
-from nodedesk.core.services import windows as win
+from nodedesk.core.services.downtime import windows as win
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import reservations as rsv
 from nodedesk.tui import cli
 from sqlalchemy import select
 
@@ -100,7 +101,7 @@ def test_schema_check_and_app_options_need_neither_alembic_nor_commands(
         f"Runtime(Config(database_url={runtime.config.database_url!r})).check_schema()\n"
         "cli.build_parser(commands=cli._may_name_a_command(['--readonly'])).parse_args(['--readonly'])\n"
         "import nodedesk.tui.app\n"
-        "heavy = ('alembic', 'nodedesk.tui.commands')\n"
+        "heavy = ('alembic', 'nodedesk.tui.cli.commands')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

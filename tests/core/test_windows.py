@@ -30,9 +30,10 @@ from nodedesk.core.models import (
     User,
 )
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, users
-from nodedesk.core.services import windows as svc
-from nodedesk.core.services.windows import Scope, WindowChanges, WindowDraft, WindowQuery
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.downtime.windows import Scope, WindowChanges, WindowDraft, WindowQuery
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.site import users
 from sqlalchemy import select
 
 from tests.helpers import local, runtime_as

@@ -39,9 +39,10 @@ from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import make_engine
 from nodedesk.core.models import Base
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import reservations as rsv
-from nodedesk.core.services import schedules, users
-from nodedesk.core.services import windows as win
+from nodedesk.core.services.downtime import schedules
+from nodedesk.core.services.downtime import windows as win
+from nodedesk.core.services.rentals import reservations as rsv
+from nodedesk.core.services.site import users
 from sqlalchemy import create_engine, select, text
 
 from tests.conftest import PG_URL, pg_schema_url

@@ -32,7 +32,7 @@ from nodedesk.core.db import migrate
 from nodedesk.core.db.engine import Database, make_engine
 from nodedesk.core.identity import os_login
 from nodedesk.core.models import Base
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.site.setup import initialize
 from nodedesk.tui.cli import build_parser
 from sqlalchemy import select
 

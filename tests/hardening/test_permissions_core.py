@@ -21,24 +21,14 @@ from nodedesk.core.errors import PermissionDenied
 from nodedesk.core.identity import PERMISSIONS
 from nodedesk.core.models import MaintenanceWindow, Outage, Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import (
-    activity,
-    inventory,
-    invoices,
-    notices,
-    outages,
-    overrides,
-    projects,
-    rates,
-    reservations,
-    schedules,
-    settings,
-    splits,
-    subscriptions,
-    users,
-)
-from nodedesk.core.services import windows as win
-from nodedesk.core.services.demo import load_demo
+from nodedesk.core.services.downtime import notices, outages, schedules
+from nodedesk.core.services.downtime import windows as win
+from nodedesk.core.services.invoicing import invoices, overrides, rates
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects, reservations, splits, subscriptions
+from nodedesk.core.services.site import settings, users
+from nodedesk.core.services.site.demo import load_demo
+from nodedesk.core.services.views import activity
 from sqlalchemy import select
 
 from tests.hardening.permissions_table import AREAS, LOGIN_OF, ROLES, allowed
@@ -334,7 +324,7 @@ def test_site_actions_are_admin_only(runtime: Runtime) -> None:
     set the clock, but may not wipe the site as that viewer)."""
     from nodedesk.core.clock import ENV_NOW
     from nodedesk.core.config import Config
-    from nodedesk.core.services import setup
+    from nodedesk.core.services.site import setup
 
     with runtime.write() as ctx:
         for role, login in LOGIN_OF.items():

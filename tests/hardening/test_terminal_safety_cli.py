@@ -96,7 +96,7 @@ def test_app_csv_export_guards_formulas(hostile_site: InProcessCli) -> None:
     """The file export the app writes (Invoices > x) goes through the same guarded writer."""
     from nodedesk.core.config import Config
     from nodedesk.core.runtime import Runtime
-    from nodedesk.core.services import invoice_export, invoices
+    from nodedesk.core.services.invoicing import invoice_export, invoices
 
     from tests.hardening.conftest import ADMIN_LOGIN
 
@@ -130,7 +130,7 @@ def test_notice_subject_and_body_are_inert(hostile_site: InProcessCli) -> None:
     from nodedesk.core.config import Config
     from nodedesk.core.models import Notice
     from nodedesk.core.runtime import Runtime
-    from nodedesk.core.services import windows as win
+    from nodedesk.core.services.downtime import windows as win
     from sqlalchemy import select
 
     from tests.hardening.conftest import ADMIN_LOGIN

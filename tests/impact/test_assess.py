@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nodedesk.core.errors import NotFoundError, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices
-from nodedesk.core.services.impact import assess, assess_many
-from nodedesk.core.services.windows import Scope
+from nodedesk.core.services.downtime.impact import assess, assess_many
+from nodedesk.core.services.downtime.windows import Scope
+from nodedesk.core.services.invoicing import invoices
 
 from tests.billing.factory import Builder
 from tests.helpers import local

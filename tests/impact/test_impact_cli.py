@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import users
+from nodedesk.core.services.site import users
 
 from tests.billing.factory import Builder
 from tests.cli_helpers import Cli

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services.node_status import node_statuses
+from nodedesk.core.services.nodes.node_status import node_statuses
 from sqlalchemy import event
 
 from tests.billing.factory import Builder

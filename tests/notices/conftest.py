@@ -13,7 +13,9 @@ from datetime import date
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, projects, reservations, users
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects, reservations
+from nodedesk.core.services.site import users
 
 PEOPLE = {
     "pi": ("Pat Investigator", "pi@example.org"),

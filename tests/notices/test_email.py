@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import users
+from nodedesk.core.services.site import users
 
 BAD = ["not-an-email", "a@b", "a@@b.org", "a b@c.org", "Ann <a@b.org>", "a@b..org", "a@b.org,c@d.org"]
 

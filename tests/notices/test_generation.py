@@ -8,8 +8,8 @@ import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.models import Notice
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import notices, outages, windows
-from nodedesk.core.services.windows import Scope, WindowChanges, WindowDraft
+from nodedesk.core.services.downtime import notices, outages, windows
+from nodedesk.core.services.downtime.windows import Scope, WindowChanges, WindowDraft
 from sqlalchemy import select
 
 from tests.helpers import local

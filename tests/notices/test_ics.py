@@ -11,8 +11,9 @@ from nodedesk.core import ics
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.models import MaintenanceSchedule, MaintenanceWindow, ScheduleException
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import calendar_feed, outages, windows
-from nodedesk.core.services.windows import Scope, WindowChanges, WindowDraft
+from nodedesk.core.services.downtime import outages, windows
+from nodedesk.core.services.downtime.windows import Scope, WindowChanges, WindowDraft
+from nodedesk.core.services.views import calendar_feed
 from sqlalchemy import select
 
 from tests.helpers import local
@@ -163,7 +164,7 @@ def test_skipped_occurrence_is_cancelled_with_the_same_uid(runtime: Runtime) -> 
 
 
 def test_range_node_filter_and_outages(runtime: Runtime, clock: FrozenClock) -> None:
-    from nodedesk.core.services import inventory
+    from nodedesk.core.services.nodes import inventory
 
     with runtime.write() as ctx:
         inventory.add_node_type(ctx, "A100", "GPU")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.errors import PermissionDenied, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import activity, settings, users
+from nodedesk.core.services.site import settings, users
+from nodedesk.core.services.views import activity
 
 from tests.helpers import runtime_as
 

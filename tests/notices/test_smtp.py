@@ -17,8 +17,9 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.errors import PermissionDenied, ValidationError
 from nodedesk.core.models import ActivityEntry, MaintenanceWindow, Notice
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import notices, users, windows
-from nodedesk.core.services.windows import WindowDraft
+from nodedesk.core.services.downtime import notices, windows
+from nodedesk.core.services.downtime.windows import WindowDraft
+from nodedesk.core.services.site import users
 from sqlalchemy import select
 
 from tests.helpers import local, runtime_as

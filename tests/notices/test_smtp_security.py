@@ -16,7 +16,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from nodedesk.core import mailer
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import notices
+from nodedesk.core.services.downtime import notices
 
 from tests.cli.conftest import SiteCli, cli_site, cli_template  # noqa: F401
 from tests.notices.test_smtp import SENDER, Collector, _new_window, _notices, free_port

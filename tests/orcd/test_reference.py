@@ -29,7 +29,9 @@ from nodedesk.core.orcd.export import read_export
 from nodedesk.core.orcd.invoice import read_invoice_file
 from nodedesk.core.orcd.migrator import migrate_orcd
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices, reservations, users
+from nodedesk.core.services.invoicing import invoices
+from nodedesk.core.services.rentals import reservations
+from nodedesk.core.services.site import users
 from nodedesk.core.timeutil import iso_local
 from sqlalchemy import func, select
 

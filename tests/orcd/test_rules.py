@@ -22,7 +22,8 @@ from nodedesk.core.orcd.plugin_model import plugin_invoice
 from nodedesk.core.orcd.report import MigrationReport
 from nodedesk.core.orcd.source import read_source
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices, setup
+from nodedesk.core.services.invoicing import invoices
+from nodedesk.core.services.site import setup
 from sqlalchemy import select
 
 from tests.backup.conftest import make_runtime

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, projects, users
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.site import users
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.errors import ConflictError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import reservations as svc
+from nodedesk.core.services.rentals import reservations as svc
 
 from tests.helpers import DEFAULT_NOW
 

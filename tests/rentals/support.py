@@ -21,7 +21,7 @@ from nodedesk.core.models import (
     UserRole,
 )
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import reservations as svc
+from nodedesk.core.services.rentals import reservations as svc
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import users, windows
+from nodedesk.core.services.downtime import windows
+from nodedesk.core.services.site import users
 
 from tests.cli_helpers import Cli
 from tests.helpers import local

@@ -9,8 +9,9 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.db.engine import Database
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import outages, reservations
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.downtime import outages
+from nodedesk.core.services.rentals import reservations
+from nodedesk.core.services.site.setup import initialize
 
 from tests.helpers import ADMIN, DEFAULT_NOW, SITE_TZ
 from tests.rentals.support import overlapping_pairs

@@ -10,9 +10,10 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.db.engine import Database
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import projects, rates, splits, subscriptions
-from nodedesk.core.services.demo_projects import relative_day
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.invoicing import rates
+from nodedesk.core.services.rentals import projects, splits, subscriptions
+from nodedesk.core.services.site.demo_projects import relative_day
+from nodedesk.core.services.site.setup import initialize
 
 from tests.helpers import ADMIN, DEFAULT_NOW, SITE_TZ
 

@@ -15,7 +15,7 @@ from nodedesk.core.errors import (
 )
 from nodedesk.core.models import ActivityEntry, InvoicePeriod, Node
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import outages as svc
+from nodedesk.core.services.downtime import outages as svc
 from sqlalchemy import select
 
 from tests.helpers import local, runtime_as

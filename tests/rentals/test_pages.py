@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from nodedesk.core.errors import PermissionDenied, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import project_pages as pp
-from nodedesk.core.services import projects, rates, splits, subscriptions
-from nodedesk.core.services import rate_pages as rp
+from nodedesk.core.services.invoicing import rate_pages as rp
+from nodedesk.core.services.invoicing import rates
+from nodedesk.core.services.rentals import project_pages as pp
+from nodedesk.core.services.rentals import projects, splits, subscriptions
 
 from tests.helpers import runtime_as
 

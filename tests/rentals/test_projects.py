@@ -14,7 +14,7 @@ from nodedesk.core.errors import (
     ValidationError,
 )
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import projects, subscriptions
+from nodedesk.core.services.rentals import projects, subscriptions
 
 from tests.helpers import runtime_as
 from tests.rentals.projects_helpers import last_entry

@@ -16,8 +16,10 @@ from nodedesk.core.config import Config
 from nodedesk.core.db.engine import Database
 from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, projects, users
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.site import users
+from nodedesk.core.services.site.setup import initialize
 from nodedesk.core.timeutil import parse_instant
 
 from tests.cli_helpers import Cli

@@ -9,7 +9,8 @@ import pytest
 from nodedesk.core.errors import LockedError, NotFoundError, PermissionDenied, ValidationError
 from nodedesk.core.models import ActivityEntry, NodeType, Rate, Sku
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, rates
+from nodedesk.core.services.invoicing import rates
+from nodedesk.core.services.nodes import inventory
 from sqlalchemy import func, select
 
 from tests.helpers import runtime_as

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from nodedesk.core.models import Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import reservations as svc
+from nodedesk.core.services.rentals import reservations as svc
 from sqlalchemy import func, select
 
 from tests.helpers import runtime_as

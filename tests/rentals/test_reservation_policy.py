@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from nodedesk.core.errors import ValidationError
-from nodedesk.core.services.reservation_policy import (
+from nodedesk.core.services.rentals.reservation_policy import (
     ReservationPolicy,
     booking_violations,
     reservation_span,

@@ -16,8 +16,8 @@ from nodedesk.core.errors import (
 )
 from nodedesk.core.models import ActivityEntry, InvoicePeriod, Node, Project, Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import outages, windows
-from nodedesk.core.services import reservations as svc
+from nodedesk.core.services.downtime import outages, windows
+from nodedesk.core.services.rentals import reservations as svc
 from nodedesk.core.site import store
 from sqlalchemy import func, select
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from nodedesk.core.errors import LockedError, NotFoundError, PermissionDenied, ValidationError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import splits
+from nodedesk.core.services.rentals import splits
 
 from tests.helpers import runtime_as
 from tests.rentals.projects_helpers import finalize_month, last_entry

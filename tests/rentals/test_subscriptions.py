@@ -14,7 +14,7 @@ from nodedesk.core.errors import (
 )
 from nodedesk.core.models import FeeSubscriptionPeriod
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import projects, subscriptions
+from nodedesk.core.services.rentals import projects, subscriptions
 from sqlalchemy import select
 
 from tests.helpers import runtime_as

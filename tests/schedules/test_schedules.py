@@ -13,10 +13,11 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.errors import ConflictError, LockedError, NotFoundError, PermissionDenied, ValidationError
 from nodedesk.core.models import ActivityEntry, MaintenanceSchedule, MaintenanceWindow, ScheduleException
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, users
-from nodedesk.core.services import schedules as svc
-from nodedesk.core.services import windows as win
-from nodedesk.core.services.windows import Scope
+from nodedesk.core.services.downtime import schedules as svc
+from nodedesk.core.services.downtime import windows as win
+from nodedesk.core.services.downtime.windows import Scope
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.site import users
 from sqlalchemy import func, select
 
 from tests.helpers import SITE_TZ, local, runtime_as

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from nodedesk.core.errors import ConflictError, LockedError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import drift, invoices, users
-from nodedesk.core.services import reservations as rsv
+from nodedesk.core.services.invoicing import drift, invoices
+from nodedesk.core.services.rentals import reservations as rsv
+from nodedesk.core.services.site import users
 
 from tests.helpers import runtime_as
 from tests.stress import worker

@@ -27,7 +27,7 @@ from nodedesk.core import audit
 from nodedesk.core.billing import document
 from nodedesk.core.models import ActivityEntry, InvoicePeriod, InvoiceSnapshot, MaintenanceWindow
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices
+from nodedesk.core.services.invoicing import invoices
 from sqlalchemy import func, select
 
 from tests.rentals.support import overlapping_pairs

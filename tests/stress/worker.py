@@ -33,9 +33,12 @@ from nodedesk.core.config import Config
 from nodedesk.core.errors import ConflictError, LockedError, NotFoundError, ValidationError
 from nodedesk.core.models import MaintenanceWindow, Node, Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, invoices, projects, rates, splits, users
-from nodedesk.core.services import reservations as rsv
-from nodedesk.core.services import windows as win
+from nodedesk.core.services.downtime import windows as win
+from nodedesk.core.services.invoicing import invoices, rates
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects, splits
+from nodedesk.core.services.rentals import reservations as rsv
+from nodedesk.core.services.site import users
 from sqlalchemy import select
 
 from tests.backup.dataset import edit_kind

@@ -27,18 +27,13 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.models import ActivityEntry
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import (
-    activity,
-    inventory,
-    invoices,
-    outages,
-    projects,
-    rates,
-    reservations,
-    schedules,
-    users,
-)
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import outages, schedules
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.invoicing import invoices, rates
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects, reservations
+from nodedesk.core.services.site import users
+from nodedesk.core.services.views import activity
 from sqlalchemy import select, text
 
 from tests.backup.conftest import (  # noqa: F401 - fixtures: an empty restore target
@@ -548,7 +543,7 @@ def test_activity_screen_shows_the_real_time_beside_the_frozen_one(runtime: Runt
 
 async def _activity_screen(runtime: Runtime) -> None:
     from nodedesk.tui.app import create_app
-    from nodedesk.tui.screens.activity import ActivityEntryScreen
+    from nodedesk.tui.features.activity.activity import ActivityEntryScreen
     from nodedesk.tui.widgets.paged_table import PagedTable
     from textual.widgets import Static
 

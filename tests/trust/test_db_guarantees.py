@@ -17,7 +17,7 @@ from nodedesk.core.db.engine import Database, make_engine
 from nodedesk.core.errors import ConflictError
 from nodedesk.core.models import MaintenanceWindow, Node, NodeType, Project, Reservation, User
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import windows
+from nodedesk.core.services.downtime import windows
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.exc import IntegrityError
 

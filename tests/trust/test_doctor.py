@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from nodedesk.core.services import doctor
+from nodedesk.core.services.site import doctor
 
 from tests.cli.conftest import NODEDESK
 from tests.trust.hostusers import (  # noqa: F401 (fixtures)

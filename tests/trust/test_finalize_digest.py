@@ -20,7 +20,7 @@ from nodedesk.core.db.engine import Database
 from nodedesk.core.errors import ConflictError, ValidationError
 from nodedesk.core.models import ActivityEntry, InvoicePeriod, InvoiceSnapshot, MaintenanceWindow, Reservation
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoice_export, invoices, overrides
+from nodedesk.core.services.invoicing import invoice_export, invoices, overrides
 from sqlalchemy import func, select
 
 from tests.billing.factory import Builder, reference_centre

@@ -18,7 +18,7 @@ from nodedesk.core import site, validate
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.models import Setting
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import settings, users
+from nodedesk.core.services.site import settings, users
 
 from tests.cli_helpers import Cli
 from tests.notices.conftest import seed
@@ -127,7 +127,7 @@ def test_bad_stored_reservation_setting_refuses_reservations_with_one_line(
     _corrupt(runtime, key, value)
     from datetime import date
 
-    from nodedesk.core.services import reservations
+    from nodedesk.core.services.rentals import reservations
 
     with pytest.raises(ValidationError) as info, runtime.write() as ctx:
         reservations.record_reservation(

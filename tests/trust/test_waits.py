@@ -22,7 +22,7 @@ import pytest
 from nodedesk.core.db.engine import BUSY_MESSAGE, Database, busy_error, make_engine, pg_timeouts
 from nodedesk.core.errors import BusyError
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import settings, users
+from nodedesk.core.services.site import settings, users
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 

@@ -10,8 +10,8 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.config import Config
 from nodedesk.core.db.engine import Database
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory
-from nodedesk.core.services.setup import initialize
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.site.setup import initialize
 
 from tests.helpers import ADMIN, SITE_TZ
 from tests.tui.conftest import seed_windows

@@ -15,8 +15,9 @@ from datetime import date
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, projects, reservations
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects, reservations
 from nodedesk.tui.app import NodedeskApp, create_app
 from textual.pilot import Pilot
 

@@ -19,7 +19,9 @@ from datetime import date
 
 from nodedesk.core.models import Notice
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import rates, splits, windows
+from nodedesk.core.services.downtime import windows
+from nodedesk.core.services.invoicing import rates
+from nodedesk.core.services.rentals import splits
 
 from tests.helpers import local
 from tests.tui.rentals_seed import Rentals, seed_rentals

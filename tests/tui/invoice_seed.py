@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices
-from nodedesk.core.services import windows as window_svc
+from nodedesk.core.services.downtime import windows as window_svc
+from nodedesk.core.services.invoicing import invoices
 
 from tests.billing.factory import Builder, reference_centre
 from tests.helpers import local

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, projects, rates, splits, subscriptions, users
+from nodedesk.core.services.invoicing import rates
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects, splits, subscriptions
+from nodedesk.core.services.site import users
 from nodedesk.tui.app import NodedeskApp
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot

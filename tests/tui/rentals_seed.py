@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, outages, projects, users, windows
-from nodedesk.core.services import reservations as res
+from nodedesk.core.services.downtime import outages, windows
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import reservations as res
+from nodedesk.core.services.site import users
 
 from tests.helpers import local
 

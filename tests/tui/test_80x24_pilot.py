@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.tui import render
 from nodedesk.tui.app import create_app
-from nodedesk.tui.screens.base import NodedeskScreen
+from nodedesk.tui.kit import render
+from nodedesk.tui.kit.base import NodedeskScreen
 from nodedesk.tui.sections import SECTIONS
 from nodedesk.tui.widgets.footer import FooterEntry, KeyFooter, choose
 from nodedesk.tui.widgets.topbar import TopBar
@@ -100,7 +100,7 @@ def test_times_in_another_year_keep_their_time_of_day() -> None:
 async def test_list_headers_are_whole_and_other_years_keep_their_time_at_80x24(runtime: Runtime) -> None:
     """No column shows a cut header (a stray "D" at the right edge) and a time in another year
     than today's keeps its hour in the narrow Start/End columns."""
-    from nodedesk.core.services import windows as windows_svc
+    from nodedesk.core.services.downtime import windows as windows_svc
 
     from tests.helpers import local
 

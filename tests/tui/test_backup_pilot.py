@@ -15,14 +15,15 @@ from nodedesk.core.backup.kinds import KINDS
 from nodedesk.core.backup.manifest import read_manifest, verify_files
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import activity, users
-from nodedesk.core.services import windows as win
+from nodedesk.core.services.downtime import windows as win
+from nodedesk.core.services.site import users
+from nodedesk.core.services.views import activity
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.backup import BackupMenu
-from nodedesk.tui.screens.backup_export import ExportScreen
-from nodedesk.tui.screens.backup_import import ImportScreen
-from nodedesk.tui.screens.backup_parts import ImportConfirmScreen, KindProgress
-from nodedesk.tui.screens.help import HelpScreen
+from nodedesk.tui.features.backup.backup import BackupMenu
+from nodedesk.tui.features.backup.backup_export import ExportScreen
+from nodedesk.tui.features.backup.backup_import import ImportScreen
+from nodedesk.tui.features.backup.backup_parts import ImportConfirmScreen, KindProgress
+from nodedesk.tui.features.help.help import HelpScreen
 from nodedesk.tui.widgets.tickbox import TickBox
 from rich.console import Console
 from textual.content import Content

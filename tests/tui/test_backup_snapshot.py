@@ -16,7 +16,7 @@ import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.backup import open_backup
+from nodedesk.tui.features.backup.backup import open_backup
 from nodedesk.tui.sections import Section
 from nodedesk.tui.widgets import topbar
 from textual.pilot import Pilot

@@ -11,10 +11,10 @@ from collections import defaultdict
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
+from nodedesk.tui.features.windows.windows import WindowsScreen
 from nodedesk.tui.kit import bindings as kb
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.window_form import WindowFormScreen
-from nodedesk.tui.screens.windows import WindowsScreen
 from nodedesk.tui.widgets.footer import KeyFooter
 from textual.dom import DOMNode
 from textual.widgets import Static

@@ -7,15 +7,17 @@ from __future__ import annotations
 from datetime import date
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import inventory, outages, reservations
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import outages
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.nodes import inventory
+from nodedesk.core.services.rentals import reservations
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.calendar import CalendarScreen, parse_filter, week_label
-from nodedesk.tui.screens.calendar_day import CalendarDayScreen
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.window_detail import WindowDetailScreen
-from nodedesk.tui.screens.window_form import WindowFormScreen
-from nodedesk.tui.widgets.calendar_grid import DayPanel, MonthGrid
+from nodedesk.tui.features.calendar.calendar import CalendarScreen, parse_filter, week_label
+from nodedesk.tui.features.calendar.calendar_day import CalendarDayScreen
+from nodedesk.tui.features.calendar.calendar_grid import DayPanel, MonthGrid
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.windows.window_detail import WindowDetailScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -206,7 +208,7 @@ async def test_filter_by_node_or_node_type_and_escape_clears(runtime: Runtime) -
 
 
 def test_filter_text_is_matched_against_known_names() -> None:
-    from nodedesk.tui.screens.calendar import Names
+    from nodedesk.tui.features.calendar.calendar import Names
 
     names = Names(["node01", "A100x"], ["A100"])
     assert parse_filter("", names).empty

@@ -7,18 +7,18 @@ import threading
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import dashboard as dashboard_service
-from nodedesk.core.services import reservations
+from nodedesk.core.services.rentals import reservations
+from nodedesk.core.services.views import dashboard as dashboard_service
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.dashboard import DashboardScreen
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
-from nodedesk.tui.screens.outage_detail import OutageDetailScreen
-from nodedesk.tui.screens.project_detail import ProjectDetailScreen
-from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
-from nodedesk.tui.screens.split_decision import SplitDecisionScreen
-from nodedesk.tui.screens.window_detail import WindowDetailScreen
-from nodedesk.tui.screens.windows import WindowsScreen
+from nodedesk.tui.features.dashboard.dashboard import DashboardScreen
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.invoices.invoice_month import InvoiceMonthScreen
+from nodedesk.tui.features.outages.outage_detail import OutageDetailScreen
+from nodedesk.tui.features.projects.project_detail import ProjectDetailScreen
+from nodedesk.tui.features.projects.split_decision import SplitDecisionScreen
+from nodedesk.tui.features.reservations.reservation_detail import ReservationDetailScreen
+from nodedesk.tui.features.windows.window_detail import WindowDetailScreen
+from nodedesk.tui.features.windows.windows import WindowsScreen
 from textual.pilot import Pilot
 from textual.widgets import Markdown, OptionList, Static
 
@@ -205,7 +205,7 @@ async def test_notices_item_and_help(app: NodedeskApp, seed: DashSeed) -> None:
         await settle(pilot)
         await jump(pilot, "office", "notices")
         try:
-            from nodedesk.tui.screens.notices import NoticesScreen  # type: ignore[import-not-found,unused-ignore]
+            from nodedesk.tui.features.notices.notices import NoticesScreen
         except ImportError:
             assert isinstance(app.screen, DashboardScreen)
             assert any("3 notice(s) waiting" in n.message for n in app._notifications)

@@ -14,10 +14,10 @@ from nodedesk.core.errors import ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.models import ActivityEntry, Reservation, Setting
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.reservation_form import ReservationFormScreen
-from nodedesk.tui.screens.window_form import WindowFormScreen
+from nodedesk.tui.features.reservations.reservation_form import ReservationFormScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
 from sqlalchemy import func, select
 from textual.pilot import Pilot
 from textual.widgets import Input, Static

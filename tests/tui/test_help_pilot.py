@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from nodedesk.tui.app import NodedeskApp
-from nodedesk.tui.screens.help import HelpScreen
+from nodedesk.tui.features.help.help import HelpScreen
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 from textual.widgets import Markdown, Static

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.window_form import WindowFormScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
 from nodedesk.tui.widgets.impact_panel import DEBOUNCE_SECONDS, ImpactPanel
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -113,7 +113,7 @@ async def test_editing_a_window_does_not_count_its_current_version(runtime: Runt
 
 
 def _window(runtime: Runtime, window_id: int):  # type: ignore[no-untyped-def]
-    from nodedesk.core.services import windows as svc
+    from nodedesk.core.services.downtime import windows as svc
 
     with runtime.read() as ctx:
         return svc.get_window(ctx, window_id)

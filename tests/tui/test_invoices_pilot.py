@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from nodedesk.core.models import ActivityEntry, BillingOverride, InvoicePeriod
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoice_export, invoices, overrides
-from nodedesk.core.services import windows as window_svc
+from nodedesk.core.services.downtime import windows as window_svc
+from nodedesk.core.services.invoicing import invoice_export, invoices, overrides
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.invoice_dialogs import (
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.invoices.invoice_dialogs import (
     ClearOverrideScreen,
     DriftScreen,
     ExportScreen,
@@ -24,12 +24,12 @@ from nodedesk.tui.screens.invoice_dialogs import (
     OverrideFormScreen,
     UnfinalizeScreen,
 )
-from nodedesk.tui.screens.invoice_line import InvoiceLineScreen
-from nodedesk.tui.screens.invoice_lines import InvoiceLinesScreen
-from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
-from nodedesk.tui.screens.invoices import InvoicesScreen
-from nodedesk.tui.screens.outage_detail import OutageDetailScreen
-from nodedesk.tui.screens.window_detail import WindowDetailScreen
+from nodedesk.tui.features.invoices.invoice_line import InvoiceLineScreen
+from nodedesk.tui.features.invoices.invoice_lines import InvoiceLinesScreen
+from nodedesk.tui.features.invoices.invoice_month import InvoiceMonthScreen
+from nodedesk.tui.features.invoices.invoices import InvoicesScreen
+from nodedesk.tui.features.outages.outage_detail import OutageDetailScreen
+from nodedesk.tui.features.windows.window_detail import WindowDetailScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from sqlalchemy import select
 from textual.pilot import Pilot

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.confirm import ConfirmScreen
-from nodedesk.tui.screens.outage_form import OutageFormScreen
-from nodedesk.tui.screens.window_form import WindowFormScreen
-from nodedesk.tui.screens.windows import WindowsScreen
+from nodedesk.tui.features.outages.outage_form import OutageFormScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
+from nodedesk.tui.features.windows.windows import WindowsScreen
+from nodedesk.tui.kit.confirm import ConfirmScreen
 from nodedesk.tui.widgets.tickbox import TickBox
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select
@@ -110,7 +110,7 @@ _ = Rentals  # (the rentals seed's type, for readers)
 
 
 async def test_a_path_typed_into_the_export_dialog_is_where_it_writes(runtime: Runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from nodedesk.tui.screens.backup_export import ExportScreen
+    from nodedesk.tui.features.backup.backup_export import ExportScreen
 
     from tests.tui.conftest import seed_windows
 

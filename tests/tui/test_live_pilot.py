@@ -19,19 +19,22 @@ import pytest
 from nodedesk.core import changes
 from nodedesk.core.config import Config
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import invoices, overrides, reservations, schedules, users
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import schedules
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.invoicing import invoices, overrides
+from nodedesk.core.services.rentals import reservations
+from nodedesk.core.services.site import users
 from nodedesk.tui.app import NodedeskApp, create_app
+from nodedesk.tui.features.dashboard.dashboard import DashboardScreen
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.invoices.invoice_dialogs import OverrideFormScreen
+from nodedesk.tui.features.invoices.invoice_month import InvoiceMonthScreen
+from nodedesk.tui.features.reservations.reservation_detail import ReservationDetailScreen
+from nodedesk.tui.features.schedules.schedule_detail import ScheduleDetailScreen
+from nodedesk.tui.features.windows.window_delete import DeleteWindowScreen
+from nodedesk.tui.features.windows.window_detail import WindowDetailScreen
+from nodedesk.tui.features.windows.windows import WindowsScreen
 from nodedesk.tui.kit import live
-from nodedesk.tui.screens.dashboard import DashboardScreen
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.invoice_dialogs import OverrideFormScreen
-from nodedesk.tui.screens.invoice_month import InvoiceMonthScreen
-from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
-from nodedesk.tui.screens.schedule_detail import ScheduleDetailScreen
-from nodedesk.tui.screens.window_delete import DeleteWindowScreen
-from nodedesk.tui.screens.window_detail import WindowDetailScreen
-from nodedesk.tui.screens.windows import WindowsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, RadioButton, Static

@@ -4,10 +4,10 @@ its next change; enter returns to the calendar filtered to that node. Clock: 202
 from __future__ import annotations
 
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import calendar as cal_svc
+from nodedesk.core.services.views import calendar as cal_svc
 from nodedesk.tui.app import create_app
-from nodedesk.tui.screens.node_status import NodeStatusScreen
-from nodedesk.tui.widgets.calendar_grid import DayPanel
+from nodedesk.tui.features.calendar.calendar_grid import DayPanel
+from nodedesk.tui.features.calendar.node_status import NodeStatusScreen
 from textual.widgets import DataTable, Static
 
 from tests.tui.conftest import settle

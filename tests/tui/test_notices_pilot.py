@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nodedesk.core.models import Notice
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import windows
+from nodedesk.core.services.downtime import windows
 from nodedesk.tui.app import create_app
-from nodedesk.tui.screens.notices import NoticeDetailScreen, NoticesScreen
+from nodedesk.tui.features.notices.notices import NoticeDetailScreen, NoticesScreen
 from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import Static

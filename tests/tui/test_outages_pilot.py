@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.models import ActivityEntry, Outage
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import outages
+from nodedesk.core.services.downtime import outages
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.rental_render import OUTAGE_COLOUR
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.outage_detail import OutageDetailScreen
-from nodedesk.tui.screens.outage_form import OutageFormScreen
-from nodedesk.tui.screens.outages import OutagesScreen
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.outages.outage_detail import OutageDetailScreen
+from nodedesk.tui.features.outages.outage_form import OutageFormScreen
+from nodedesk.tui.features.outages.outages import OutagesScreen
+from nodedesk.tui.kit.rental_render import OUTAGE_COLOUR
 from nodedesk.tui.widgets.paged_table import PagedTable
 from sqlalchemy import func, select
 from textual.pilot import Pilot

@@ -7,15 +7,15 @@ from datetime import date
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import projects, splits
+from nodedesk.core.services.rentals import projects, splits
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.member_dialogs import AddMemberScreen, RemoveMemberScreen
-from nodedesk.tui.screens.project_detail import ProjectDetailScreen
-from nodedesk.tui.screens.project_form import ProjectFormScreen
-from nodedesk.tui.screens.projects import ProjectsScreen
-from nodedesk.tui.screens.split_decision import SplitDecisionScreen
-from nodedesk.tui.screens.split_form import SplitFormScreen
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.projects.member_dialogs import AddMemberScreen, RemoveMemberScreen
+from nodedesk.tui.features.projects.project_detail import ProjectDetailScreen
+from nodedesk.tui.features.projects.project_form import ProjectFormScreen
+from nodedesk.tui.features.projects.projects import ProjectsScreen
+from nodedesk.tui.features.projects.split_decision import SplitDecisionScreen
+from nodedesk.tui.features.projects.split_form import SplitFormScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea

@@ -8,14 +8,14 @@ from decimal import Decimal
 
 import pytest
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import rates
+from nodedesk.core.services.invoicing import rates
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.confirm import ConfirmScreen
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.rate_form import RateFormScreen
-from nodedesk.tui.screens.rates import RatesScreen
-from nodedesk.tui.screens.sku_detail import SkuDetailScreen
-from nodedesk.tui.screens.subscriptions import SubscriptionsScreen
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.rates.rate_form import RateFormScreen
+from nodedesk.tui.features.rates.rates import RatesScreen
+from nodedesk.tui.features.rates.sku_detail import SkuDetailScreen
+from nodedesk.tui.features.rates.subscriptions import SubscriptionsScreen
+from nodedesk.tui.kit.confirm import ConfirmScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
 from textual.widgets import Input, Static

@@ -7,11 +7,11 @@ import pytest
 from nodedesk.core.models import ActivityEntry, Reservation
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.help import HelpScreen
-from nodedesk.tui.screens.reservation_decide import DecideReservationScreen
-from nodedesk.tui.screens.reservation_detail import ReservationDetailScreen
-from nodedesk.tui.screens.reservation_form import ReservationFormScreen
-from nodedesk.tui.screens.reservations import ReservationsScreen
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.reservations.reservation_decide import DecideReservationScreen
+from nodedesk.tui.features.reservations.reservation_detail import ReservationDetailScreen
+from nodedesk.tui.features.reservations.reservation_form import ReservationFormScreen
+from nodedesk.tui.features.reservations.reservations import ReservationsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from nodedesk.tui.widgets.tickbox import TickBox
 from sqlalchemy import func, select
@@ -383,7 +383,7 @@ async def test_a_stale_decision_is_refused_and_named(runtime: Runtime, rentals: 
         await pilot.press("a")
         await settle(pilot)
         with runtime_as(runtime, "rmgr").write() as ctx:  # another admin acts first
-            from nodedesk.core.services import reservations
+            from nodedesk.core.services.rentals import reservations
 
             reservations.cancel_reservation(ctx, rentals.climate, reason="plans changed")
         await pilot.press("enter")

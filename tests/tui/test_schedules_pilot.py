@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from nodedesk.core.models import MaintenanceSchedule, MaintenanceWindow, ScheduleException
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import schedules as svc
+from nodedesk.core.services.downtime import schedules as svc
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.schedule_detail import ScheduleDetailScreen
-from nodedesk.tui.screens.schedule_form import ScheduleFormScreen
-from nodedesk.tui.screens.schedules import SchedulesScreen
-from nodedesk.tui.screens.window_detail import WindowDetailScreen
+from nodedesk.tui.features.schedules.schedule_detail import ScheduleDetailScreen
+from nodedesk.tui.features.schedules.schedule_form import ScheduleFormScreen
+from nodedesk.tui.features.schedules.schedules import SchedulesScreen
+from nodedesk.tui.features.windows.window_detail import WindowDetailScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from sqlalchemy import select
 from textual.pilot import Pilot

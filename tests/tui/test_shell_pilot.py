@@ -6,11 +6,11 @@ import pytest
 from nodedesk.core.errors import PermissionDenied
 from nodedesk.core.runtime import Runtime
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.activity import ActivityEntryScreen, ActivityScreen
-from nodedesk.tui.screens.help import HelpScreen
+from nodedesk.tui.features.activity.activity import ActivityEntryScreen, ActivityScreen
+from nodedesk.tui.features.help.help import HelpScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
+from nodedesk.tui.features.windows.windows import WindowsScreen
 from nodedesk.tui.screens.placeholder import PlaceholderScreen
-from nodedesk.tui.screens.window_form import WindowFormScreen
-from nodedesk.tui.screens.windows import WindowsScreen
 from nodedesk.tui.sections import Section, section
 from nodedesk.tui.widgets.paged_table import PagedTable
 from nodedesk.tui.widgets.topbar import TopBar

@@ -6,11 +6,11 @@ import pytest
 from nodedesk.core import helpdocs
 from nodedesk.core.identity import os_login
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import users
+from nodedesk.core.services.site import users
 from nodedesk.tui import appearance
 from nodedesk.tui.app import NodedeskApp, create_app
 from nodedesk.tui.cli import main
-from nodedesk.tui.screens.windows import WindowsScreen
+from nodedesk.tui.features.windows.windows import WindowsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual import constants
 from textual.theme import BUILTIN_THEMES

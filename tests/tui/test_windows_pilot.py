@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from nodedesk.core.models import ActivityEntry, MaintenanceWindow
 from nodedesk.core.runtime import Runtime
-from nodedesk.core.services import windows as svc
+from nodedesk.core.services.downtime import windows as svc
 from nodedesk.tui.app import NodedeskApp, create_app
-from nodedesk.tui.screens.window_delete import DeleteWindowScreen
-from nodedesk.tui.screens.window_detail import WindowDetailScreen
-from nodedesk.tui.screens.window_form import WindowFormScreen
-from nodedesk.tui.screens.windows import WindowsScreen
+from nodedesk.tui.features.windows.window_delete import DeleteWindowScreen
+from nodedesk.tui.features.windows.window_detail import WindowDetailScreen
+from nodedesk.tui.features.windows.window_form import WindowFormScreen
+from nodedesk.tui.features.windows.windows import WindowsScreen
 from nodedesk.tui.widgets.paged_table import PagedTable
 from sqlalchemy import select
 from textual.pilot import Pilot
@@ -359,7 +359,7 @@ async def test_second_save_of_a_concurrently_edited_window_is_refused(
     app: NodedeskApp, runtime: Runtime, seeded: Seeded
 ) -> None:
     with runtime.write() as ctx:
-        from nodedesk.core.services import users
+        from nodedesk.core.services.site import users
 
         users.add_user(ctx, "bob", ["rental_manager"])
     async with app.run_test(size=(100, 30)) as pilot:
@@ -462,7 +462,7 @@ async def test_delete_without_reservations_says_nothing_becomes_billable(
 
 async def test_viewer_sees_why_they_cannot_change_windows(runtime: Runtime, seeded: Seeded) -> None:
     with runtime.write() as ctx:
-        from nodedesk.core.services import users
+        from nodedesk.core.services.site import users
 
         users.add_user(ctx, "vic", ["viewer"])
     app = create_app(runtime_as(runtime, "vic"))

@@ -38,10 +38,10 @@ AREAS: dict[str, str] = {
     "nodedesk.tui.app:NodedeskApp": "app",
     "nodedesk.tui.widgets.paged_table:PagedTable": "table",
     "nodedesk.tui.kit.list_screen:ListScreen": "list",
-    "nodedesk.tui.screens.edit_form:EditFormScreen": "form",
-    "nodedesk.tui.screens.backup_export:ExportScreen": "backup_export",
-    "nodedesk.tui.screens.invoice_dialogs:ExportScreen": "invoice_export",
-    "nodedesk.tui.screens.invoice_dialogs:_Dialog": "invoice_dialog",
+    "nodedesk.tui.kit.edit_form:EditFormScreen": "form",
+    "nodedesk.tui.features.backup.backup_export:ExportScreen": "backup_export",
+    "nodedesk.tui.features.invoices.invoice_dialogs:ExportScreen": "invoice_export",
+    "nodedesk.tui.features.invoices.invoice_dialogs:_Dialog": "invoice_dialog",
 }
 _SUFFIXES = ("Screen", "Dialog", "Modal")
 _done: set[type[DOMNode]] = set()

@@ -35,13 +35,13 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
-from .. import render
-from ..screens.base import NodedeskScreen
 from ..widgets.paged_table import Col, CursorHint, PagedTable, Row
-from ..workers import in_unit_of_work
+from . import render
+from .base import NodedeskScreen
 from .cache import last_offset
 from .query import Cycle, ListQuery, Page, SimplePage, Sort
 from .table import VirtualTable
+from .workers import in_unit_of_work
 
 DEBOUNCE_SECONDS = 0.25
 
@@ -150,7 +150,7 @@ class ListScreen(NodedeskScreen):
         if sort is not None:
             parts += ["  ·  sort: ", (f"{sort.label} {sort.arrow(self.descending)}", "bold")]
         if self.text:
-            from .. import render
+            from . import render
 
             parts += ["  ·  filter: ", (render.one_line(self.text, max_len=30), "bold $accent")]
         return parts
@@ -416,7 +416,7 @@ class ListScreen(NodedeskScreen):
         """Update the status line, the state line and the preview (a page is on screen)."""
         status = Content.assemble(*self.status_parts())
         if self.problem:
-            from .. import render
+            from . import render
 
             status = Content.styled(render.one_line(self.problem, max_len=100), "bold $error")
         self.query_one("#list-status", Static).update(status)

@@ -1,7 +1,7 @@
 """A compact, live impact preview for a proposed maintenance window.
 
 The form calls :meth:`ImpactPanel.propose` whenever start, end or scope change; after a short
-pause (debounce) a thread worker runs :func:`nodedesk.core.services.impact.assess` and posts an
+pause (debounce) a thread worker runs :func:`nodedesk.core.services.downtime.impact.assess` and posts an
 :class:`ImpactPanel.Computed` message, which the panel turns into: how many reservations are
 hit, the hours and the amount not billed, warnings for overlapping windows and outages, and a
 scrollable list with one line per reservation. A result for an older proposal is dropped.
@@ -14,8 +14,8 @@ from datetime import datetime
 
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
-from nodedesk.core.services.impact import WindowImpact, assess
-from nodedesk.core.services.windows import Scope
+from nodedesk.core.services.downtime.impact import WindowImpact, assess
+from nodedesk.core.services.downtime.windows import Scope
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
@@ -23,8 +23,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
 
-from .. import render
-from ..workers import in_unit_of_work
+from ..kit import render
+from ..kit.workers import in_unit_of_work
 
 DEBOUNCE_SECONDS = 0.3
 SHOWN_WARNINGS = 2

@@ -7,7 +7,7 @@ from rich.cells import cell_len
 from textual.content import Content
 from textual.widget import Widget
 
-from ..render import site_time
+from ..kit.render import site_time
 from ..sections import SECTIONS, Section
 
 # The shortest words that still say what a tab is, for many sections on a narrow terminal.

@@ -1,0 +1,2 @@
+"""Monthly invoices: SKUs and rates, the invoice month, overrides, exports, and the locks on
+finalized days."""

@@ -1,0 +1,399 @@
+"""``nodedesk window add|list|show|edit|delete|impact``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from nodedesk.core import timeutil
+from nodedesk.core.context import ServiceContext
+from nodedesk.core.errors import ValidationError
+from nodedesk.core.services.downtime import impact as impact_svc
+from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.downtime.impact import ImpactLine, WindowImpact
+
+from . import output
+from .common import add_json, confirm
+
+if TYPE_CHECKING:
+    from . import CliEnv
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("window", help="maintenance windows")
+    s = p.add_subparsers(dest="window_command", metavar="ACTION", required=True)
+
+    a = s.add_parser("add", help="schedule a maintenance window (times in site time unless offset given)")
+    a.add_argument("--title", required=True)
+    a.add_argument("--start", required=True, help='"YYYY-MM-DD HH:MM"')
+    a.add_argument("--end", required=True, help='"YYYY-MM-DD HH:MM"')
+    a.add_argument("--description", default="")
+    _scope_args(a)
+    a.add_argument("--reason", default="", help="required when the window starts in the past (backdated)")
+    a.add_argument("--dry-run", action="store_true", help="check and show the impact; save nothing")
+    add_json(a)
+    a.set_defaults(handler=cmd_add)
+
+    ls = s.add_parser("list", help="list windows (all of them, oldest first)")
+    ls.add_argument("--status", choices=svc.STATUSES)
+    ls.add_argument("--from", dest="from_", metavar="DATE", help="only windows ending after this day/time")
+    ls.add_argument("--to", metavar="DATE", help="only windows starting before this day/time")
+    ls.add_argument("--search", default="", help="text in title, description or creator")
+    ls.add_argument("--sort", choices=svc.SORT_KEYS, default="start")
+    ls.add_argument("--desc", action="store_true", help="sort descending")
+    add_json(ls)
+    ls.set_defaults(handler=cmd_list)
+
+    sh = s.add_parser("show", help="show one window")
+    sh.add_argument("id", type=int)
+    add_json(sh)
+    sh.set_defaults(handler=cmd_show)
+
+    e = s.add_parser("edit", help="change a window (upcoming: anything; in progress: only --end)")
+    e.add_argument("id", type=int)
+    e.add_argument("--title")
+    e.add_argument("--start")
+    e.add_argument("--end")
+    e.add_argument("--description")
+    _scope_args(e)
+    e.add_argument("--all-nodes", action="store_true", help="make the scope all nodes")
+    e.add_argument(
+        "--correct", action="store_true", help="admin correction of a locked window (needs --reason)"
+    )
+    e.add_argument("--reason", default="")
+    e.add_argument("--expected-version", type=int, help="refuse if the window changed since this version")
+    e.add_argument("--dry-run", action="store_true", help="check and show the impact; save nothing")
+    add_json(e)
+    e.set_defaults(handler=cmd_edit)
+
+    im = s.add_parser(
+        "impact",
+        help="who a proposed window hits: reservations, hours and amount not billed, conflicts",
+    )
+    im.add_argument("--start", required=True, help='"YYYY-MM-DD HH:MM"')
+    im.add_argument("--end", required=True, help='"YYYY-MM-DD HH:MM"')
+    _scope_args(im)
+    im.add_argument(
+        "--window",
+        type=int,
+        metavar="ID",
+        help="the proposal moves/extends this window: its current version is not counted",
+    )
+    add_json(im)
+    im.set_defaults(handler=cmd_impact)
+
+    d = s.add_parser("delete", help="delete an upcoming window (asks for confirmation)")
+    d.add_argument("id", type=int)
+    d.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    d.add_argument("--correct", action="store_true", help="admin correction: delete a locked window")
+    d.add_argument("--reason", default="")
+    add_json(d)
+    d.set_defaults(handler=cmd_delete)
+
+
+def _scope_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--node",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="limit the window to this node (repeatable)",
+    )
+    p.add_argument(
+        "--node-type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="limit the window to nodes of this type (repeatable)",
+    )
+
+
+def _time(ctx: ServiceContext, text: str, field: str):  # type: ignore[no-untyped-def]
+    return timeutil.parse_instant(text, ctx.tz, field=field)
+
+
+def _print_window(v: svc.WindowView, tz: str) -> None:
+    status = svc.STATUS_LABELS[v.status] + (" (locked)" if v.locked else "")
+    output.fields(
+        [
+            ("id", v.id),
+            ("title", v.title),
+            ("start", timeutil.format_local(v.start, tz)),
+            ("end", timeutil.format_local(v.end, tz)),
+            ("duration", timeutil.format_duration(v.duration)),
+            ("status", status),
+            ("scope", v.scope.label()),
+            ("backdated", "yes" if v.backdated else "no"),
+            ("created", f"{timeutil.format_local(v.created_at, tz)} by {v.created_by}"),
+            ("modified", f"{timeutil.format_local(v.modified_at, tz)} by {v.modified_by}"),
+            ("version", v.version),
+            ("uuid", v.uuid),
+        ]
+    )
+    if v.description:
+        print("description:")
+        for line in v.description.splitlines():
+            print("  " + output.one_line(line))
+    if v.locked:
+        print(f"lock:        {output.one_line(v.lock_reason(tz))}")
+
+
+def _print_impact(impact: list[ImpactLine], tz: str) -> None:
+    if not impact:
+        print("Billing impact: no pending or approved reservations affected.")
+        return
+    print(f"Billing impact on {len(impact)} reservation(s):")
+    for line in impact:
+        print("  " + output.one_line(line.describe(tz)))
+
+
+def print_assessment(a: WindowImpact, tz: str) -> None:
+    """The full impact of a proposed window: one row per reservation hit, totals, conflicts."""
+    print(
+        f"Impact of {timeutil.format_local(a.start, tz)} → {timeutil.format_local(a.end, tz)} "
+        f"on {output.one_line(a.scope_label)} ({a.node_count} node(s)):"
+    )
+    if a.lines:
+        output.table(
+            [
+                "RES",
+                "NODE",
+                "PROJECT",
+                "OWNER",
+                "STATUS",
+                "RESERVATION",
+                "HOURS",
+                f"NOT BILLED ({a.currency})",
+            ],
+            [
+                [
+                    f"#{line.reservation_id}",
+                    line.node,
+                    line.project,
+                    line.owner,
+                    line.status,
+                    f"{timeutil.format_short(line.start, tz)} → {timeutil.format_short(line.end, tz)}",
+                    f"{line.hours:.2f}",
+                    f"{line.not_billed:.2f}" + (" *" if line.missing_rate else ""),
+                ]
+                for line in a.lines
+            ],
+        )
+        if any(line.missing_rate for line in a.lines):
+            print("* part of the hours has no rate in force: not priced")
+    print(f"Total: {a.summary()}")
+    pending = [line for line in a.lines if line.status == "pending"]
+    if pending:
+        print(f"({len(pending)} pending reservation(s) priced as if approved)")
+    warnings = a.warning_texts(tz)
+    if warnings:
+        print(f"Warnings ({len(warnings)}):")
+        for text in warnings:
+            print("  ! " + output.one_line(text))
+    else:
+        print("No other window or outage overlaps on these nodes.")
+
+
+def cmd_impact(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        tz = ctx.tz
+        if args.window is not None:
+            svc.get_window(ctx, args.window)  # a clear error for an unknown id
+        assessment = impact_svc.assess(
+            ctx,
+            _time(ctx, args.start, "start"),
+            _time(ctx, args.end, "end"),
+            svc.Scope(tuple(args.node), tuple(args.node_type)),
+            exclude_window_id=args.window,
+        )
+    if args.json:
+        output.print_json(assessment.to_json(tz))
+    else:
+        print_assessment(assessment, tz)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().write(dry_run=args.dry_run) as ctx:
+        draft = svc.WindowDraft(
+            title=args.title,
+            start=_time(ctx, args.start, "start"),
+            end=_time(ctx, args.end, "end"),
+            description=args.description,
+            scope=svc.Scope(tuple(args.node), tuple(args.node_type)),
+        )
+        result = svc.create_window(ctx, draft, reason=args.reason)
+        tz = ctx.tz
+        assessment = impact_svc.assess(
+            ctx,
+            result.window.start,
+            result.window.end,
+            result.window.scope,
+            exclude_window_id=result.window.id,
+        )
+    if args.json:
+        doc = result.window.to_json(tz) | {
+            "impact": [i.to_json(tz) for i in result.impact],
+            "assessment": assessment.to_json(tz),
+            "dry_run": args.dry_run,
+        }
+        output.print_json(doc)
+        return 0
+    prefix = "Dry run, nothing saved: would create" if args.dry_run else "Created"
+    w = result.window
+    print(
+        f"{prefix} window #{w.id if not args.dry_run else '?'} {output.one_line(w.title)!r}: "
+        f"{timeutil.format_local(w.start, tz)} → {timeutil.format_local(w.end, tz)} "
+        f"({svc.STATUS_LABELS[w.status]}{', backdated' if w.backdated else ''}), scope {w.scope.label()}"
+    )
+    print_assessment(assessment, tz)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        tz = ctx.tz
+        query = svc.WindowQuery(
+            status=args.status,
+            text=args.search,
+            sort=args.sort,
+            descending=args.desc,
+            start_from=_time(ctx, args.from_, "from") if args.from_ else None,
+            end_before=_time(ctx, args.to, "to") if args.to else None,
+            limit=500,
+        )
+        items: list[svc.WindowView] = []
+        offset = 0
+        while True:  # stream in pages; the CLI prints everything that matches
+            page = svc.list_windows(ctx, svc.WindowQuery(**{**query.__dict__, "offset": offset}))
+            items.extend(page.items)
+            offset += page.limit
+            if offset >= page.total:
+                break
+    if args.json:
+        output.print_json([w.to_json(tz) for w in items])
+        return 0
+    output.table(
+        ["ID", "STATUS", "START", "END", "DURATION", "TITLE", "SCOPE", "BY"],
+        [
+            [
+                w.id,
+                ("🔒 " if w.locked else "") + svc.STATUS_LABELS[w.status],
+                timeutil.format_short(w.start, tz),
+                timeutil.format_short(w.end, tz),
+                timeutil.format_duration(w.duration),
+                w.title,
+                w.scope.label(),
+                w.created_by,
+            ]
+            for w in items
+        ],
+    )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        v = svc.get_window(ctx, args.id)
+        tz = ctx.tz
+    if args.json:
+        output.print_json(v.to_json(tz) | {"lock_reason": v.lock_reason(tz)})
+    else:
+        _print_window(v, tz)
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.correct and not args.reason.strip():
+        raise ValidationError("a correction needs a reason (--reason)", field="reason")
+    if args.all_nodes and (args.node or args.node_type):
+        raise ValidationError("use either --all-nodes or --node/--node-type", field="scope")
+    with env.runtime().write(dry_run=args.dry_run) as ctx:
+        changes = svc.WindowChanges(
+            title=args.title if args.title is not None else svc.UNSET,
+            description=args.description if args.description is not None else svc.UNSET,
+            start=_time(ctx, args.start, "start") if args.start is not None else svc.UNSET,
+            end=_time(ctx, args.end, "end") if args.end is not None else svc.UNSET,
+            scope=(
+                svc.Scope()
+                if args.all_nodes
+                else svc.Scope(tuple(args.node), tuple(args.node_type))
+                if (args.node or args.node_type)
+                else svc.UNSET
+            ),
+        )
+        result = svc.update_window(
+            ctx,
+            args.id,
+            changes,
+            expected_version=args.expected_version,
+            correction=args.correct,
+            reason=args.reason,
+        )
+        tz = ctx.tz
+        w = result.window
+        assessment = impact_svc.assess(ctx, w.start, w.end, w.scope, exclude_window_id=w.id)
+    if args.json:
+        output.print_json(
+            result.window.to_json(tz)
+            | {
+                "impact": [i.to_json(tz) for i in result.impact],
+                "assessment": assessment.to_json(tz),
+                "drifted_months": result.drifted_months,
+                "dry_run": args.dry_run,
+            }
+        )
+        return 0
+    prefix = "Dry run, nothing saved: would update" if args.dry_run else "Updated"
+    print(f"{prefix} window #{result.window.id}" + (" (correction)" if args.correct else ""))
+    _print_window(result.window, tz)
+    if result.impact:
+        print("Compared with the window as it is now:")
+        _print_impact(result.impact, tz)
+    print_assessment(assessment, tz)
+    if result.drifted_months:
+        print("Finalized invoices now drifted: " + ", ".join(result.drifted_months))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.correct and not args.reason.strip():
+        raise ValidationError("a correction needs a reason (--reason)", field="reason")
+    runtime = env.runtime()
+    with runtime.read() as ctx:
+        preview = svc.preview_delete(ctx, args.id)
+        tz = ctx.tz
+    if not args.yes:
+        w = preview.window
+        sys.stderr.write(
+            f"Delete window #{w.id} {output.one_line(w.title)!r} "
+            f"({timeutil.format_short(w.start, tz)} → {timeutil.format_short(w.end, tz)})?\n"
+        )
+        for line in preview.impact:
+            sys.stderr.write("  " + output.one_line(line.describe(tz)) + "\n")
+        if not preview.impact:
+            sys.stderr.write("  No reservations get billable hours back.\n")
+        if not confirm("Delete it?", assume_yes=False):
+            raise ValidationError(
+                "not confirmed; nothing deleted (pass --yes to skip the question)", field="confirm"
+            )
+    with runtime.write() as ctx:
+        result = svc.delete_window(
+            ctx, args.id, expected_version=preview.window.version, correction=args.correct, reason=args.reason
+        )
+    if args.json:
+        output.print_json(
+            {
+                "deleted": result.window.to_json(tz),
+                "impact": [i.to_json(tz) for i in result.impact],
+                "drifted_months": result.drifted_months,
+            }
+        )
+        return 0
+    print(f"Deleted window #{result.window.id} {output.one_line(result.window.title)!r}")
+    for line in result.impact:
+        print("  " + output.one_line(line.describe(tz)))
+    if result.drifted_months:
+        print("Finalized invoices now drifted: " + ", ".join(result.drifted_months))
+    return 0

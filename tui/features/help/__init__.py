@@ -1,0 +1,1 @@
+"""The help modal: a help topic, then this screen's keys."""

@@ -1,0 +1,1 @@
+"""Notices to renters: the queue and its delivery state."""

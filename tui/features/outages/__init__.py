@@ -1,0 +1,1 @@
+"""Outages: the list, detail and form, and the status workflow actions."""

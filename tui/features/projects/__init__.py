@@ -1,0 +1,1 @@
+"""Projects: the list, detail and form, members, and cost splits."""

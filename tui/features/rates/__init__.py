@@ -1,0 +1,1 @@
+"""SKUs and rates, and the fee subscriptions priced by them."""

@@ -1,0 +1,1 @@
+"""Reservations: the list, detail, form and the approve/decline dialog."""

@@ -1,0 +1,1 @@
+"""Recurring maintenance schedules: the list, detail and form."""

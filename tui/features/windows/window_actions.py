@@ -1,0 +1,121 @@
+"""Edit / move end / delete / correct actions shared by the window list and the detail screen.
+
+The footer shows what is possible *for the selected window right now*: ``Edit`` for an upcoming
+window, ``Move end`` for one in progress, ``Edit 🔒`` / ``Delete 🔒`` when locked (pressing them
+says why), and ``Correct`` for admins on locked windows. The services enforce every rule again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nodedesk.core.identity import CAPABILITY_LABELS, PERMISSIONS
+from nodedesk.core.services.downtime import windows as svc
+from textual.binding import Binding
+
+from ...kit.render import LOCK
+
+if TYPE_CHECKING:
+    from ...session import AppSession
+
+WINDOW_ACTION_BINDINGS = [
+    Binding("e", "edit", "Edit"),
+    Binding("e", "move_end", "Move end"),
+    Binding("e", "locked('edit')", f"Edit {LOCK}"),
+    Binding("d", "delete", "Delete"),
+    Binding("d", "locked('delete')", f"Delete {LOCK}"),
+    Binding("C", "correct", "Correct", key_display="C"),
+    Binding("D", "delete_correction", "Delete as correction", show=False, key_display="D"),
+]
+
+
+def not_allowed(session: AppSession, capability: str) -> str:
+    """Why the UI does not offer an action to this user, or '' when it does."""
+    if session.readonly and capability != "read":
+        return "nodedesk was started with --readonly: nothing can be changed in this session"
+    if not session.actor.can(capability):
+        needed = " or ".join(sorted({"admin"} | PERMISSIONS[capability]))
+        return f"{session.actor.username} may not {CAPABILITY_LABELS[capability]} (needs role {needed})"
+    return ""
+
+
+class WindowActionsMixin:
+    """Needs ``current_window()``, ``open_form(mode, window)`` and ``open_delete(window, correction)``."""
+
+    session: AppSession
+
+    def current_window(self) -> svc.WindowView | None:
+        raise NotImplementedError
+
+    def open_form(self, mode: str, window: svc.WindowView) -> None:
+        raise NotImplementedError
+
+    def open_delete(self, window: svc.WindowView, correction: bool) -> None:
+        raise NotImplementedError
+
+    def window_action_state(self, action: str) -> bool | None:
+        """``check_action`` for the shared window actions (None: not one of ours)."""
+        if action not in ("edit", "move_end", "locked", "delete", "correct", "delete_correction"):
+            return None
+        w = self.current_window()
+        if w is None:
+            return False
+        may = not not_allowed(self.session, "manage_windows")
+        if action == "edit":
+            return may and w.status == "upcoming"
+        if action == "move_end":
+            return may and w.status == "in_progress"
+        if action == "delete":
+            return may and w.status == "upcoming"
+        if action == "locked":
+            return not may or w.status != "upcoming"
+        # correct: admins, locked windows only (upcoming ones are simply edited)
+        return w.locked and not not_allowed(self.session, "correct")
+
+    def action_edit(self) -> None:
+        w = self.current_window()
+        if w is not None:
+            self.open_form("edit", w)
+
+    def action_move_end(self) -> None:
+        w = self.current_window()
+        if w is not None:
+            self.open_form("move_end", w)
+
+    def action_correct(self) -> None:
+        w = self.current_window()
+        if w is not None:
+            self.open_form("correct", w)
+
+    def action_delete_correction(self) -> None:
+        w = self.current_window()
+        if w is not None:
+            self.open_delete(w, correction=True)
+
+    def action_delete(self) -> None:
+        w = self.current_window()
+        if w is not None:
+            self.open_delete(w, correction=False)
+
+    def action_locked(self, what: str) -> None:
+        """Explain why edit/delete is unavailable for the selected window."""
+        w = self.current_window()
+        if w is None:
+            return
+        refusal = not_allowed(self.session, "manage_windows")
+        if refusal:
+            self.explain(refusal)
+            return
+        tz = self.session.tz
+        if what == "edit" and w.status == "in_progress":
+            self.open_form("move_end", w)
+            return
+        message = f"Window #{w.id} is {w.lock_reason(tz)}."
+        if what == "delete" and w.status == "in_progress":
+            message += " To finish it early, move its end (e) to now."
+        if not not_allowed(self.session, "correct"):
+            if what == "delete":
+                message += " Press D to delete it as an admin correction (a reason is required)."
+            else:
+                message += " Press C to make an admin correction (a reason is required)."
+        self.explain(message, title=f"{LOCK} Locked")
