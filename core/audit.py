@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from .auditseal import Anchor, AuditSeal, key_id
@@ -187,6 +187,8 @@ def _signing_key(session: Session, seal: AuditSeal) -> bytes:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released: nothing is committed yet, the head stays pending
     head = session.info.pop(_HEAD, None)
     reset = session.info.pop(_RESET, False)
     if head is None:
@@ -230,6 +232,20 @@ def reset_anchor_on_commit(session: Session) -> None:
     session.info[_RESET] = True
 
 
+@dataclass(frozen=True)
+class Pending:
+    """One entry for :func:`append_many`: what changed (who and when are the batch's)."""
+
+    action: str
+    target_type: str
+    target_id: str | int = ""
+    target_label: str = ""
+    target_uuid: str = ""
+    before: Any = None
+    after: Any = None
+    reason: str = ""
+
+
 def append(
     session: Session,
     *,
@@ -248,38 +264,76 @@ def append(
     clock_frozen: bool = False,
     via: str = "",
 ) -> ActivityEntry:
+    item = Pending(action, target_type, target_id, target_label, target_uuid, before, after, reason)
+    return append_many(
+        session,
+        [item],
+        seal=seal,
+        occurred_at=occurred_at,
+        actor=actor,
+        real_user=real_user,
+        clock_frozen=clock_frozen,
+        via=via,
+    )[0]
+
+
+def append_many(
+    session: Session,
+    items: list[Pending],
+    *,
+    seal: AuditSeal,
+    occurred_at: datetime,
+    actor: str,
+    real_user: str,
+    clock_frozen: bool = False,
+    via: str = "",
+) -> list[ActivityEntry]:
+    """Append entries in order, chained one to the next, with one read of the head and one
+    flush (a migration records thousands of records at once; core/orcd/migrator.py)."""
     _lock_chain(session)
     key = _signing_key(session, seal)
     last = session.execute(
         select(ActivityEntry.seq, ActivityEntry.hash).order_by(ActivityEntry.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    entry = ActivityEntry(
-        seq=seq,
-        occurred_at=_plain_utc(occurred_at),
-        recorded_at=real_now(session),
-        actor=actor,
-        real_user=real_user,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        target_label=target_label[:300],
-        target_uuid=target_uuid,
-        before_json=canonical_json(before),
-        after_json=canonical_json(after),
-        reason=reason,
-        clock_frozen=clock_frozen,
-        prev_hash=prev,
-        hash_scheme=KEYED_SCHEME,
-        via=via,
-    )
-    entry.hash = entry_mac(key, entry)
-    session.add(entry)
-    session.flush()
+    at, recorded = _plain_utc(occurred_at), real_now(session)
+    entries = []
+    for item in items:
+        entry = ActivityEntry(
+            seq=seq,
+            occurred_at=at,
+            recorded_at=recorded,
+            actor=actor,
+            real_user=real_user,
+            action=item.action,
+            target_type=item.target_type,
+            target_id=str(item.target_id),
+            target_label=item.target_label[:300],
+            target_uuid=item.target_uuid,
+            before_json=canonical_json(item.before),
+            after_json=canonical_json(item.after),
+            reason=item.reason,
+            clock_frozen=clock_frozen,
+            prev_hash=prev,
+            hash_scheme=KEYED_SCHEME,
+            via=via,
+        )
+        entry.hash = entry_mac(key, entry)
+        entries.append(entry)
+        seq, prev = seq + 1, entry.hash
+    if not entries:
+        return entries
+    if len(entries) == 1:
+        session.add(entries[0])
+        session.flush()
+    else:  # one executemany; the entries returned are plain copies (nothing reads them back)
+        table = ActivityEntry.__table__
+        names = [c.name for c in table.columns if c.name != "id"]
+        session.execute(insert(ActivityEntry), [{n: getattr(e, n) for n in names} for e in entries])
     held = session.info.get(_HEAD)
     extends = held[3] if held is not None else _extends_anchor(session, seal, last)
-    _hook(session, seal, seq, entry.hash, extends)
-    return entry
+    _hook(session, seal, entries[-1].seq, entries[-1].hash, extends)
+    return entries
 
 
 # ------------------------------------------------------------------------------------------

@@ -122,6 +122,13 @@ class ServiceContext:
             )
 
     def record(
+        self, action: str, target_type: str, target_id: str | int = "", label: str = "", **kw: Any
+    ) -> ActivityEntry:
+        """Append the activity-log entry for this change, in this transaction (the keywords
+        are :meth:`pending`'s: before, after, reason, target_uuid, row)."""
+        return self.append([self.pending(action, target_type, target_id, label, **kw)])[0]
+
+    def pending(
         self,
         action: str,
         target_type: str,
@@ -133,8 +140,8 @@ class ServiceContext:
         reason: str = "",
         target_uuid: str = "",
         row: IdMixin | None = None,
-    ) -> ActivityEntry:
-        """Append the activity-log entry for this change, in this transaction.
+    ) -> audit.Pending:
+        """The entry :meth:`record` appends, not yet appended.
 
         The target's uuid is ``target_uuid``, else ``row.uuid``, else the ``"uuid"`` of the
         after/before document, else that of the row ``target_type``/``target_id`` names.
@@ -146,20 +153,17 @@ class ServiceContext:
             or _uuid_in(before)
             or self._target_uuid(target_type, target_id)
         )
-        return audit.append(
+        return audit.Pending(action, target_type, target_id, label, target_uuid, before, after, reason)
+
+    def append(self, items: list[audit.Pending]) -> list[ActivityEntry]:
+        """Append entries made by :meth:`pending`, in order, as this context's actor and time."""
+        return audit.append_many(
             self.session,
+            items,
             seal=self.seal,
             occurred_at=self.now(),
             actor=self.actor.username,
             real_user=self.actor.real_user,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            target_label=label,
-            target_uuid=target_uuid,
-            before=before,
-            after=after,
-            reason=reason,
             clock_frozen=self.clock.frozen,
             via=self.actor.via,
         )

@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve",
     "token": "tokens",
     "slurm": "slurm",
+    "migrate": "migrate",
 }
 
 
