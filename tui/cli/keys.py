@@ -28,24 +28,25 @@ def cmd_keys(args: argparse.Namespace, env: CliEnv) -> int:
         user = load(os.environ)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    rows = [
-        {
-            "id": entry.id,
-            "keys": list(entry.remapped(user.keys)),
-            "default": list(entry.keys),
-            "description": entry.description,
-            "remapped": entry.id in user.keys,
-        }
-        for entry in bindings.catalogue().values()
-    ]
+    entries = list(bindings.catalogue().values())
     if args.json:
+        rows = [
+            {
+                "id": entry.id,
+                "keys": list(entry.remapped(user.keys)),
+                "default": list(entry.keys),
+                "description": entry.description,
+                "remapped": entry.id in user.keys,
+            }
+            for entry in entries
+        ]
         print(json.dumps(rows, indent=2))
         return 0
-    width = max(len(r["id"]) for r in rows) + 2  # type: ignore[arg-type]
-    keys = [",".join(r["keys"]) + (" *" if r["remapped"] else "") for r in rows]  # type: ignore[arg-type]
+    width = max(len(entry.id) for entry in entries) + 2
+    keys = [",".join(e.remapped(user.keys)) + (" *" if e.id in user.keys else "") for e in entries]
     kwidth = max(len(k) for k in keys) + 2
-    for row, key in zip(rows, keys, strict=True):
-        print(f"{row['id']:<{width}}{key:<{kwidth}}{row['description']}".rstrip())
+    for entry, key in zip(entries, keys, strict=True):
+        print(f"{entry.id:<{width}}{key:<{kwidth}}{entry.description}".rstrip())
     if user.keys:
         print(f"\n* remapped in {user.path}")
     return 0

@@ -76,7 +76,9 @@ def _split_label(view: splits.SplitView | None) -> str:
     return view.label() if view else f"{UNALLOCATED} (no approved split)"
 
 
-def _print_project(v: svc.ProjectView, tz: str, today_split: splits.SplitView | None, pending) -> None:  # type: ignore[no-untyped-def]
+def _print_project(
+    v: svc.ProjectView, tz: str, today_split: splits.SplitView | None, pending: splits.SplitView | None
+) -> None:
     output.fields(
         [
             ("id", v.id),
@@ -126,8 +128,8 @@ def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
             [
                 p.to_json(tz)
                 | {
-                    "split_in_force": current[p.id].to_json(tz) if current[p.id] else None,
-                    "pending_split": pending[p.id].to_json(tz) if pending[p.id] else None,
+                    "split_in_force": c.to_json(tz) if (c := current[p.id]) else None,
+                    "pending_split": s.to_json(tz) if (s := pending[p.id]) else None,
                 }
                 for p in rows
             ]
@@ -142,7 +144,7 @@ def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
                 p.owner,
                 p.status,
                 len(p.members),
-                (current[p.id].label() if current[p.id] else UNALLOCATED)
+                (c.label() if (c := current[p.id]) else UNALLOCATED)
                 + (" (+pending)" if pending[p.id] else ""),
             ]
             for p in rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -232,7 +233,7 @@ def cmd_decide(args: argparse.Namespace, env: CliEnv) -> int:
 def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().read() as ctx:
         tz = ctx.tz
-        base = dict(
+        query = svc.ReservationQuery(
             status=args.status,
             node=args.node,
             project=args.project,
@@ -246,7 +247,7 @@ def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
         items: list[svc.ReservationView] = []
         offset = 0
         while True:  # stream in pages; the CLI prints everything that matches
-            page = svc.list_reservations(ctx, svc.ReservationQuery(**base, offset=offset))  # type: ignore[arg-type]
+            page = svc.list_reservations(ctx, replace(query, offset=offset))
             items.extend(page.items)
             offset += page.limit
             if offset >= page.total:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from nodedesk.core import recurrence, timeutil
@@ -113,7 +114,7 @@ def _draft_args(p: argparse.ArgumentParser, *, required: bool) -> None:
     )
 
 
-def _date(text: str | None, field: str):  # type: ignore[no-untyped-def]
+def _date(text: str | None, field: str) -> date | None:
     return timeutil.parse_date(text, field) if text else None
 
 
@@ -154,7 +155,7 @@ def _print_schedule(v: svc.ScheduleView, tz: str) -> None:
             print("  " + output.one_line(line))
 
 
-def _when(start, end, tz: str) -> str:  # type: ignore[no-untyped-def]
+def _when(start: datetime, end: datetime, tz: str) -> str:
     a, b = timeutil.to_local(start, tz), timeutil.to_local(end, tz)
     tail = b.format("HH:mm") if a.date() == b.date() else b.format("YYYY-MM-DD HH:mm")
     return f"{a.format('ddd YYYY-MM-DD HH:mm')}–{tail} {a.format('Z')}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
@@ -60,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sh.set_defaults(handler=cmd_show)
 
 
-def _until(day) -> str:  # type: ignore[no-untyped-def]
+def _until(day: date | None) -> str:
     return day.isoformat() if day else "open"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
@@ -109,7 +110,7 @@ def _scope_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _time(ctx: ServiceContext, text: str, field: str):  # type: ignore[no-untyped-def]
+def _time(ctx: ServiceContext, text: str, field: str) -> datetime:
     return timeutil.parse_instant(text, ctx.tz, field=field)
 
 

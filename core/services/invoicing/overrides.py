@@ -10,6 +10,7 @@ change is audited. A finalized month's overrides cannot change (unfinalize it fi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -140,7 +141,7 @@ def set_override(
     kind: str,
     reason: str,
     hours: str | Decimal | None = None,
-    split: list[tuple[str, str | Decimal]] | None = None,
+    split: Sequence[tuple[str, str | Decimal]] | None = None,
     charge_to: str | None = None,
     expected_version: int | None = None,
 ) -> OverrideView:

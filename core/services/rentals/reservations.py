@@ -423,7 +423,7 @@ def _flag(ctx: ServiceContext, span: Interval[datetime], correction: bool, note:
 class ReservationDraft:
     node: str
     project: str | int  # title (or id)
-    start_date: date
+    start_date: date | None  # None (a date a form could not read) is refused as not a date
     blocks: int
     requested_for: str | None = None  # username; defaults to the acting user
     notes: str = ""
@@ -541,6 +541,7 @@ def _check_create(
     start_date = draft.start_date
     if not isinstance(start_date, date) or isinstance(start_date, datetime):
         p.add(ValidationError("must be a date (YYYY-MM-DD)", field="start_date"))
+        start_date = None
     elif rules is not None:
         span = p.attempt(reservation_span, rules, start_date, draft.blocks)
     notes = p.attempt(validate_notes, draft.notes)
@@ -559,7 +560,7 @@ def _check_create(
                 )
             )
     violations: tuple[PolicyViolation, ...] = ()
-    if rules is not None and span is not None:
+    if rules is not None and span is not None and start_date is not None:  # a span needs a date
         today = timeutil.local_day(ctx.now(), ctx.tz)
         violations = tuple(booking_violations(rules, start_date, today))
         if violations and not waive_policy:
