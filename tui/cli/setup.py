@@ -29,10 +29,11 @@ def shown_url(url: str) -> str:
 
 
 def _default_timezone() -> str:
-    import pendulum
+    # pendulum.local_timezone() itself; that name is also a submodule, which confuses mypy's cache
+    from pendulum.tz import get_local_timezone
 
     try:
-        name = pendulum.local_timezone().name
+        name = get_local_timezone().name
     except Exception:
         return "UTC"
     return name if "/" in name or name == "UTC" else "UTC"
