@@ -15,8 +15,9 @@ def test_audit_list_json(cli_site: SiteCli) -> None:
     newest = entries[0]
     assert set(newest) == {
         "seq", "time", "actor", "real_user", "action", "target_type", "target_id", "target_label",
-        "before", "after", "reason", "clock_frozen", "recorded_at", "target_uuid",
+        "before", "after", "reason", "clock_frozen", "recorded_at", "target_uuid", "via",
     }  # fmt: skip
+    assert newest["via"] == ""  # made at the console (an API request says "API token NAME")
     assert ISO.match(newest["time"]) and newest["time"] == "2026-02-15T10:00:00-05:00"
     assert newest["clock_frozen"] is True  # NODEDESK_NOW was set
     assert newest["after"]["name"] == "A100" and newest["before"] is None
