@@ -10,6 +10,7 @@ from nodedesk.core import timeutil
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.services.nodes import availability, node_status
 from nodedesk.core.services.nodes import node_lifecycle as nodes
+from nodedesk.core.slurm import status as slurm_status
 
 from . import output
 from .common import add_json, add_list_formats, confirm_listing, day_or_time, print_list
@@ -115,8 +116,18 @@ def list_cells(r: nodes.NodeRow, tz: str) -> list[str]:
 def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
     with env.runtime().read() as ctx:
         rows = nodes.list_nodes(ctx, _query(args))
+        synced, in_slurm = slurm_status.nodes_out_of_service(ctx)  # help/slurm.md
         tz = ctx.tz
-    print_list(args, LIST_COLUMNS, [list_cells(r, tz) for r in rows], lambda: (r.to_json(tz) for r in rows))
+    print_list(
+        args,
+        LIST_COLUMNS,
+        [list_cells(r, tz) for r in rows],
+        lambda: (r.to_json(tz) | {"slurm": in_slurm.get(r.name)} for r in rows),
+    )
+    if synced is not None and not (args.json or args.csv):
+        print(output.one_line(f"Slurm: last sync {timeutil.format_short(synced.at, tz)}: {synced.outcome}"))
+        for name in (r.name for r in rows if r.name in in_slurm):
+            print(output.one_line(f"  {name}: {in_slurm[name]}"))
     return 0
 
 
