@@ -25,8 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_help(args: argparse.Namespace, env: CliEnv) -> int:
     if not args.topic:
         print("Help topics (nodedesk help TOPIC):")
-        for name in helpdocs.topics():
-            print(f"  {name:<14} {helpdocs.summary(name)}")
+        names = helpdocs.topics()
+        width = max((len(n) for n in names), default=0)
+        for name in names:
+            print(f"  {name:<{width}}  {helpdocs.summary(name)}")
         return 0
     text = helpdocs.read(args.topic)
     if not sys.stdout.isatty():
