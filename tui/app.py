@@ -115,7 +115,8 @@ class NodedeskApp(App[int]):
 
     def on_job_done(self, message: JobDone) -> None:
         """A thread worker's outcome (tui/kit/workers.py), on the UI thread."""
-        message.callback(message.value)
+        if message.wanted():
+            message.callback(message.value)
 
     def on_job_progress(self, message: JobProgress) -> None:
         message.callback(message.kind, message.done, message.total)

@@ -29,7 +29,7 @@ def demo(runtime: Runtime) -> Runtime:
 def test_segments_of_a_node_in_maintenance(demo: Runtime) -> None:
     with demo.read() as ctx:
         t = node_timeline.node_timeline(ctx, "node2501", local("2026-02-15 00:00"), local("2026-02-16 00:00"))
-    states = [(s.state.state, s.start, s.end) for s in t.segments]
+    states = [(s.piece.kind, s.start, s.end) for s in t.segments]
     assert ("maintenance", local("2026-02-15 08:00"), local("2026-02-15 14:00")) in states
     assert t.segments[0].start == local("2026-02-15 00:00") and t.segments[-1].end == local(
         "2026-02-16 00:00"
@@ -69,11 +69,11 @@ def test_tiling_and_agreement_with_the_state_now(demo: Runtime) -> None:
         for a, b in pairwise(segments):
             assert b.start < b.end
             assert a.end == b.start and a.start < a.end
-            assert a.state != b.state
-        assert {s.state.state for s in segments} <= set(node_timeline.STATES)
+            assert (a.piece.kind, a.piece.subject_id) != (b.piece.kind, b.piece.subject_id)
+        assert {s.piece.kind for s in segments} <= set(node_timeline.STATES)
         covering = [s for s in segments if s.start <= DEFAULT_NOW < s.end]
         if covering:
-            state = covering[0].state.state
+            state = covering[0].piece.kind
             assert state == now_state[name] or (state == "pending" and now_state[name] == "free")
 
     prop()

@@ -54,10 +54,17 @@ class _Stop(Exception):
 
 @dataclass
 class JobDone(Message):
-    """A thread worker's outcome, for the UI thread: ``callback(value)``."""
+    """A thread worker's outcome, for the UI thread: ``callback(value)``. A read's outcome is
+    dropped once the screen or widget that asked is gone (``owner`` no longer attached); a
+    write's is always delivered."""
 
     callback: Callable[[Any], None]
     value: object
+    owner: DOMNode | None = None
+    always: bool = True
+
+    def wanted(self) -> bool:
+        return self.always or self.owner is None or self.owner.is_attached
 
 
 @dataclass
@@ -124,7 +131,7 @@ def run_job(
         def deliver(callback: Callable[[Any], None], value: object) -> None:
             if worker.is_cancelled and not deliver_if_cancelled:
                 return
-            app.post_message(JobDone(callback, value))
+            app.post_message(JobDone(callback, value, node, deliver_if_cancelled))
 
         def progress(kind: str, done: int, total: int) -> None:
             if worker.is_cancelled or (stop is not None and stop.is_set()):

@@ -18,7 +18,7 @@ from ...errors import ValidationError
 from . import availability
 from .inventory import get_node
 
-STATES = ("outage", "maintenance", "rented", "pending", "free")
+STATES = ("outage", "maintenance", "rented", "pending", "retired", "free")
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
 
