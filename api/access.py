@@ -1,6 +1,6 @@
 """One log line per request, and the last word on anything that escaped the handlers.
 
-A pure ASGI middleware (no per-request task or buffering): it logs
+A pure ASGI middleware (no buffering, no extra coroutine per request): it logs
 ``ADDRESS "METHOD PATH" STATUS MS user`` to the ``nodedesk.api.access`` logger once the
 response has started, with the ``token`` query parameter's value replaced by ``***`` (a feed
 token in a URL must not land in the log). A request body larger than :data:`MAX_BODY` is
