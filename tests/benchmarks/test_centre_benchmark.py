@@ -30,6 +30,7 @@ from nodedesk.core.services.nodes import node_lifecycle as nodes
 from sqlalchemy import event
 
 from tests.benchmarks import bigcentre
+from tests.benchmarks.bigcentre_url import centre_url
 
 pytestmark = pytest.mark.benchmark
 
@@ -62,19 +63,7 @@ def _load(values: tuple[float, float, float]) -> str:
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_centre_benchmark(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    cleanup = None
-    if backend == "sqlite":
-        path, built = bigcentre.cached_sqlite()
-        url = f"sqlite:///{path}"
-        source = f"{'built' if built else 'cached'} {path}"
-    else:
-        from tests.backup.conftest import _pg_schema, drop_pg_schema
-
-        request.getfixturevalue("pg_worker_url")  # skips when PostgreSQL is unreachable
-        schema, url = _pg_schema(migrated=False)
-        cleanup = lambda: drop_pg_schema(schema)  # noqa: E731
-        bigcentre.build(url)
-        source = f"built in schema {schema}"
+    url, source, cleanup = centre_url(backend, request)
     runtime = Runtime(bigcentre.config(url), clock=FrozenClock(bigcentre.NOW), login=bigcentre.LOGIN)
     now = bigcentre.NOW
     start, end = availability.day_range(

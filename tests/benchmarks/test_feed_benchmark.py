@@ -25,6 +25,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tests.benchmarks import bigcentre
+from tests.benchmarks.bigcentre_url import centre_url
 
 pytestmark = pytest.mark.benchmark
 
@@ -44,17 +45,7 @@ def _timed(database: Database, work: Callable[[Session], Any], n: int) -> tuple[
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_change_feed_benchmark(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    cleanup = None
-    if backend == "sqlite":
-        path, _ = bigcentre.cached_sqlite()
-        url = f"sqlite:///{path}"
-    else:
-        from tests.backup.conftest import _pg_schema, drop_pg_schema
-
-        request.getfixturevalue("pg_worker_url")  # skips when PostgreSQL is unreachable
-        schema, url = _pg_schema(migrated=False)
-        cleanup = lambda: drop_pg_schema(schema)  # noqa: E731
-        bigcentre.build(url)
+    url, _source, cleanup = centre_url(backend, request)
     database = Database.from_url(url)
     try:
         with database.read() as session:
