@@ -366,7 +366,7 @@ def _judge(
         p.add(
             ValidationError(
                 f"{sku.code} already has a rate from {day.isoformat()} (#{corrected.id}); "
-                "a correction needs notes saying why (--notes)",
+                "a correction needs notes saying why",
                 field="notes",
             )
         )
