@@ -84,11 +84,12 @@ class PagedTable(DataTable[Any]):
         flex = [c for c in self.cols if c.width is None]
         pad = 2 * self.cell_padding
 
-        def spare(cols: list[Col]) -> int:
+        def share_of(cols: list[Col], growing: list[Col]) -> int:
+            """The width each growing column gets beside the fixed columns of ``cols``."""
             fixed = sum((c.width or 0) + pad for c in cols if c.width is not None)
-            return available - fixed - pad * len(flex)
+            return (available - fixed - pad * len(growing)) // len(growing)
 
-        share = spare(self.cols) // len(flex) if flex else 0
+        share = share_of(self.cols, flex) if flex else 0
         narrow = bool(flex) and share < min(c.min_width for c in flex)
         growing = flex
         if narrow:
@@ -96,9 +97,7 @@ class PagedTable(DataTable[Any]):
             # the other essential columns; the rest keep their least width and scroll into view
             # with left/right.
             growing = [c for c in flex if c.essential] or flex
-            essential = [c for c in self.cols if c.essential or c in growing]
-            fixed = sum((c.width or 0) + pad for c in essential if c.width is not None)
-            share = (available - fixed - pad * len(growing)) // len(growing)
+            share = share_of([c for c in self.cols if c.essential or c in growing], growing)
         widths: list[int | None] = [
             c.width if c.width is not None else max(share if c in growing else 0, c.min_width)
             for c in self.cols
