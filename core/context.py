@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
 from . import audit, timeutil
 from .auditseal import AuditSeal
+from .changes import ChangeHead
 from .clock import Clock
 from .config import default_data_dir
 from .db.base import IdMixin
 from .errors import ConflictError
+from .headmemo import HeadMemo
 from .identity import Actor
 from .models import (
     ActivityEntry,
@@ -33,6 +36,8 @@ from .models import (
     User,
 )
 from .site import SiteSettings
+
+T = TypeVar("T")
 
 
 class Versioned(Protocol):
@@ -94,6 +99,10 @@ class ServiceContext:
     site: SiteSettings
     # The site's audit key and anchor (see core/auditseal.py); front ends pass the site's own.
     seal: AuditSeal = field(default_factory=_default_seal)
+    # A long-running reader's kept results (core/headmemo.py) and the change head this unit of
+    # work read first; None for the console and the command line, which compute every time.
+    memo: HeadMemo | None = None
+    head: ChangeHead | None = None
 
     def __post_init__(self) -> None:
         # ``audit.verify(session)`` finds the site's key and anchor without being handed them.
@@ -109,6 +118,14 @@ class ServiceContext:
 
     def require(self, capability: str) -> None:
         self.actor.require(capability)
+
+    def kept(self, key: Hashable, compute: Callable[[], tuple[T, datetime | None]]) -> T:
+        """``compute()``'s value, or the one kept for ``key`` while nothing changed and the
+        instant it gave as the end of its validity has not come (core/headmemo.py). The key
+        must name everything the value depends on besides the data and the clock."""
+        if self.memo is None or self.head is None:
+            return compute()[0]
+        return self.memo.fetch(self.head, key, self.now(), compute)
 
     def check_version(self, row: Versioned, expected: int | None, noun: str) -> None:
         """Refuse a save based on an older version of ``row`` than the one stored (the form was

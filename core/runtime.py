@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from . import deploy
+from . import changes, deploy
 from . import site as site_settings
 from .auditseal import AuditSeal
 from .clock import ENV_NOW, Clock, clock_from_env
@@ -21,6 +22,7 @@ from .context import ServiceContext
 from .db import migrate
 from .db.engine import Database
 from .errors import NotInitializedError, PermissionDenied, ValidationError
+from .headmemo import HeadMemo
 from .identity import Actor, resolve_actor
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ class Runtime:
         database: Database | None = None,
         create: bool = False,
         require_private: bool = True,
+        memo: HeadMemo | None = None,
     ) -> None:
         """``create`` lets ``init`` make a new SQLite file; ``require_private=False`` lets
         ``db status`` report an exposed database instead of refusing it (shared-host rules,
@@ -50,6 +53,8 @@ class Runtime:
         )
         self._clock = clock
         self._clock_from_env = clock is None
+        # A long-running reader (the HTTP API) keeps results while nothing changed (core/headmemo.py).
+        self.memo = memo
 
     def _check_storage(self, *, create: bool, require_private: bool) -> None:
         config = self.config
@@ -111,18 +116,32 @@ class Runtime:
             field=ENV_NOW,
         )
 
-    def _context(self, session: Session, token: Presented | None = None) -> ServiceContext:
-        site = site_settings.load(session)
+    def _context(self, session: Session, token: Presented | None = None, *, reading: bool) -> ServiceContext:
+        memo = self.memo
+        head = changes.head(session) if memo is not None else None
+        if memo is None or head is None:
+            site = site_settings.load(session)
+        else:  # settings change only by audited writes: kept until the head moves
+            site = memo.fetch(head, "site", datetime.now(UTC), lambda: (site_settings.load(session), None))
         clock = self.clock_for(site.site_timezone)
         if token is None:
             actor = self.actor(session)
         else:
             # A request to the HTTP API: the token's user, not the OS login (help/api.md).
-            from .services.site.api_tokens import authenticate
+            from .services.site.api_tokens import authenticate_until, hash_secret
 
-            actor = authenticate(session, token, clock.now())
+            now = clock.now()
+            if memo is None or head is None:
+                actor = authenticate_until(session, token, now)[0]
+            else:  # revoking a token or changing its user is audited; expiry is the instant given
+                key = ("token", hash_secret(token.secret.strip()), token.calendar, token.in_url)
+                actor = memo.fetch(head, key, now, lambda: authenticate_until(session, token, now))
             self.check_clock(actor)
-        return ServiceContext(session=session, actor=actor, clock=clock, site=site, seal=self.seal)
+        # Only a read keeps results: a write's data may differ from its head before it commits.
+        kept = memo if reading else None
+        return ServiceContext(
+            session=session, actor=actor, clock=clock, site=site, seal=self.seal, memo=kept, head=head
+        )
 
     @property
     def seal(self) -> AuditSeal:
@@ -134,12 +153,12 @@ class Runtime:
         """One write transaction: everything in it commits together or not at all. ``token``:
         act as an API token's user instead of the OS login (core/services/api_tokens.py)."""
         with self.database.write(dry_run=dry_run) as session:
-            yield self._context(session, token)
+            yield self._context(session, token, reading=False)
 
     @contextmanager
     def read(self, *, token: Presented | None = None) -> Iterator[ServiceContext]:
         with self.database.read() as session:
-            yield self._context(session, token)
+            yield self._context(session, token, reading=True)
 
     def close(self) -> None:
         self.database.dispose()

@@ -22,6 +22,7 @@ from ... import timeutil, validate
 from ...context import ServiceContext
 from ...errors import LockedError, NotFoundError, ValidationError
 from ...fieldcheck import FieldProblem, Problems
+from ...headmemo import earliest
 from ...intervals import Interval
 from ...models import MaintenanceWindow, Node, NodeType
 from .. import paging
@@ -679,6 +680,16 @@ def _order(stmt: Select[Any], query: WindowQuery, dialect: str) -> Select[Any]:
         }[query.sort]
     primary = key.desc() if query.descending else key.asc()
     return stmt.order_by(primary, W.id.desc() if query.descending else W.id.asc())
+
+
+def next_status_change(ctx: ServiceContext) -> datetime | None:
+    """The first instant after now at which some window starts or ends: until then every
+    window's status and lock read as they do now (a listing kept that long stays true)."""
+    now = ctx.now()
+    W = MaintenanceWindow
+    starts = ctx.session.scalar(select(func.min(W.start)).where(W.start > now))
+    ends = ctx.session.scalar(select(func.min(W.end)).where(W.end > now))
+    return earliest(starts, ends)
 
 
 def list_windows(ctx: ServiceContext, query: WindowQuery = WindowQuery()) -> WindowPage:

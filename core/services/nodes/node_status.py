@@ -186,6 +186,15 @@ def node_statuses(
     exactly what the whole look would find, since every source covering those instants was
     read); the other nodes are read again over the whole LOOKBACK and LOOKAHEAD."""
     ctx.require("read")
+    # A long-running reader keeps them while nothing changed, until the first node's next
+    # change (core/headmemo.py); the console computes them every time.
+    key = ("node_statuses", node_type, None if names is None else tuple(names))
+    return list(ctx.kept(key, lambda: _computed(ctx, node_type, names)))
+
+
+def _computed(
+    ctx: ServiceContext, node_type: str | None, names: Sequence[str] | None
+) -> tuple[list[NodeStatus], datetime]:
     now = ctx.now()
     query = (
         select(Node.id, Node.name, Node.node_type_id, Node.rentable, NodeType.name.label("type_name"))
@@ -198,7 +207,7 @@ def node_statuses(
         query = query.where(Node.name.in_(list(names)))
     nodes = ctx.session.execute(query).all()
     if not nodes:
-        return []
+        return [], now + RECHECK
     near_lo, near_hi = now - NEAR_BACK, now + NEAR_AHEAD
     found = _statuses(ctx, nodes, near_lo, near_hi, narrow=names is not None and len(nodes) <= NARROW_NODES)
     unsettled = [
@@ -213,7 +222,18 @@ def node_statuses(
         found.update(
             _statuses(ctx, unsettled, now - LOOKBACK, now + LOOKAHEAD, narrow=len(unsettled) <= NARROW_NODES)
         )
-    return [found[n.id] for n in nodes]
+    statuses = [found[n.id] for n in nodes]
+    return statuses, valid_until(statuses, now)
+
+
+# A node whose state does not change within the look ahead is looked at again after this long.
+RECHECK = timedelta(hours=1)
+
+
+def valid_until(statuses: Sequence[NodeStatus], now: datetime) -> datetime:
+    """The first instant at which one of ``statuses`` no longer reads as it does (a node's next
+    change), at most :data:`RECHECK` ahead: with the same data, they hold until then."""
+    return min([now + RECHECK, *(s.next_at for s in statuses if s.next_at is not None)])
 
 
 def _statuses(

@@ -241,6 +241,14 @@ class Presented:
 
 def authenticate(session: Session, presented: Presented, now: datetime) -> Actor:
     """The actor a presented token stands for, or :class:`TokenRefused` saying why not."""
+    return authenticate_until(session, presented, now)[0]
+
+
+def authenticate_until(
+    session: Session, presented: Presented, now: datetime
+) -> tuple[Actor, datetime | None]:
+    """:func:`authenticate`, and the instant the answer stops holding by itself (the token's
+    expiry; None: only a change to the token or its user ends it, and those are audited)."""
     secret = presented.secret.strip()
     if not secret.startswith(PREFIX) or len(secret) > MAX_SECRET_LENGTH or not secret.isascii():
         raise TokenRefused("not a nodedesk API token (they start with 'ndk_')", field="token")
@@ -264,13 +272,14 @@ def authenticate(session: Session, presented: Presented, now: datetime) -> Actor
     user = token.user
     if not user.active:
         raise TokenRefused(f"API token {token.name!r}: user {user.username!r} is deactivated", field="token")
-    return Actor(
+    actor = Actor(
         username=user.username,
         roles=frozenset(user.role_names),
         real_user=user.username,
         token=token.name,
         token_scope=token.scope,
     )
+    return actor, token.expires_at
 
 
 def note_use(session: Session, secret: str, now: datetime) -> None:
