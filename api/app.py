@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nodedesk.core.context import ServiceContext
+from nodedesk.core.headmemo import HeadMemo
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services.site import api_tokens
 from nodedesk.core.services.site.api_tokens import Presented, TokenRefused
@@ -146,6 +147,8 @@ def create_app(runtime: Runtime, *, audit_check_every_s: float = 600.0) -> FastA
             "See `nodedesk help api`."
         ),
     )
+    if runtime.memo is None:  # results kept while nothing changed (core/headmemo.py)
+        runtime.memo = HeadMemo()
     app.state.api = Api(runtime, audit_check_every_s=audit_check_every_s)
     problems.install(app)
     from .routes import feeds, records, windows

@@ -118,6 +118,13 @@ def page(items: list[Any], total: int, offset: int, limit: int, filters: dict[st
     }
 
 
+def reader(ctx: ServiceContext) -> tuple[str, tuple[str, ...], str | None]:
+    """What a kept answer depends on besides the data, the clock and the request: who asks
+    (their roles decide what they may read)."""
+    actor = ctx.actor
+    return (actor.username, tuple(sorted(actor.roles)), actor.token_scope)
+
+
 def listing(
     api: Api,
     request: Request,
@@ -125,11 +132,18 @@ def listing(
     cursor: str | None,
     limit: int,
     fetch: Callable[[ServiceContext, int], tuple[list[Any], int]],
+    until: Callable[[ServiceContext], datetime | None] | None = None,
 ) -> dict[str, Any]:
-    """One page of a listing: ``fetch(ctx, offset)`` gives the page's JSON items and the total."""
+    """One page of a listing: ``fetch(ctx, offset)`` gives the page's JSON items and the total.
+    With ``until`` (the first instant the listing could read differently with the same data),
+    the page is kept while nothing changed (core/headmemo.py)."""
     offset = offset_of(cursor, filters)
     with api.read(request) as ctx:
-        items, total = fetch(ctx, offset)
+        if until is None:
+            items, total = fetch(ctx, offset)
+        else:
+            key = ("listing", request.url.path, _fingerprint(filters), offset, limit, reader(ctx))
+            items, total = ctx.kept(key, lambda: (fetch(ctx, offset), until(ctx)))
     return page(items, total, offset, limit, filters)
 
 

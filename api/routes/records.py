@@ -3,6 +3,7 @@ activity, and who the token acts as. The same service calls as the console's com
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -31,6 +32,7 @@ from .common import (
     listing,
     not_modified,
     optional,
+    reader,
 )
 from .windows import MAX_NAMES, ScopeIn
 
@@ -208,11 +210,19 @@ def list_nodes(
 ) -> dict[str, Any]:
     with api.read(request) as ctx:
         kind = optional(node_type, "node_type")
-        if kind is not None:
-            inventory.get_node_type(ctx, kind, field="node_type")  # a filter naming no type is refused
-        rows = inventory.list_nodes(ctx, kind)
-        statuses = {s.node: s for s in node_status.node_statuses(ctx, kind)}
-        items = [r.to_json() | statuses[r.name].to_json(ctx.tz) for r in rows]
+
+        def compute() -> tuple[list[dict[str, Any]], datetime | None]:
+            if kind is not None:
+                inventory.get_node_type(ctx, kind, field="node_type")  # a filter naming no type is refused
+            rows = inventory.list_nodes(ctx, kind)
+            found = node_status.node_statuses(ctx, kind)
+            statuses = {s.node: s for s in found}
+            return [r.to_json() | statuses[r.name].to_json(ctx.tz) for r in rows], node_status.valid_until(
+                found, ctx.now()
+            )
+
+        # kept while nothing changed, until the first node changes state (core/headmemo.py)
+        items = ctx.kept(("nodes", kind, reader(ctx)), compute)
     return {"items": items, "total": len(items)}
 
 

@@ -132,7 +132,8 @@ def list_windows(
         )
         return [w.to_json(ctx.tz) for w in result.items], result.total
 
-    return listing(api, request, filters, cursor, limit, fetch)
+    # kept while nothing changed, until some window starts or ends (its status moves)
+    return listing(api, request, filters, cursor, limit, fetch, until=lambda ctx: svc.next_status_change(ctx))
 
 
 @router.get("/windows/{id}", summary="One window (ETag: its version)")
