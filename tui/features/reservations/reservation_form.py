@@ -255,7 +255,7 @@ class ReservationFormScreen(EditFormScreen):
             with box.prevent(Input.Changed):
                 box.value = self.initial["start_date"]
         blocks = self.query_one("#blocks", Input)
-        if self.prefill_end is not None and "blocks" not in self.touched:
+        if self.prefill_end is not None and blocks.value == self.initial["blocks"]:  # not typed in yet
             self.initial["blocks"] = self._initial()["blocks"]
             with blocks.prevent(Input.Changed):
                 blocks.value = self.initial["blocks"]
