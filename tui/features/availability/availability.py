@@ -185,7 +185,7 @@ class AvailabilityScreen(NodedeskScreen):
         self._ensure_rows()
         self.redraw()
 
-    def visible(self) -> int:
+    def visible_rows(self) -> int:
         return self.grid.rows_that_fit()
 
     def _ensure_rows(self, loaded: td.Loaded | None = None) -> None:
@@ -193,7 +193,7 @@ class AvailabilityScreen(NodedeskScreen):
         target = loaded or self.loaded
         if target is None:
             return
-        for index in target.wanted(self.top, self.top + self.visible() - 1):
+        for index in target.wanted(self.top, self.top + self.visible_rows() - 1):
             self._read(target, index)
 
     def _read(self, target: td.Loaded, index: int) -> None:
@@ -228,7 +228,7 @@ class AvailabilityScreen(NodedeskScreen):
         loaded = self.loaded
         if loaded is None or loaded.total is None:
             return False
-        last = min(self.top + self.visible(), loaded.total) - 1
+        last = min(self.top + self.visible_rows(), loaded.total) - 1
         return all(loaded.row(i) is not None for i in range(self.top, last + 1))
 
     def _read_next_page(self) -> None:
@@ -238,7 +238,7 @@ class AvailabilityScreen(NodedeskScreen):
             return
         ahead = td.Loaded(view, view.bounds(self.tz))
         self.cache = {view: ahead, **self.cache}  # the oldest: the first to go
-        for index in ahead.wanted(self.top, self.top + self.visible() - 1):
+        for index in ahead.wanted(self.top, self.top + self.visible_rows() - 1):
             self._read(ahead, index)
 
     def total(self) -> int | None:
@@ -261,7 +261,7 @@ class AvailabilityScreen(NodedeskScreen):
         self._scroll()
 
     def _scroll(self) -> None:
-        height = self.visible()
+        height = self.visible_rows()
         if self.row < self.top:
             self.top = self.row
         elif self.row >= self.top + height:
@@ -405,7 +405,7 @@ class AvailabilityScreen(NodedeskScreen):
         self._move_to(self.row + drow, self.col + dcol)
 
     def action_rows(self, pages: int) -> None:
-        self.action_move(pages * self.visible(), 0)
+        self.action_move(pages * self.visible_rows(), 0)
 
     def action_edge(self, which: int) -> None:
         total = self.total()

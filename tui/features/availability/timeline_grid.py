@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from nodedesk.core import timeutil
 from nodedesk.core.services.nodes import availability as svc
+from rich.style import Style as RichStyle
 from textual import events
 from textual.content import Content
 from textual.message import Message
@@ -86,6 +87,7 @@ class TimelineGrid(Widget, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state: GridState | None = None
+        self._styles: dict[tuple[str, ...], Style] = {}
 
     def show(self, state: GridState) -> None:
         self.state = state
@@ -110,7 +112,19 @@ class TimelineGrid(Widget, can_focus=True):
         return Content.assemble(*parts)
 
     def _style(self, *names: str) -> Style:
-        return self.get_visual_style(*(f"timeline-grid--{n}" for n in names), partial=True)
+        """The component classes' styles, combined in order (through Rich's style: Textual's
+        visual style leaves out reverse video, which the cursor needs without colour)."""
+        found = self._styles.get(names)
+        if found is None:
+            rich = RichStyle()
+            for n in names:
+                rich += self.get_component_rich_style(f"timeline-grid--{n}", partial=True)
+            found = self._styles[names] = Style.from_rich_style(rich)
+        return found
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()  # a new theme
 
     def render(self) -> Content:
         st = self.state
