@@ -234,10 +234,10 @@ class AvailabilityScreen(NodedeskScreen):
     def _read_next_page(self) -> None:
         """Read ahead in time: the visible rows of the next page (``]`` shows them at once)."""
         view = self.view.shifted(self.columns, self.tz)
-        if view in self.cache:
-            return
-        ahead = td.Loaded(view, view.bounds(self.tz))
-        self.cache = {view: ahead, **self.cache}  # the oldest: the first to go
+        ahead = self.cache.get(view)
+        if ahead is None:
+            ahead = td.Loaded(view, view.bounds(self.tz))
+            self.cache = {view: ahead, **self.cache}  # the oldest: the first to go
         for index in ahead.wanted(self.top, self.top + self.visible_rows() - 1):
             self._read(ahead, index)
 
