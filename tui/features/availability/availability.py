@@ -113,6 +113,7 @@ class AvailabilityScreen(NodedeskScreen):
         self.day_first: datetime | None = None  # the day view's first column, kept while zoomed in
         self.types: list[str] = []
         self.reads = 0  # blocks read (tests and the benchmark count them)
+        self._legend_shown = False
 
     # ------------------------------------------------------------------ layout
 
@@ -324,7 +325,9 @@ class AvailabilityScreen(NodedeskScreen):
             )
         )
         self._draw_title()
-        self.query_one("#avail-legend", Static).update(self.grid.legend())
+        if not self._legend_shown:
+            self.query_one("#avail-legend", Static).update(self.grid.legend())
+            self._legend_shown = True
         self._draw_detail()
         self.refresh_bindings()
 
