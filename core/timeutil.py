@@ -135,6 +135,15 @@ def parse_date(text: str, field: str = "date") -> date:
     return value
 
 
+def day_or_time(text: str, tz: str, field: str, *, end_of_day: bool) -> datetime:
+    """A site day (``YYYY-MM-DD``) or a site time; a bare day given as an end (``--to``, the
+    app's "to" fields) includes that whole day."""
+    raw = (text or "").strip()
+    if end_of_day and len(raw) == 10:
+        return start_of_day(parse_date(raw, field) + timedelta(days=1), tz)
+    return parse_instant(raw, tz, field=field)
+
+
 @functools.lru_cache(maxsize=32)
 def _zone(tz: str) -> pendulum.Timezone | pendulum.FixedTimezone:
     """A kept reference per zone name: zoneinfo's own cache holds only eight zones strongly,

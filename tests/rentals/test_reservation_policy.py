@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -107,3 +107,22 @@ def test_lead_time_and_horizon() -> None:
     [horizon] = booking_violations(POLICY, date(2026, 6, 1), today)
     assert horizon.rule == "horizon" and "2026-05-31" in horizon.message
     assert [v.rule for v in booking_violations(POLICY, date(2026, 2, 1), today)] == ["lead_time"]
+
+
+def test_blocks_until_keeps_the_booking_inside_a_span_of_days() -> None:
+    """A span of days chosen on the timeline (Mon 16 Feb through Wed 18 Feb: up to Thu 00:00)
+    gives the longest booking from Mon 16:00 that ends inside it: 4 blocks, Wed 09:00."""
+    from nodedesk.core.services.rentals.reservation_policy import blocks_until
+    from nodedesk.core.timeutil import local_to_utc, start_of_day
+
+    start = date(2026, 2, 16)
+    assert blocks_until(POLICY, start, start_of_day(date(2026, 2, 19), NY)) == 4
+    assert reservation_span(POLICY, start, 4).local_end == datetime(2026, 2, 18, 9, 0)
+    # every end instant of the table: exactly that many blocks fit
+    for blocks, (end, _hours) in TABLE.items():
+        at = local_to_utc(datetime.fromisoformat(end), NY)
+        assert blocks_until(POLICY, start, at) == blocks
+        assert blocks_until(POLICY, start, at - timedelta(seconds=1)) == max(blocks - 1, 1)
+    # shorter than one block: one block; longer than the most: the most
+    assert blocks_until(POLICY, start, start_of_day(start, NY)) == 1
+    assert blocks_until(POLICY, start, start_of_day(date(2026, 3, 30), NY)) == POLICY.max_blocks

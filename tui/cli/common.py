@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
 
-from nodedesk.core import timeutil
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services import list_export
+from nodedesk.core.timeutil import day_or_time as day_or_time  # the rule lives in core
 
 from . import output
 
@@ -74,10 +73,3 @@ def confirm(question: str, assume_yes: bool) -> bool:
     return answer in ("y", "yes")
 
 
-def day_or_time(text: str, tz: str, field: str, *, end_of_day: bool) -> datetime:
-    """A site day (``YYYY-MM-DD``) or a site time; a bare day given as an end (``--to``)
-    includes that whole day."""
-    raw = text.strip()
-    if end_of_day and len(raw) == 10:
-        return timeutil.start_of_day(timeutil.parse_date(raw, field) + timedelta(days=1), tz)
-    return timeutil.parse_instant(raw, tz, field=field)

@@ -19,3 +19,12 @@ def not_allowed(session: AppSession, capability: str) -> str:
         needed = " or ".join(sorted({"admin"} | PERMISSIONS[capability]))
         return f"{session.actor.username} may not {CAPABILITY_LABELS[capability]} (needs role {needed})"
     return ""
+
+
+def may_request(session: AppSession) -> str:
+    """Why this user may not request reservations ('' when they may): everyone but a viewer."""
+    if session.readonly:
+        return "nodedesk was started with --readonly: nothing can be changed in this session"
+    if not (session.actor.roles - {"viewer"}):
+        return f"{session.actor.username} may not request or cancel reservations (viewers are read-only)"
+    return ""

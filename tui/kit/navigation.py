@@ -32,11 +32,13 @@ ROUTES: dict[str, tuple[str, str]] = {
     "projects.list": ("projects.projects", "ProjectsScreen"),
     "rates.list": ("rates.rates", "RatesScreen"),
     "schedules.list": ("schedules.schedules", "SchedulesScreen"),
+    "availability.list": ("availability.availability", "AvailabilityScreen"),
     # screens one feature opens from another
     "window.detail": ("windows.window_detail", "WindowDetailScreen"),
     "window.form": ("windows.window_form", "WindowFormScreen"),
     "outage.detail": ("outages.outage_detail", "OutageDetailScreen"),
     "reservation.detail": ("reservations.reservation_detail", "ReservationDetailScreen"),
+    "reservation.form": ("reservations.reservation_form", "ReservationFormScreen"),
     "invoice.month": ("invoices.invoice_month", "month_screen"),
     "project.detail": ("projects.project_detail", "ProjectDetailScreen"),
     "project.split_decision": ("projects.split_decision", "SplitDecisionScreen"),

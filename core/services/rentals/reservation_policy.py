@@ -110,6 +110,22 @@ def reservation_span(policy: ReservationPolicy, start_date: date, blocks: int) -
     return Span(start, end, local_start, local_end, capped)
 
 
+def blocks_until(policy: ReservationPolicy, start_date: date, end: datetime) -> int:
+    """The most blocks a reservation starting on ``start_date`` may have and still end by
+    ``end`` (an aware instant): a span of days chosen on the timeline becomes a booking that
+    stays inside it. At least 1 (a span shorter than one block asks for one), at most
+    ``max_blocks``."""
+    best = 1
+    for blocks in range(1, policy.max_blocks + 1):
+        try:
+            span = reservation_span(policy, start_date, blocks)
+        except ValidationError:
+            continue  # an end cap leaving nothing of this count; a longer one may still fit
+        if span.end <= end:
+            best = blocks
+    return best
+
+
 @dataclass(frozen=True)
 class PolicyViolation:
     rule: str  # "lead_time" | "horizon"

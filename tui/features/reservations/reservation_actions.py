@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from nodedesk.core.services.rentals import reservations as svc
 from textual.binding import Binding
 
-from ...kit.access import not_allowed
+from ...kit.access import may_request, not_allowed
 from ...kit.render import LOCK
 
 if TYPE_CHECKING:
@@ -30,15 +30,6 @@ RESERVATION_ACTION_BINDINGS = [
 ]
 # What each decision applies to.
 ELIGIBLE = {"approve": ("pending",), "decline": ("pending",), "cancel": svc.ACTIVE}
-
-
-def may_request(session: AppSession) -> str:
-    """Why this user may not request reservations ('' when they may)."""
-    if session.readonly:
-        return "nodedesk was started with --readonly: nothing can be changed in this session"
-    if not (session.actor.roles - {"viewer"}):
-        return f"{session.actor.username} may not request or cancel reservations (viewers are read-only)"
-    return ""
 
 
 def decision_refusal(session: AppSession, what: str) -> str:

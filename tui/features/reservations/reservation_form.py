@@ -15,14 +15,19 @@ and the form keeps what you typed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ConflictError, NodedeskError, ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.services.rentals import reservations as svc
-from nodedesk.core.services.rentals.reservation_policy import ReservationPolicy, Span, reservation_span
+from nodedesk.core.services.rentals.reservation_policy import (
+    ReservationPolicy,
+    Span,
+    blocks_until,
+    reservation_span,
+)
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -73,9 +78,16 @@ class ReservationFormScreen(EditFormScreen):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, *, node: str = "", project: str = "") -> None:
+    def __init__(
+        self, *, node: str = "", project: str = "", start: date | None = None, end: datetime | None = None
+    ) -> None:
+        """``start`` prefills the start date (default: the earliest the policy allows) and
+        ``end`` the blocks: the most that end by then (the availability timeline's selection;
+        ``reservation_policy.blocks_until``)."""
         super().__init__()
         self.prefill = {"node": node, "project": project}
+        self.prefill_start = start
+        self.prefill_end = end
         self.touched: set[str] = set()
         self.saving = False
         self.names = Names([], [], [], [], [])
@@ -102,11 +114,17 @@ class ReservationFormScreen(EditFormScreen):
 
     def _initial(self) -> dict[str, str]:
         today = timeutil.local_day(self.session.now(), self.session.tz)
+        start = self.prefill_start
+        if start is None and self.rules is not None:
+            start = today + timedelta(days=self.rules.lead_days)
+        blocks = 2
+        if start is not None and self.prefill_end is not None and self.rules is not None:
+            blocks = blocks_until(self.rules, start, self.prefill_end)
         return {
             "node": self.prefill["node"],
             "project": self.prefill["project"],
-            "start_date": (today + timedelta(days=self.rules.lead_days)).isoformat() if self.rules else "",
-            "blocks": "2",
+            "start_date": start.isoformat() if start is not None else "",
+            "blocks": str(blocks),
             "requested_for": self.session.actor.username,
             "notes": "",
         }
@@ -236,6 +254,11 @@ class ReservationFormScreen(EditFormScreen):
             self.initial["start_date"] = self._initial()["start_date"]
             with box.prevent(Input.Changed):
                 box.value = self.initial["start_date"]
+        blocks = self.query_one("#blocks", Input)
+        if self.prefill_end is not None and blocks.value == self.initial["blocks"]:  # not typed in yet
+            self.initial["blocks"] = self._initial()["blocks"]
+            with blocks.prevent(Input.Changed):
+                blocks.value = self.initial["blocks"]
         self.refresh_check()
 
     def _policy_refused(self, exc: NodedeskError) -> None:

@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 
 from ...kit import render
 from ...kit import rental_render as rr
+from ...kit.access import may_request
 from ...kit.form_parts import NameListSuggester
 from ...kit.list_screen import (
     ListScreen,
@@ -32,7 +33,7 @@ from ...kit.list_screen import (
 )
 from ...kit.query import Cycle, ListQuery, Sort
 from ...widgets.paged_table import Col
-from .reservation_actions import RESERVATION_ACTION_BINDINGS, ReservationActionsMixin, may_request
+from .reservation_actions import RESERVATION_ACTION_BINDINGS, ReservationActionsMixin
 
 SORTS = (
     Sort("start", "start", True),

@@ -77,14 +77,24 @@ class WindowFormScreen(EditFormScreen):
     ]
 
     def __init__(
-        self, mode: str, window: svc.WindowView | None = None, *, start: datetime | None = None
+        self,
+        mode: str,
+        window: svc.WindowView | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        nodes: list[str] | None = None,
     ) -> None:
-        """``start`` prefills a new window's start (the calendar's chosen day); default tomorrow 08:00."""
+        """``start``, ``end`` and ``nodes`` prefill a new window (the calendar's chosen day, the
+        availability timeline's selection); by default it starts tomorrow 08:00, lasts 4 hours
+        and covers all nodes."""
         super().__init__()
         if mode not in MODES or (mode != "create" and window is None):
             raise ValueError(f"bad form mode {mode!r}")
         self.mode = mode
         self.prefill_start = start
+        self.prefill_end = end
+        self.prefill_nodes = list(nodes or [])
         self.window = window
         self.touched: set[str] = set()
         self.problems: list[FieldProblem] = []  # the service's last answer
@@ -125,12 +135,15 @@ class WindowFormScreen(EditFormScreen):
             start = tomorrow.replace(hour=8, minute=0, second=0, microsecond=0)
             if self.prefill_start is not None:
                 start = pendulum.instance(self.prefill_start).in_timezone(tz)
+            end = start.add(hours=4)
+            if self.prefill_end is not None:
+                end = pendulum.instance(self.prefill_end).in_timezone(tz)
             return {
                 "title": "",
                 "start": start.format(TIME_FORMAT),
-                "end": start.add(hours=4).format(TIME_FORMAT),
+                "end": end.format(TIME_FORMAT),
                 "node_types": "",
-                "nodes": "",
+                "nodes": ", ".join(self.prefill_nodes),
                 "description": "",
                 "reason": "",
             }
