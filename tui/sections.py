@@ -37,6 +37,7 @@ SECTIONS: list[Section] = [
     Section("projects", "Projects", "7", "projects", "projects.list"),
     Section("rates", "Rates", "8", "rates", "rates.list"),
     Section("schedules", "Schedules", "9", "schedules", "schedules.list", short="Sched"),
+    Section("downtime", "Downtime", "D", "downtime", "downtime.list", short="Down"),
 ]
 
 

@@ -308,7 +308,7 @@ async def test_completed_window_is_locked_and_says_why(
         await pilot.press("d")
         await settle(pilot)
         assert isinstance(app.screen, WindowsScreen)
-        assert any("Press D to delete it as an admin correction" in m for m in notifications(app))
+        assert any("Press X to delete it as an admin correction" in m for m in notifications(app))
         assert "🔒" in str(app.screen.query_one("#preview", Static).render())
     assert actions(runtime) == before
 

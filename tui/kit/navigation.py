@@ -32,6 +32,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "projects.list": ("projects.projects", "ProjectsScreen"),
     "rates.list": ("rates.rates", "RatesScreen"),
     "schedules.list": ("schedules.schedules", "SchedulesScreen"),
+    "downtime.list": ("downtime.downtime", "DowntimeScreen"),
     # screens one feature opens from another
     "window.detail": ("windows.window_detail", "WindowDetailScreen"),
     "window.form": ("windows.window_form", "WindowFormScreen"),
