@@ -16,6 +16,7 @@ from nodedesk.tui.widgets.topbar import TopBar
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from tests.helpers import local
 from tests.tui.conftest import settle
 from tests.tui.rentals_seed import Rentals, seed_rentals
 
@@ -130,3 +131,13 @@ async def test_d_reaches_downtime_from_the_windows_list(rentals: Rentals, runtim
         assert app.screen.active_bindings["D"].binding.action == "section('downtime')"
         await press(pilot, "D")
         assert isinstance(app.screen, DowntimeScreen)
+
+
+async def test_an_overdue_etr_is_marked_without_colour(rentals: Rentals, runtime: Runtime) -> None:
+    runtime.clock_for("America/New_York").set(local("2026-02-16 13:00"))  # an hour past the ETR
+    app = create_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_downtime(pilot)
+        assert column(app, "end")[1] == "ETR ⚠ Feb 16 12:00"
+        await press(pilot, "down")
+        assert "ETR 2026-02-16 12:00 (overdue)" in text(app, "#preview")

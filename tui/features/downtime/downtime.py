@@ -121,8 +121,9 @@ class DowntimeScreen(ListScreen):
             Col("start", "Start", when, sort_key="start"),
             Col("end", "End / ETR", when + etr_room),
             Col("status", "Status", 15),
-            Col("nodes", "Nodes", 16 if compact else 24, essential=False),
-            Col("renters", "Renters", 18 if compact else 30, essential=False),
+            # from about 120 columns on every column shows (the preview has them in full)
+            Col("nodes", "Nodes", 18, essential=False),
+            Col("renters", "Renters", 20, essential=False),
         ]
 
     def fetch(self, ctx: ServiceContext, query: ListQuery) -> svc.DowntimePage:
@@ -185,16 +186,15 @@ class DowntimeScreen(ListScreen):
             return Content(self.empty_text())
         tz = self.session.tz
         noun = "maintenance window" if row.kind == "window" else "outage"
-        if row.end is not None:
-            span = timeutil.format_duration(row.end - row.start)
-        else:  # an open outage: counted until its ETR, or the site's default hours once that passed
-            span = f"open, {row.end_text(tz)}"
+        span = timeutil.format_duration(row.end - row.start) if row.end is not None else "open"
         first = Content.assemble(
             (f"{row.glyph} {noun} #{row.id} ", "bold"),
-            (render.one_line(row.title, max_len=50), "bold"),
+            (render.one_line(row.title, max_len=40), "bold"),
             f"  ·  {span}",
         )
         nodes = Content.assemble(("nodes ", "bold"), render.one_line(row.scope_label, max_len=200))
+        if row.end is None and row.etr is not None:  # its ETR first, "(overdue)" once passed
+            nodes = Content.assemble(row.end_text(tz), "  ·  ", nodes)
         if row.renters:
             count = f"{row.reservations} reservation{'s' if row.reservations != 1 else ''}"
             who = render.one_line(", ".join(row.renters), max_len=200)
