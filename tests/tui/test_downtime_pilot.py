@@ -141,3 +141,16 @@ async def test_an_overdue_etr_is_marked_without_colour(rentals: Rentals, runtime
         assert column(app, "end")[1] == "ETR ⚠ Feb 16 12:00"
         await press(pilot, "down")
         assert "ETR 2026-02-16 12:00 (overdue)" in text(app, "#preview")
+
+
+async def test_the_palette_sets_the_kind(rentals: Rentals, runtime: Runtime) -> None:
+    app = create_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_downtime(pilot)
+        await press(pilot, "ctrl+p")
+        await pilot.press(*"Downtime: outages only")
+        await pilot.pause(0.5)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DowntimeScreen)
+        assert column(app, "kind") == ["⚠ outage", "⚠ outage"]
+        assert "kind: outages" in text(app, "#list-status")

@@ -31,7 +31,6 @@ from ...kit.list_screen import (
 from ...kit.query import Cycle, ListQuery, Sort
 from ...widgets.paged_table import Col
 
-KIND_WORD = {"window": "window", "outage": "outage"}
 SORTS = (Sort("start", "start", True, ("newest first", "oldest first")),)
 KIND = Cycle(
     "kind",
@@ -42,7 +41,6 @@ KIND = Cycle(
     show=True,
     labels={"window": "windows", "outage": "outages"},
 )
-PHASE_WORD = {"upcoming": "upcoming", "now": "now", "past": "past"}
 PHASE = Cycle(
     "phase",
     "f",
@@ -50,9 +48,8 @@ PHASE = Cycle(
     "Phase",
     tooltip="Phase: all, upcoming, now (in progress or open), past (completed or resolved)",
     show=True,
-    labels=PHASE_WORD,
 )
-# What each cycle value means, for the palette
+# What each phase takes in (core/services/downtime/downtime_list.py), for the palette
 PHASE_MEANS = {
     None: "everything",
     "upcoming": "windows not started yet",
@@ -65,7 +62,7 @@ WIDE = 136  # from this width on, times show the full date (narrower: "Feb 15 08
 
 def kind_text(row: svc.DowntimeRow) -> Text:
     """``⚒ window`` / ``⚠ outage``: the glyph and the word, so no colour is needed."""
-    return Text(f"{row.glyph} {KIND_WORD[row.kind]}", no_wrap=True)
+    return Text(f"{row.glyph} {row.kind}", no_wrap=True)
 
 
 def status_text(row: svc.DowntimeRow) -> Text:
@@ -214,12 +211,12 @@ class DowntimeScreen(ListScreen):
             def show_kind(kind: str | None = kind) -> None:
                 self.set_filter("kind", kind)
 
-            yield SystemCommand(f"Show {KIND.label(kind)} downtime", "Kind filter (t cycles)", show_kind)
+            shown = "windows and outages" if kind is None else f"{KIND.label(kind)} only"
+            yield SystemCommand(f"Downtime: {shown}", "Kind filter (t cycles)", show_kind)
         for phase in PHASE.values:
 
             def show_phase(phase: str | None = phase) -> None:
                 self.set_filter("phase", phase)
 
-            yield SystemCommand(
-                f"Show {PHASE.label(phase)} downtime", f"{PHASE_MEANS[phase]} (f cycles)", show_phase
-            )
+            shown = "every phase" if phase is None else phase
+            yield SystemCommand(f"Downtime: {shown}", f"{PHASE_MEANS[phase]} (f cycles)", show_phase)
