@@ -38,6 +38,7 @@ SECTIONS: list[Section] = [
     Section("rates", "Rates", "8", "rates", "rates.list"),
     Section("schedules", "Schedules", "9", "schedules", "schedules.list", short="Sched"),
     Section("availability", "Availability", "A", "availability", "availability.list", short="Avail"),
+    Section("downtime", "Downtime", "D", "downtime", "downtime.list", short="Down"),
 ]
 
 

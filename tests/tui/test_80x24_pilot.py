@@ -115,7 +115,7 @@ async def test_list_headers_are_whole_and_other_years_keep_their_time_at_80x24(r
     app = create_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        for key in ("1", "2", "3"):
+        for key in ("1", "2", "3", "D"):
             await pilot.press(key)
             await settle(pilot)
             table = app.screen.table  # type: ignore[attr-defined]

@@ -308,8 +308,29 @@ async def test_completed_window_is_locked_and_says_why(
         await pilot.press("d")
         await settle(pilot)
         assert isinstance(app.screen, WindowsScreen)
-        assert any("Press D to delete it as an admin correction" in m for m in notifications(app))
+        assert any("Press X to delete it as an admin correction" in m for m in notifications(app))
         assert "🔒" in str(app.screen.query_one("#preview", Static).render())
+    assert actions(runtime) == before
+
+
+async def test_x_deletes_a_locked_window_as_a_correction_and_d_goes_to_downtime(
+    app: NodedeskApp, runtime: Runtime, seeded: Seeded
+) -> None:
+    before = actions(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select_window(pilot, seeded.completed)
+        await pilot.press("X")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, DeleteWindowScreen) and dialog.correction
+        assert dialog.window.id == seeded.completed
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, WindowsScreen)
+        await pilot.press("D")  # shift+d is the Downtime section here too
+        await settle(pilot)
+        assert app.current_mode == "downtime"
     assert actions(runtime) == before
 
 

@@ -33,6 +33,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "rates.list": ("rates.rates", "RatesScreen"),
     "schedules.list": ("schedules.schedules", "SchedulesScreen"),
     "availability.list": ("availability.availability", "AvailabilityScreen"),
+    "downtime.list": ("downtime.downtime", "DowntimeScreen"),
     # screens one feature opens from another
     "window.detail": ("windows.window_detail", "WindowDetailScreen"),
     "window.form": ("windows.window_form", "WindowFormScreen"),

@@ -66,10 +66,10 @@ class TopBar(Widget):
 
     def _sections(self, width: int) -> Content:
         """The section tabs, shortened step by step until they fit the width."""
-        for level in range(5):
+        for level in range(6):
             labels = [self._label(sec, level) for sec in SECTIONS]
-            sep = " " if level in (0, 3) else "  "
-            if sum(len(label) + len(sep) for label in labels) + 1 <= width or level == 4:
+            sep = " " if level in (0, 3, 4) else "  "
+            if sum(len(label) + len(sep) for label in labels) + 1 <= width or level == 5:
                 break
         parts: list[Content | str] = [" "]
         for sec, label in zip(SECTIONS, labels, strict=True):
@@ -80,15 +80,16 @@ class TopBar(Widget):
 
     def _label(self, sec: Section, level: int) -> str:
         """Level 0: `` 3 Reservations ``; 1: ``3 Reservations``; 2: ``3 Resv``; 3: ``5 Inv``
-        (three or four letters, single-spaced: ten sections fit 80 columns); 4: ``3``.
-        The current section always shows its full title."""
+        (three or four letters, single-spaced: ten sections fit 80 columns); 4: as 3, the
+        current section too (it stays highlighted); 5: ``3``. Up to level 3 the current section
+        shows its full title."""
         if level == 0:
             return f" {sec.key} {sec.title} "
-        if level == 1 or sec.id == self.section_id:
+        if level == 1 or (sec.id == self.section_id and level < 4):
             return f"{sec.key} {sec.title}"
         if level == 2:
             return f"{sec.key} {sec.short_title}"
-        if level == 3:
+        if level in (3, 4):
             return f"{sec.key} {TINY_TITLES.get(sec.title, sec.short_title)}"
         return sec.key
 

@@ -22,9 +22,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...kit import navigation, render
+from ...kit.bindings import keys_of, live_bindings
 from ...kit.list_screen import ListScreen, Part, clear_binding, reload_binding
 from ...kit.query import ListQuery
 from ...widgets.paged_table import Col
+from . import activity_changes
+
+DIALOG_WIDTH = 100  # .dialog.wide in tui/app.tcss
+DIALOG_FRAME = 6  # its border and padding, and the scrollbar
 
 
 class ActivityScreen(ListScreen):
@@ -111,13 +116,26 @@ class ActivityScreen(ListScreen):
 
 
 class ActivityEntryScreen(ModalScreen[None]):
-    """One activity entry with its before/after values (shown as inert text)."""
+    """One activity entry: what it changed, one line per field (activity_changes.py), or its
+    raw before/after JSON (``J`` toggles); all shown as inert text."""
 
-    BINDINGS = [Binding("escape", "close", "Close"), Binding("q", "close", "Close", show=False)]
+    CSS_PATH = "activity.tcss"
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+        Binding(
+            "J",
+            "toggle_json",
+            "Raw JSON",
+            key_display="J",
+            tooltip="Raw before/after JSON, or the changed fields",
+        ),
+    ]
 
     def __init__(self, entry: svc.ActivityView, tz: str) -> None:
         super().__init__()
         self.entry, self.tz = entry, tz
+        self.raw = False  # showing the raw JSON instead of the changed fields
 
     def compose(self) -> ComposeResult:
         e = self.entry
@@ -136,16 +154,56 @@ class ActivityEntryScreen(ModalScreen[None]):
             lines.append(f"uuid    {e.target_uuid}")
         if e.reason:
             lines.append(f"reason  {e.reason}")
-        for name, value in (("before", e.before), ("after", e.after)):
-            if value not in (None, {}, []):
-                lines.append(f"\n{name}:\n{json.dumps(value, indent=2, ensure_ascii=False)}")
+        raw = [
+            f"{name}:\n{json.dumps(value, indent=2, ensure_ascii=False)}"
+            for name, value in (("before", e.before), ("after", e.after))
+            if value not in (None, {}, [])
+        ]
         with Vertical(classes="dialog wide"):
             with VerticalScroll():
-                yield Static(render.content("\n".join(lines), multiline=True))
-            yield Static(Content.styled("escape close", "dim"))
+                yield Static(render.content("\n".join(lines), multiline=True), id="entry-head")
+                yield Static(id="entry-changes")
+                yield Static(
+                    render.content("\n\n".join(raw) or "No before or after values.", multiline=True),
+                    id="entry-json",
+                )
+            yield Static(id="entry-hint")
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
+        self._show()
+
+    def on_resize(self) -> None:
+        self._show_changes()
+
+    def _show_changes(self) -> None:
+        """The changed fields, shortened to the dialog's width (the raw JSON has them whole)."""
+        width = min(DIALOG_WIDTH, self.app.size.width) - DIALOG_FRAME
+        found = activity_changes.groups(self.entry.before, self.entry.after, width)
+        if not found:
+            shown = Content.styled("No field changed.", "dim")
+        else:
+            shown = Content("\n").join(
+                Content.assemble((g.heading, "bold"), "\n", Content("\n".join(g.lines))) for g in found
+            )
+        self.query_one("#entry-changes", Static).update(shown)
+
+    def _show(self) -> None:
+        self._show_changes()
+        self.query_one("#entry-changes").display = not self.raw
+        self.query_one("#entry-json").display = self.raw
+        other = "what changed" if self.raw else "raw JSON"
+        live = live_bindings(self)  # the keys as the user's [keys] may have remapped them
+        toggle = (keys_of(live, "activity_entry.toggle_json") or ["J"])[0]
+        close = (keys_of(live, "activity_entry.close") or ["escape"])[0]
+        self.query_one("#entry-hint", Static).update(
+            Content.styled(f"{toggle} {other} · {close} close", "dim")
+        )
+
+    def action_toggle_json(self) -> None:
+        self.raw = not self.raw
+        self._show()
+        self.query_one(VerticalScroll).scroll_home(animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

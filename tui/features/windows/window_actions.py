@@ -27,7 +27,8 @@ WINDOW_ACTION_BINDINGS = [
     Binding("d", "delete", "Delete"),
     Binding("d", "locked('delete')", f"Delete {LOCK}"),
     Binding("C", "correct", "Correct", key_display="C"),
-    Binding("D", "delete_correction", "Delete as correction", show=False, key_display="D"),
+    # not D: shift+d opens the Downtime section from every screen (tui/sections.py)
+    Binding("X", "delete_correction", "Delete as correction", show=False, key_display="X"),
 ]
 
 
@@ -108,7 +109,7 @@ class WindowActionsMixin:
             message += " To finish it early, move its end (e) to now."
         if not not_allowed(self.session, "correct"):
             if what == "delete":
-                message += " Press D to delete it as an admin correction (a reason is required)."
+                message += " Press X to delete it as an admin correction (a reason is required)."
             else:
                 message += " Press C to make an admin correction (a reason is required)."
         self.explain(message, title=f"{LOCK} Locked")

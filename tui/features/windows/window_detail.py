@@ -131,7 +131,7 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
         else:
             base = "edit and delete are locked"
         if can_correct:
-            base += " · C correct · D delete as correction (admin, reason required)"
+            base += " · C correct · X delete as correction (admin, reason required)"
         return base + " · escape back"
 
     # ------------------------------------------------------------------ actions
