@@ -32,6 +32,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "projects.list": ("projects.projects", "ProjectsScreen"),
     "rates.list": ("rates.rates", "RatesScreen"),
     "schedules.list": ("schedules.schedules", "SchedulesScreen"),
+    "nodes.list": ("nodes.nodes", "NodesScreen"),
     # screens one feature opens from another
     "window.detail": ("windows.window_detail", "WindowDetailScreen"),
     "window.form": ("windows.window_form", "WindowFormScreen"),
@@ -42,6 +43,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "project.split_decision": ("projects.split_decision", "SplitDecisionScreen"),
     "notices": ("notices.notices", "NoticesScreen"),
     "backup.menu": ("backup.backup", "BackupMenu"),
+    "node.detail": ("nodes.node_detail", "NodeDetailScreen"),
+    "outage.form": ("outages.outage_form", "OutageFormScreen"),
 }
 
 

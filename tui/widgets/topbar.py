@@ -12,7 +12,14 @@ from ..sections import SECTIONS, Section
 from ..session import session_of
 
 # The shortest words that still say what a tab is, for many sections on a narrow terminal.
-TINY_TITLES = {"Windows": "Win", "Outages": "Out", "Invoices": "Inv", "Activity": "Act"}
+TINY_TITLES = {
+    "Windows": "Win",
+    "Outages": "Out",
+    "Invoices": "Inv",
+    "Activity": "Act",
+    "Schedules": "Sch",
+    "Nodes": "Nod",
+}
 
 
 class TopBar(Widget):
@@ -80,7 +87,7 @@ class TopBar(Widget):
 
     def _label(self, sec: Section, level: int) -> str:
         """Level 0: `` 3 Reservations ``; 1: ``3 Reservations``; 2: ``3 Resv``; 3: ``5 Inv``
-        (three or four letters, single-spaced: ten sections fit 80 columns); 4: ``3``.
+        (three or four letters, single-spaced: eleven sections fit 80 columns); 4: ``3``.
         The current section always shows its full title."""
         if level == 0:
             return f" {sec.key} {sec.title} "

@@ -77,14 +77,21 @@ class WindowFormScreen(EditFormScreen):
     ]
 
     def __init__(
-        self, mode: str, window: svc.WindowView | None = None, *, start: datetime | None = None
+        self,
+        mode: str,
+        window: svc.WindowView | None = None,
+        *,
+        start: datetime | None = None,
+        nodes: tuple[str, ...] = (),
     ) -> None:
-        """``start`` prefills a new window's start (the calendar's chosen day); default tomorrow 08:00."""
+        """``start`` prefills a new window's start (the calendar's chosen day); default tomorrow
+        08:00. ``nodes`` prefills a new window's nodes (a node's detail plans one on it)."""
         super().__init__()
         if mode not in MODES or (mode != "create" and window is None):
             raise ValueError(f"bad form mode {mode!r}")
         self.mode = mode
         self.prefill_start = start
+        self.prefill_nodes = nodes
         self.window = window
         self.touched: set[str] = set()
         self.problems: list[FieldProblem] = []  # the service's last answer
@@ -130,7 +137,7 @@ class WindowFormScreen(EditFormScreen):
                 "start": start.format(TIME_FORMAT),
                 "end": start.add(hours=4).format(TIME_FORMAT),
                 "node_types": "",
-                "nodes": "",
+                "nodes": ", ".join(self.prefill_nodes),
                 "description": "",
                 "reason": "",
             }
