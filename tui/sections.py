@@ -1,4 +1,4 @@
-"""The app's sections (Textual modes), in the order of their number keys.
+"""The app's sections (Textual modes), in the order of their keys (the digits, then N).
 
 Each section names the route of its first screen (tui/kit/navigation.py); the route imports its
 feature only when the section is first opened, so starting the app loads the dashboard alone.
@@ -37,6 +37,7 @@ SECTIONS: list[Section] = [
     Section("projects", "Projects", "7", "projects", "projects.list"),
     Section("rates", "Rates", "8", "rates", "rates.list"),
     Section("schedules", "Schedules", "9", "schedules", "schedules.list", short="Sched"),
+    Section("nodes", "Nodes", "N", "nodes", "nodes.list"),
     Section("availability", "Availability", "A", "availability", "availability.list", short="Avail"),
     Section("downtime", "Downtime", "D", "downtime", "downtime.list", short="Down"),
 ]

@@ -6,9 +6,12 @@ Clock: 2026-02-15 10:00 New York.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
+from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NotFoundError, PermissionDenied, ValidationError
+from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services.downtime import outages, windows
 from nodedesk.core.services.nodes import inventory
@@ -214,3 +217,111 @@ def test_a_page_reads_only_its_nodes_and_equals_the_whole_list(runtime: Runtime)
         assert ([r.name for r in page.items], page.total) == (["gpu2"], 1)
         with pytest.raises(ValidationError, match="limit: must be between 1 and 1000"):
             nodes.node_page(ctx, nodes.NodeQuery(limit=0))
+
+
+def test_the_node_check_names_every_problem_and_the_saves_raise_the_first(runtime: Runtime) -> None:
+    _centre(runtime)
+    with runtime.read() as ctx:
+        problems = nodes_check(ctx, name="gpu1", node_type="B200", description="x" * 2001)
+        assert [p.field for p in problems] == ["type", "description", "name"]
+        assert problems[0].message == "no node type named 'B200'"
+        assert problems[2].message == "node 'gpu1' already exists"
+        assert nodes_check(ctx, name="gpu9", node_type="A100") == []
+        assert [p.field for p in nodes_check(ctx, name="", node_type="A100")] == ["name"]
+        # an edit: the node must exist, be the version the form opened, and a retired one stays not rentable
+        assert [p.field for p in nodes_check(ctx, node="nope", node_type="A100")] == ["node"]
+        assert nodes_check(ctx, node="gpu1", node_type="EPYC", description="moved", expected_version=1) == []
+        stale = nodes_check(ctx, node="gpu1", description="moved", expected_version=0)
+        assert [p.field for p in stale] == ["version"]
+    with runtime_as(runtime, "vic").read() as ctx:
+        refused = nodes_check(ctx, name="gpu9", node_type="A100")
+        assert [type(p.error) for p in refused] == [PermissionDenied]
+    with runtime.write() as ctx, pytest.raises(NotFoundError, match=r"^type: no node type named 'B200'"):
+        inventory.add_node(ctx, "gpu1", "B200")
+    with runtime.write() as ctx, pytest.raises(ValidationError, match=r"^name: node 'gpu1' already exists"):
+        inventory.add_node(ctx, "gpu1", "A100")
+    with runtime.write() as ctx, pytest.raises(Exception, match=r"^version: node #1 was changed"):
+        inventory.update_node(ctx, "gpu1", description="moved", expected_version=0)
+    with runtime.write() as ctx:
+        moved = inventory.update_node(ctx, "gpu1", node_type="EPYC", description="moved", expected_version=1)
+    assert (moved.node_type, moved.description) == ("EPYC", "moved")
+
+
+def nodes_check(ctx: ServiceContext, **kw: Any) -> list[FieldProblem]:
+    return inventory.check_node(ctx, **kw)
+
+
+def test_the_rentable_preview_says_when_a_toggle_matters(runtime: Runtime) -> None:
+    ids = _centre(runtime)
+    with runtime.read() as ctx:
+        off = nodes.preview_rentable(ctx, "gpu2")  # rentable, two reservations ahead
+        on = nodes.preview_rentable(ctx, "gpu3")  # not rentable: making it rentable asks nothing
+        idle = nodes.preview_rentable(ctx, "cpu1")  # rentable, its only reservation is over
+    assert (off.rentable, [r.id for r in off.reservations], off.matters) == (
+        False,
+        [ids["future"], ids["pending"]],
+        True,
+    )
+    assert off.question(SITE_TZ) == (
+        f"Stop renting gpu2? It keeps its 2 pending or approved reservation(s) not ended yet "
+        f"(#{ids['future']}, #{ids['pending']}; the first from 2026-02-20 16:00): they run and are "
+        "billed as booked. New bookings are refused."
+    )
+    assert (on.rentable, on.matters, on.problems) == (True, False, ())
+    assert (idle.rentable, idle.reservations, idle.matters) == (False, (), False)
+    with runtime.write() as ctx:
+        nodes.retire_node(ctx, "gpu3")
+    with runtime.read() as ctx:
+        retired = nodes.preview_rentable(ctx, "gpu3")
+    refusal = "gpu3 is retired; reinstate it before making it rentable"
+    assert [p.message for p in retired.problems] == [refusal]
+    assert not retired.matters
+    with runtime.write() as ctx:  # what the preview said is what the toggle does
+        assert nodes.toggle_rentable(ctx, "gpu2", expected_version=off.version).rentable is False
+    with runtime.read() as ctx:
+        assert res.get_reservation(ctx, ids["future"]).status == "approved"
+
+
+def _synced(runtime: Runtime, report: str) -> None:
+    from nodedesk.core.models import SlurmSyncRun
+
+    with runtime.write() as ctx:
+        ctx.session.add(
+            SlurmSyncRun(
+                started_at=local("2026-02-15 09:00"),
+                finished_at=local("2026-02-15 09:01"),
+                actor="admin",
+                scope="both",
+                outcome="ok",
+                changes=1,
+                problems=0,
+                summary_json=report,
+            )
+        )
+
+
+def test_a_nodes_slurm_state_is_what_the_last_sync_saw(runtime: Runtime) -> None:
+    from nodedesk.core.services.nodes import node_sync
+
+    _centre(runtime)
+    with runtime.read() as ctx:
+        assert node_sync.node_sync(ctx, "gpu3") is None  # no sync has run: nothing to say
+    _synced(
+        runtime,
+        '{"slurm_nodes": "gpu[1-3],cpu1", "pull": [{"node": "cpu1", "action": "open", "outage": 1, '
+        '"status": "opened", "slurm": {"state": "DRAIN"}}]}',
+    )
+    with runtime.read() as ctx:
+        gpu3 = node_sync.node_sync(ctx, "gpu3")
+        cpu1 = node_sync.node_sync(ctx, "cpu1")
+        gpu1 = node_sync.node_sync(ctx, "gpu1")
+    assert gpu3 is not None and cpu1 is not None and gpu1 is not None
+    assert gpu3.last.at == local("2026-02-15 09:01") and gpu3.out_of_service is None
+    # the Firmware window on gpu3 is in progress and Slurm did not have it at the last sync
+    assert [(d.window_id, d.presence.state) for d in gpu3.drift] == [(1, "no")]
+    assert gpu3.drift[0].text().startswith("window #1 'Firmware' missing in Slurm: not in Slurm")
+    assert cpu1.out_of_service == "DRAIN: outage #1 opened" and cpu1.drift == ()
+    assert gpu1.drift == () and gpu1.out_of_service is None
+    assert gpu3.to_json(SITE_TZ)["drift"] == [  # type: ignore[comparison-overlap]
+        {"window": 1, "title": "Firmware", "in_slurm": "no", "detail": gpu3.drift[0].presence.detail}
+    ]

@@ -34,6 +34,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "schedules.list": ("schedules.schedules", "SchedulesScreen"),
     "availability.list": ("availability.availability", "AvailabilityScreen"),
     "downtime.list": ("downtime.downtime", "DowntimeScreen"),
+    "nodes.list": ("nodes.nodes", "NodesScreen"),
     # screens one feature opens from another
     "window.detail": ("windows.window_detail", "WindowDetailScreen"),
     "window.form": ("windows.window_form", "WindowFormScreen"),
@@ -45,6 +46,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "project.split_decision": ("projects.split_decision", "SplitDecisionScreen"),
     "notices": ("notices.notices", "NoticesScreen"),
     "backup.menu": ("backup.backup", "BackupMenu"),
+    "node.detail": ("nodes.node_detail", "NodeDetailScreen"),
+    "outage.form": ("outages.outage_form", "OutageFormScreen"),
 }
 
 

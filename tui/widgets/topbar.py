@@ -11,8 +11,15 @@ from ..kit.render import site_time
 from ..sections import SECTIONS, Section
 from ..session import session_of
 
+LEVELS = 6  # of shortening the section tabs (TopBar._tab)
 # The shortest words that still say what a tab is, for many sections on a narrow terminal.
-TINY_TITLES = {"Windows": "Win", "Outages": "Out", "Invoices": "Inv", "Activity": "Act"}
+TINY_TITLES = {
+    "Windows": "Win",
+    "Outages": "Out",
+    "Invoices": "Inv",
+    "Activity": "Act",
+    "Schedules": "Sch",
+}
 
 
 class TopBar(Widget):
@@ -66,32 +73,39 @@ class TopBar(Widget):
 
     def _sections(self, width: int) -> Content:
         """The section tabs, shortened step by step until they fit the width."""
-        for level in range(6):
-            labels = [self._label(sec, level) for sec in SECTIONS]
-            sep = " " if level in (0, 3, 4) else "  "
-            if sum(len(label) + len(sep) for label in labels) + 1 <= width or level == 5:
+        for level in range(LEVELS):
+            tabs = [self._tab(sec, level) for sec in SECTIONS]
+            sep = "  " if level in (1, 2) else " "
+            if sum(len(key + rest) + len(sep) for key, rest in tabs) <= width or level == LEVELS - 1:
                 break
         parts: list[Content | str] = [" "]
-        for sec, label in zip(SECTIONS, labels, strict=True):
-            style = "reverse bold" if sec.id == self.section_id else ""
-            tab = Content.from_markup(f"[@click=app.section('{sec.id}')]$label[/]", label=label)
-            parts += [tab.stylize(style) if style else tab, sep]
+        for sec, (key, rest) in zip(SECTIONS, tabs, strict=True):
+            tab = Content.from_markup(
+                f"[@click=app.section('{sec.id}')][bold underline]$key[/]$rest[/]", key=key, rest=rest
+            )
+            parts += [tab.stylize("reverse bold") if sec.id == self.section_id else tab, sep]
         return Content.assemble(*parts)
 
-    def _label(self, sec: Section, level: int) -> str:
-        """Level 0: `` 3 Reservations ``; 1: ``3 Reservations``; 2: ``3 Resv``; 3: ``5 Inv``
-        (three or four letters, single-spaced: ten sections fit 80 columns); 4: as 3, the
-        current section too (it stays highlighted); 5: ``3``. Up to level 3 the current section
-        shows its full title."""
+    def _tab(self, sec: Section, level: int) -> tuple[str, str]:
+        """(the part in bold, the rest). Level 0: `` 3 Reservations ``; 1: ``3 Reservations``;
+        2: ``3 Resv``; 3: ``5 Inv`` (three or four letters; up to here the current section shows
+        its full title); 4: the key in bold against the word (``5Inv``), and a section whose key
+        is its initial is its word alone, the initial in bold (``Nodes``): thirteen sections fit
+        80 columns; 5: the keys alone."""
+        title = sec.title
         if level == 0:
-            return f" {sec.key} {sec.title} "
+            return "", f" {sec.key} {title} "
         if level == 1 or (sec.id == self.section_id and level < 4):
-            return f"{sec.key} {sec.title}"
+            return "", f"{sec.key} {title}"
         if level == 2:
-            return f"{sec.key} {sec.short_title}"
-        if level in (3, 4):
-            return f"{sec.key} {TINY_TITLES.get(sec.title, sec.short_title)}"
-        return sec.key
+            return "", f"{sec.key} {sec.short_title}"
+        tiny = TINY_TITLES.get(title, sec.short_title)
+        if level == 3:
+            return "", f"{sec.key} {tiny}"
+        if level == 4:
+            return sec.key, tiny[1:] if tiny[:1] == sec.key else tiny
+        return "", sec.key
+
 
     def render(self) -> Content:
         width = self.size.width

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ... import timeutil, validate
 from ...context import ServiceContext
 from ...errors import NotFoundError, ValidationError
+from ...fieldcheck import FieldProblem, Problems
 from ...models import NODE_CATEGORIES, Node, NodeType
 from ..invoicing import rates
 
@@ -147,21 +148,85 @@ def rename_node_type(ctx: ServiceContext, name: str, new_name: str) -> NodeTypeV
     return result
 
 
+def _unique_name(ctx: ServiceContext, name: str) -> None:
+    if ctx.session.scalar(select(Node.id).where(Node.name == name)) is not None:
+        raise ValidationError(f"node {name!r} already exists", field="name")
+
+
+def retired_rentable(node: Node, rentable: bool | None) -> None:
+    """A retired node cannot be made rentable (help/nodes.md, "Retiring a node")."""
+    if rentable and node.retired_at is not None:
+        raise ValidationError(
+            f"{node.name} is retired; reinstate it before making it rentable", field="rentable"
+        )
+
+
+def _new_node_problems(
+    ctx: ServiceContext, name: str, node_type: str, description: str
+) -> tuple[Problems, str | None, NodeType | None, str | None]:
+    p = Problems()
+    clean = p.attempt(validate.name, name, "name")
+    nt = p.attempt(get_node_type, ctx, node_type)
+    desc = p.attempt(validate_description, description)
+    if clean is not None:
+        p.attempt(_unique_name, ctx, clean)
+    return p, clean, nt, desc
+
+
+def _change_problems(
+    ctx: ServiceContext,
+    node: Node,
+    node_type: str | None,
+    rentable: bool | None,
+    description: str | None,
+    expected_version: int | None,
+) -> tuple[Problems, NodeType | None, str | None]:
+    p = Problems()
+    p.attempt(ctx.check_version, node, expected_version, "node")
+    p.attempt(retired_rentable, node, rentable)
+    nt = p.attempt(get_node_type, ctx, node_type) if node_type is not None else None
+    desc = p.attempt(validate_description, description) if description is not None else None
+    return p, nt, desc
+
+
+def check_node(
+    ctx: ServiceContext,
+    *,
+    name: str | None = None,
+    node_type: str | None = None,
+    rentable: bool | None = None,
+    description: str | None = None,
+    node: str | None = None,
+    expected_version: int | None = None,
+) -> list[FieldProblem]:
+    """Every refusal :func:`add_node` (``node`` None: a new node called ``name``) or
+    :func:`update_node` (of ``node``; None fields stay as they are) would meet now, without
+    writing anything; both run the same checks and raise the first."""
+    p = Problems()
+    p.attempt(ctx.require, "manage_inventory")
+    if node is None:
+        problems, *_ = _new_node_problems(ctx, name or "", node_type or "", description or "")
+        return p.items + problems.items
+    found = p.attempt(get_node, ctx, node)
+    if found is None:
+        return p.items
+    changes, *_ = _change_problems(ctx, found, node_type, rentable, description, expected_version)
+    return p.items + changes.items
+
+
 def add_node(
     ctx: ServiceContext, name: str, node_type: str, *, rentable: bool = True, description: str = ""
 ) -> NodeView:
     ctx.require("manage_inventory")
-    name = validate.name(name, "name")
-    nt = get_node_type(ctx, node_type)
-    description = validate_description(description)
-    if ctx.session.scalar(select(Node.id).where(Node.name == name)) is not None:
-        raise ValidationError(f"node {name!r} already exists", field="name")
+    problems, clean, nt, desc = _new_node_problems(ctx, name, node_type, description)
+    problems.raise_first()
+    assert clean is not None and nt is not None and desc is not None
     now, by = ctx.now(), ctx.actor.username
     node = Node(
-        name=name,
+        name=clean,
         node_type=nt,
         rentable=rentable,
-        description=description,
+        description=desc,
         created_at=now,
         created_by=by,
         modified_at=now,
@@ -181,20 +246,19 @@ def update_node(
     node_type: str | None = None,
     rentable: bool | None = None,
     description: str | None = None,
+    expected_version: int | None = None,
 ) -> NodeView:
     ctx.require("manage_inventory")
     node = get_node(ctx, name)
     before = node_view(node).to_json()
-    if rentable and node.retired_at is not None:
-        raise ValidationError(
-            f"{node.name} is retired; reinstate it before making it rentable", field="rentable"
-        )
-    if node_type is not None:
-        node.node_type = get_node_type(ctx, node_type)
+    problems, nt, desc = _change_problems(ctx, node, node_type, rentable, description, expected_version)
+    problems.raise_first()
+    if nt is not None:
+        node.node_type = nt
     if rentable is not None:
         node.rentable = rentable
-    if description is not None:
-        node.description = validate_description(description)
+    if desc is not None:
+        node.description = desc
     node.modified_at, node.modified_by = ctx.now(), ctx.actor.username
     ctx.session.flush()
     result = node_view(node)

@@ -237,8 +237,7 @@ def set_rentable(
     reinstated first. Existing reservations are not touched."""
     ctx.require("manage_inventory")
     node = inventory.get_node(ctx, name)
-    ctx.check_version(node, expected_version, "node")
-    return inventory.update_node(ctx, node.name, rentable=rentable)
+    return inventory.update_node(ctx, node.name, rentable=rentable, expected_version=expected_version)
 
 
 def toggle_rentable(
@@ -247,6 +246,50 @@ def toggle_rentable(
     """Flip the rentable flag (the console's toggle key)."""
     node = inventory.get_node(ctx, name)
     return set_rentable(ctx, name, not node.rentable, expected_version=expected_version)
+
+
+@dataclass(frozen=True)
+class RentableChange:
+    """What flipping a node's rentable flag would do now (read only; :func:`toggle_rentable`
+    does it): the flag it would get, the refusals it would meet, and the pending and approved
+    reservations not ended yet, which stay as booked either way."""
+
+    node: inventory.NodeView
+    version: int
+    rentable: bool  # the flag after the change
+    reservations: tuple[reservations.ReservationView, ...]
+    problems: tuple[FieldProblem, ...]
+
+    @property
+    def matters(self) -> bool:
+        """Whether to ask before the change: the node stops taking bookings while reservations
+        of it are still ahead (they are kept; help/nodes.md)."""
+        return not self.rentable and bool(self.reservations) and not self.problems
+
+    def question(self, tz: str) -> str:
+        """The change in words, with the reservations it leaves in place."""
+        verb = "Make" if self.rentable else "Stop renting"
+        text = f"{verb} {self.node.name}{' rentable' if self.rentable else ''}?"
+        if self.reservations:
+            rows = list(self.reservations)
+            first = rows[0]
+            text += (
+                f" It keeps its {len(rows)} pending or approved reservation(s) not ended yet "
+                f"({_ids(rows)}; the first from {timeutil.format_short(first.start, tz)}): they run "
+                "and are billed as booked. New bookings are refused."
+            )
+        return text
+
+
+def preview_rentable(ctx: ServiceContext, name: str) -> RentableChange:
+    """What :func:`toggle_rentable` on ``name`` would do now, and whether it deserves a question
+    (:attr:`RentableChange.matters`)."""
+    ctx.require("read")
+    node = inventory.get_node(ctx, name)
+    flag = not node.rentable
+    problems = inventory.check_node(ctx, node=node.name, rentable=flag)
+    ahead = reservations.views(ctx.session, _ahead(ctx, node), ctx.now())
+    return RentableChange(inventory.node_view(node), node.version, flag, tuple(ahead), tuple(problems))
 
 
 # ---------------------------------------------------------------- retire / reinstate

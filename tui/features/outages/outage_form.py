@@ -52,12 +52,16 @@ class OutageFormScreen(EditFormScreen):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, mode: str, outage: svc.OutageView | None = None) -> None:
+    def __init__(
+        self, mode: str, outage: svc.OutageView | None = None, *, nodes: tuple[str, ...] = ()
+    ) -> None:
+        """``nodes`` prefills a new outage's nodes (a node's detail opens one on it)."""
         super().__init__()
         if mode not in MODES or (mode != "create" and outage is None):
             raise ValueError(f"bad form mode {mode!r}")
         self.mode = mode
         self.outage = outage
+        self.prefill_nodes = nodes
         self.touched: set[str] = set()
         self.saving = False
         self.node_names: list[str] = []
@@ -79,7 +83,7 @@ class OutageFormScreen(EditFormScreen):
         if o is None:
             return {
                 "title": "",
-                "nodes": "",
+                "nodes": ", ".join(self.prefill_nodes),
                 "start": self._now_text(),
                 "status": "reported",
                 "etr": "",

@@ -13,7 +13,7 @@ is shown next to the field it names; the form keeps what you typed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,7 +83,7 @@ class WindowFormScreen(EditFormScreen):
         *,
         start: datetime | None = None,
         end: datetime | None = None,
-        nodes: list[str] | None = None,
+        nodes: Sequence[str] | None = None,
     ) -> None:
         """``start``, ``end`` and ``nodes`` prefill a new window (the calendar's chosen day, the
         availability timeline's selection); by default it starts tomorrow 08:00, lasts 4 hours
