@@ -1,16 +1,18 @@
-"""``nodedesk window add|list|show|edit|delete|impact``."""
+"""``nodedesk window add|list|show|edit|delete|impact|suggest``."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.services.downtime import impact as impact_svc
+from nodedesk.core.services.downtime import suggest as suggest_svc
 from nodedesk.core.services.downtime import windows as svc
 from nodedesk.core.services.downtime.impact import ImpactLine, WindowImpact
 from nodedesk.core.slurm import status as slurm_status
@@ -85,6 +87,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_json(im)
     im.set_defaults(handler=cmd_impact)
+
+    sg = s.add_parser(
+        "suggest",
+        help="the least-impact starts for a window of a given length (money not billed first)",
+        description="Candidate starts on the quarter hour (site time), ranked by money not billed, then "
+        "reservation-hours hit, then renters affected, then the earliest; '!' marks a start that "
+        "overlaps another window or an outage on the same nodes (help/windows.md).",
+    )
+    sg.add_argument("--duration", required=True, help="e.g. 12h, 90m, 1h30m")
+    sg.add_argument("--from", dest="from_", required=True, metavar="DATE", help="a day or a day and time")
+    sg.add_argument("--to", required=True, metavar="DATE", help="a day (the whole day) or a day and time")
+    _scope_args(sg)
+    sg.add_argument("--between", metavar="HH:MM-HH:MM", help="start only inside these hours (site time)")
+    sg.add_argument("--weekdays", metavar="DAYS", help="start only on these days, e.g. mon-fri or sat,sun")
+    sg.add_argument("--count", type=int, default=5, help="how many candidates (default 5)")
+    add_json(sg)
+    sg.set_defaults(handler=cmd_suggest)
 
     d = s.add_parser(
         "delete",
@@ -219,6 +238,66 @@ def cmd_impact(args: argparse.Namespace, env: CliEnv) -> int:
         output.print_json(assessment.to_json(tz))
     else:
         print_assessment(assessment, tz)
+    return 0
+
+
+SHOWN_OVERLAPS = 3
+
+
+def _range_end(ctx: ServiceContext, text: str) -> datetime:
+    """``--to``: a day alone means the end of that day; a time is taken as it is."""
+    if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", text or ""):
+        day = timeutil.parse_date(text, "to")
+        return timeutil.start_of_day(day + timedelta(days=1), ctx.tz)
+    return _time(ctx, text, "to")
+
+
+def cmd_suggest(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        tz = ctx.tz
+        found = suggest_svc.suggest(
+            ctx,
+            args.duration,
+            _time(ctx, args.from_, "from"),
+            _range_end(ctx, args.to),
+            nodes=tuple(args.node),
+            node_types=tuple(args.node_type),
+            between=args.between,
+            weekdays=args.weekdays,
+            count=args.count,
+        )
+    if args.json:
+        output.print_json(found.to_json(tz))
+        return 0
+    print(
+        f"Least-impact starts for {timeutil.format_duration(found.duration)} on "
+        f"{output.one_line(found.scope_label)}, {timeutil.format_local(found.start, tz)} → "
+        f"{timeutil.format_local(found.end, tz)}: {found.summary()}"
+    )
+    if not found.candidates:
+        return 0
+    currency = found.candidates[0].impact.currency
+    output.table(
+        ["#", "START", "END", f"NOT BILLED ({currency})", "HOURS", "RENTERS", "OVERLAPS"],
+        [
+            [
+                i,
+                timeutil.format_short(c.start, tz),
+                timeutil.format_short(c.end, tz),
+                f"{c.not_billed:.2f}",
+                f"{c.hours:.2f}",
+                c.renters,
+                f"! {len(c.impact.windows) + len(c.impact.outages)}" if c.marked else "-",
+            ]
+            for i, c in enumerate(found.candidates, 1)
+        ],
+    )
+    for i, c in enumerate(found.candidates, 1):
+        warnings = c.impact.warning_texts(tz)
+        for text in warnings[:SHOWN_OVERLAPS]:
+            print(f"  ! {i}: {output.one_line(text)}")
+        if len(warnings) > SHOWN_OVERLAPS:
+            print(f"  ! {i}: and {len(warnings) - SHOWN_OVERLAPS} more (window impact shows them all)")
     return 0
 
 
