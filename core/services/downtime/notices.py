@@ -74,6 +74,7 @@ EVENTS = (
     "window.reminder",
     "outage.opened",
     "outage.resolved",
+    "reservation.moved",
 )
 RETRY_AFTER = timedelta(minutes=15)
 MAX_ATTEMPTS = 10
@@ -237,6 +238,67 @@ def _outage_span(ctx: ServiceContext, o: Outage) -> Interval[datetime]:
     now = ics.utc(ctx.now())
     end = max(ics.utc(o.etr) if o.etr else now, now + timedelta(hours=ctx.site.reminder_hours))
     return Interval(start, max(end, start + timedelta(minutes=1)))
+
+
+def reservation_moved(
+    ctx: ServiceContext, moved: Reservation, from_node: str, original_id: int
+) -> GenerationResult:
+    """Called by ``moves.move_reservation``: the renters of the project (``notice_roles``) are
+    told where their reservation (or, for a running one, its rest) now runs."""
+    event = "reservation.moved"
+    type_id = moved.node.node_type_id
+    affected = _recipients(ctx, [(moved, type_id)])
+    if not affected:
+        return GenerationResult(event)
+    start, end = ics.utc(moved.start), ics.utc(moved.end)
+    key = f"reservation:{moved.uuid}:{event}:{fingerprint(moved.node.name, ics.format_utc(start))}"
+    existing = set(ctx.session.scalars(select(Notice.recipient).where(Notice.event_key == key)))
+    tz, now = ctx.tz, ctx.now()
+    project = _line(moved.project.title)
+    title = _line(f"Reservation moved: #{moved.id} {project} — now on {moved.node.name}")[:SUBJECT_MAX]
+    created, duplicates, without = 0, 0, []
+    for username in sorted(affected):
+        user = affected[username].user
+        email = (user.email or "").strip()
+        if not email:
+            without.append(username)
+            continue
+        if username in existing:
+            duplicates += 1
+            continue
+        name = _line(user.full_name) or user.username
+        lines = [f"Hello {name},", "", "A reservation of your project has been moved to another node.", ""]
+        lines.append(f"Project: {project}")
+        if moved.id != original_id:
+            lines.append(f"What:    the rest of reservation #{original_id}, now reservation #{moved.id}")
+            lines.append(f"         (the time before {_when(start, tz)} stays on {from_node}, billed there)")
+        else:
+            lines.append(f"What:    reservation #{moved.id}")
+        lines.append(f"From:    {from_node}")
+        lines.append(f"To:      {moved.node.name} (same node type, same rate)")
+        lines.append(f"When:    {_span_text(start, end, tz)}")
+        lines.append(f"Times are in the site time zone ({tz}).")
+        lines += ["", "-- ", "nodedesk (this message was sent automatically)"]
+        ctx.session.add(
+            Notice(
+                created_at=now,
+                event_key=key,
+                event=event,
+                subject_type="reservation",
+                subject_id=moved.id,
+                recipient=username,
+                email=email,
+                subject=title,
+                body="\n".join(lines) + "\n",
+                ics="",
+                status="pending",
+                attempts=0,
+                last_error="",
+            )
+        )
+        created += 1
+    ctx.session.flush()
+    return GenerationResult(event, created, duplicates, tuple(without))
 
 
 # ---------------------------------------------------------------- reminders
