@@ -135,3 +135,26 @@ def test_window_suggest_text_json_and_refusals(cli: Cli) -> None:
     bad = ("window", "suggest", "--duration", "x", "--from", "2026-02-20", "--to", "2026-02-22")
     assert "duration" in cli.refused(*bad)
     assert "no node named 'nope'" in cli.refused(*args, "--node", "nope")
+
+
+def test_reservation_move_and_window_impact_move_all(cli: Cli) -> None:
+    # n1 holds an approved reservation Feb 20 16:00 -> Feb 22 09:00; n2 a pending one from
+    # Feb 21 16:00. Add a free node n3 through the real command line.
+    cli.ok("node", "add", "n3", "--type", "A100")
+    args = ("window", "impact", "--start", "2026-02-21 08:00", "--end", "2026-02-21 20:00", "--node", "n1")
+    listed = cli.json(*args)
+    assert listed["moves"][0]["free_nodes"] == ["n3"] and listed["moves"][0]["planned"] == "n3"
+    rid = listed["moves"][0]["reservation_id"]
+    dry = cli.json("reservation", "move", str(rid), "--to-node", "n3", "--dry-run")
+    assert dry["dry_run"] and dry["to_node"] == "n3" and not dry["split"]
+    assert cli.json("reservation", "show", str(rid))["node"] == "n1"
+    refused = cli.refused("reservation", "move", str(rid), "--to-node", "n2")
+    assert refused.startswith("nodedesk: error: to_node: n2 is already booked then")
+    text = cli.ok(*args, "--move-all", "--yes")
+    assert "Moving renters off: 1 of 1 affected reservation(s) can move to a free node" in text
+    assert f"Reservation #{rid} moved from n1 to n3" in text
+    assert cli.json("reservation", "show", str(rid))["node"] == "n3"
+    assert "no pending or approved reservation affected" in cli.ok(*args)
+    later = cli.at("2026-02-21T13:00")  # running, and n1 free from 12:00: split at now
+    moved = later.json("reservation", "move", str(rid), "--to-node", "n1")
+    assert moved["split"] and moved["moved_from"] == "2026-02-21T13:00:00-05:00" and moved["continued_as"]

@@ -8,7 +8,6 @@ per line): the property tests compare them start by start.
 from __future__ import annotations
 
 from datetime import date, time, timedelta
-from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -62,9 +61,12 @@ def test_a_free_slot_comes_first_and_costs_follow_the_preview(runtime: Runtime) 
         )
         keys = [(c.not_billed, c.hours, c.renters, c.start) for c in everything.candidates]
         assert keys == sorted(keys)
-        assert svc.suggest(
-            ctx, "4h", local("2026-02-16 08:00"), local("2026-02-16 12:00"), nodes=("n1", "n2")
-        ).candidates[0].renters == 2
+        assert (
+            svc.suggest(ctx, "4h", local("2026-02-16 08:00"), local("2026-02-16 12:00"), nodes=("n1", "n2"))
+            .candidates[0]
+            .renters
+            == 2
+        )
 
 
 def test_hours_weekdays_and_marks(runtime: Runtime) -> None:
@@ -92,7 +94,8 @@ def test_hours_weekdays_and_marks(runtime: Runtime) -> None:
         # Everything is free: the earliest comes first.
         assert found.candidates[0].start == local("2026-02-23 06:00")
         # Hours that wrap past midnight.
-        night = svc.suggest(ctx, "1h", local("2026-02-21 00:00"), local("2026-02-22 00:00"), between="22:00-02:00")
+        day = (local("2026-02-21 00:00"), local("2026-02-22 00:00"))
+        night = svc.suggest(ctx, "1h", *day, between="22:00-02:00")
         assert {timeutil.to_local(c.start, SITE_TZ).hour for c in night.candidates} <= {0, 1, 22}
 
 
@@ -172,7 +175,8 @@ def test_property_ranking_is_the_preview_order(
             if any(q < e and q + size > s for s, e in spans):
                 continue  # reservations on a node never overlap
             spans.append((q, q + size))
-            b.reservation(n[node], gen if node % 2 else cli, at(q), at(q + size), "pending" if pending else "approved")
+            status = "pending" if pending else "approved"
+            b.reservation(n[node], gen if node % 2 else cli, at(q), at(q + size), status)
         for node, q, size in windows:
             b.window("w", at(q), at(q + size), nodes=(n[node],))
         duration = timedelta(minutes=15 * length)

@@ -61,7 +61,8 @@ def test_an_upcoming_reservation_moves_whole(runtime: Runtime) -> None:
     with runtime.read() as ctx:
         r = ctx.session.get(Reservation, ids["later"])
         assert r is not None and r.node.name == "n2"
-        assert (r.start, r.end, r.status) == (local("2026-02-20 16:00"), local("2026-02-22 09:00"), "approved")
+        span = (local("2026-02-20 16:00"), local("2026-02-22 09:00"))
+        assert (r.start, r.end, r.status) == (*span, "approved")
         assert _amount(ctx) == total  # same type, same rate
         entry = ctx.session.scalars(select(ActivityEntry).order_by(ActivityEntry.id.desc())).first()
         assert entry is not None and entry.action == "reservation.moved"
@@ -83,8 +84,9 @@ def test_a_running_reservation_is_split_at_now_and_billing_adds_up(runtime: Runt
         old = ctx.session.get(Reservation, ids["running"])
         new = ctx.session.get(Reservation, done.continued_as)
         assert old is not None and new is not None
-        assert (old.node.name, old.start, old.end) == ("n2", local("2026-02-14 16:00"), local("2026-02-15 10:00"))
-        assert (new.node.name, new.start, new.end) == ("n4", local("2026-02-15 10:00"), local("2026-02-16 09:00"))
+        start, now, end = local("2026-02-14 16:00"), local("2026-02-15 10:00"), local("2026-02-16 09:00")
+        assert (old.node.name, old.start, old.end) == ("n2", start, now)
+        assert (new.node.name, new.start, new.end) == ("n4", now, end)
         assert new.status == "approved" and new.project_id == old.project_id
         assert f"continues reservation #{old.id}" in new.notes
         # The invoice bills 18 h on n2 and 23 h on n4: the same 41 h and the same total.
@@ -124,13 +126,12 @@ def test_refusals_name_the_field_and_change_nothing(runtime: Runtime) -> None:
 def test_the_database_still_refuses_an_overlap(runtime: Runtime) -> None:
     """Even a row written behind the service's back cannot land on a booked node."""
     ids = _centre(runtime)
-    with pytest.raises(ConflictError, match="refused by the database"):
-        with runtime.write() as ctx:
-            r = ctx.session.get(Reservation, ids["later"])
-            blocker = ctx.session.get(Reservation, ids["blocker"])
-            assert r is not None and blocker is not None
-            r.node_id = blocker.node_id
-            ctx.session.flush()
+    with pytest.raises(ConflictError, match="refused by the database"), runtime.write() as ctx:
+        r = ctx.session.get(Reservation, ids["later"])
+        blocker = ctx.session.get(Reservation, ids["blocker"])
+        assert r is not None and blocker is not None
+        r.node_id = blocker.node_id
+        ctx.session.flush()
 
 
 def test_plan_and_move_all_off_a_proposed_window(runtime: Runtime) -> None:

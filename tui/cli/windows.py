@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nodedesk.core import timeutil
@@ -15,11 +14,12 @@ from nodedesk.core.services.downtime import impact as impact_svc
 from nodedesk.core.services.downtime import suggest as suggest_svc
 from nodedesk.core.services.downtime import windows as svc
 from nodedesk.core.services.downtime.impact import ImpactLine, WindowImpact
+from nodedesk.core.services.rentals import moves
 from nodedesk.core.slurm import status as slurm_status
 
 from . import bulk as bulkcmd
 from . import output
-from .common import add_json, confirm
+from .common import add_json, confirm, day_or_time
 
 if TYPE_CHECKING:
     from . import CliEnv
@@ -85,6 +85,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ID",
         help="the proposal moves/extends this window: its current version is not counted",
     )
+    im.add_argument(
+        "--move-all",
+        action="store_true",
+        help="move every affected reservation that can go to a free node of its type (asks first)",
+    )
+    im.add_argument("--yes", action="store_true", help="with --move-all: do not ask for confirmation")
     add_json(im)
     im.set_defaults(handler=cmd_impact)
 
@@ -223,33 +229,48 @@ def print_assessment(a: WindowImpact, tz: str) -> None:
 
 
 def cmd_impact(args: argparse.Namespace, env: CliEnv) -> int:
-    with env.runtime().read() as ctx:
+    runtime = env.runtime()
+    scope = svc.Scope(tuple(args.node), tuple(args.node_type))
+    with runtime.read() as ctx:
         tz = ctx.tz
         if args.window is not None:
             svc.get_window(ctx, args.window)  # a clear error for an unknown id
-        assessment = impact_svc.assess(
-            ctx,
-            _time(ctx, args.start, "start"),
-            _time(ctx, args.end, "end"),
-            svc.Scope(tuple(args.node), tuple(args.node_type)),
-            exclude_window_id=args.window,
-        )
+        start, end = _time(ctx, args.start, "start"), _time(ctx, args.end, "end")
+        assessment = impact_svc.assess(ctx, start, end, scope, exclude_window_id=args.window)
+        plan = moves.plan_moves(ctx, assessment, scope)
+    moved: moves.MoveAllResult | None = None
+    if args.move_all and plan.movable:
+        if not args.yes:
+            sys.stderr.write(f"Move {len(plan.movable)} reservation(s) off this window?\n")
+            for option in plan.movable:
+                sys.stderr.write(f"  #{option.reservation_id} {option.node} → {option.planned}\n")
+            if not confirm("Move them?", assume_yes=False):
+                raise ValidationError(
+                    "not confirmed; nothing moved (pass --yes to skip the question)", field="confirm"
+                )
+        with runtime.write() as ctx:
+            moved = moves.move_all(ctx, plan)
     if args.json:
-        output.print_json(assessment.to_json(tz))
-    else:
-        print_assessment(assessment, tz)
+        doc = assessment.to_json(tz) | {"moves": [o.to_json(tz) for o in plan.options]}
+        if args.move_all:
+            doc["moved"] = [m.to_json(tz) for m in moved.moves] if moved else []
+        output.print_json(doc)
+        return 0
+    print_assessment(assessment, tz)
+    if plan.options:
+        print(f"Moving renters off: {plan.summary()}")
+        for option in plan.options:
+            print("  " + output.one_line(option.describe(tz)))
+    if moved is not None:
+        for m in moved.moves:
+            text = output.one_line(m.describe(tz))
+            print(text[0].upper() + text[1:])
+    elif args.move_all:
+        print("Nothing moved: no affected reservation has a free node of its type.")
     return 0
 
 
 SHOWN_OVERLAPS = 3
-
-
-def _range_end(ctx: ServiceContext, text: str) -> datetime:
-    """``--to``: a day alone means the end of that day; a time is taken as it is."""
-    if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", text or ""):
-        day = timeutil.parse_date(text, "to")
-        return timeutil.start_of_day(day + timedelta(days=1), ctx.tz)
-    return _time(ctx, text, "to")
 
 
 def cmd_suggest(args: argparse.Namespace, env: CliEnv) -> int:
@@ -259,7 +280,7 @@ def cmd_suggest(args: argparse.Namespace, env: CliEnv) -> int:
             ctx,
             args.duration,
             _time(ctx, args.from_, "from"),
-            _range_end(ctx, args.to),
+            day_or_time(args.to, ctx.tz, "to", end_of_day=True),
             nodes=tuple(args.node),
             node_types=tuple(args.node_type),
             between=args.between,
