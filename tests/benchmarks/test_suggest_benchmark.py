@@ -11,47 +11,23 @@ the SQL statements and the answer; figures are printed, never asserted.
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services.downtime import suggest
-from sqlalchemy import event
 
 from tests.benchmarks import bigcentre
 from tests.benchmarks.bigcentre_url import centre_url
+from tests.benchmarks.test_centre_benchmark import _measure
 
 pytestmark = pytest.mark.benchmark
 
-RUNS = 5
 TARGET_MS = 1000
-
-
-def _measure(runtime: Runtime, work: Callable[[ServiceContext], Any]) -> tuple[float, float, float, int, Any]:
-    """(median ms, best ms, median cpu ms, statements of the last run, its result)."""
-    engine = runtime.database.engine
-    walls, cpus, statements, result = [], [], [0], None
-
-    def log(*_a: object) -> None:
-        statements[0] += 1
-
-    for i in range(RUNS):
-        if i == RUNS - 1:
-            event.listen(engine, "before_cursor_execute", log)
-        t, c = time.perf_counter(), time.process_time()
-        with runtime.read() as ctx:
-            result = work(ctx)
-        walls.append((time.perf_counter() - t) * 1e3)
-        cpus.append((time.process_time() - c) * 1e3)
-    event.remove(engine, "before_cursor_execute", log)
-    return statistics.median(walls), min(walls), statistics.median(cpus), statements[0], result
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -253,7 +253,7 @@ def reservation_moved(
     start, end = ics.utc(moved.start), ics.utc(moved.end)
     key = f"reservation:{moved.uuid}:{event}:{fingerprint(moved.node.name, ics.format_utc(start))}"
     existing = set(ctx.session.scalars(select(Notice.recipient).where(Notice.event_key == key)))
-    tz, now = ctx.tz, ctx.now()
+    tz = ctx.tz
     project = _line(moved.project.title)
     title = _line(f"Reservation moved: #{moved.id} {project} — now on {moved.node.name}")[:SUBJECT_MAX]
     created, duplicates, without = 0, 0, []
@@ -279,23 +279,7 @@ def reservation_moved(
         lines.append(f"When:    {_span_text(start, end, tz)}")
         lines.append(f"Times are in the site time zone ({tz}).")
         lines += ["", "-- ", "nodedesk (this message was sent automatically)"]
-        ctx.session.add(
-            Notice(
-                created_at=now,
-                event_key=key,
-                event=event,
-                subject_type="reservation",
-                subject_id=moved.id,
-                recipient=username,
-                email=email,
-                subject=title,
-                body="\n".join(lines) + "\n",
-                ics="",
-                status="pending",
-                attempts=0,
-                last_error="",
-            )
-        )
+        _queue(ctx, key, event, ("reservation", moved.id), (username, email), title, "\n".join(lines) + "\n")
         created += 1
     ctx.session.flush()
     return GenerationResult(event, created, duplicates, tuple(without))
@@ -452,26 +436,40 @@ def _generate(
             duplicates += 1
             continue
         title, body = _compose(ctx, event, subject, entry, impact, was)
-        ctx.session.add(
-            Notice(
-                created_at=now,
-                event_key=key,
-                event=event,
-                subject_type=subject.kind,
-                subject_id=subject.id,
-                recipient=username,
-                email=email,
-                subject=title,
-                body=body,
-                ics=attachment,
-                status="pending",
-                attempts=0,
-                last_error="",
-            )
-        )
+        _queue(ctx, key, event, (subject.kind, subject.id), (username, email), title, body, attachment)
         created += 1
     ctx.session.flush()
     return GenerationResult(event, created, duplicates, tuple(without))
+
+
+def _queue(
+    ctx: ServiceContext,
+    key: str,
+    event: str,
+    about: tuple[str, int],
+    to: tuple[str, str],
+    title: str,
+    body: str,
+    attachment: str = "",
+) -> None:
+    """One pending notice in the outbox: ``about`` (subject type, id) for ``to`` (user, email)."""
+    ctx.session.add(
+        Notice(
+            created_at=ctx.now(),
+            event_key=key,
+            event=event,
+            subject_type=about[0],
+            subject_id=about[1],
+            recipient=to[0],
+            email=to[1],
+            subject=title,
+            body=body,
+            ics=attachment,
+            status="pending",
+            attempts=0,
+            last_error="",
+        )
+    )
 
 
 # ---------------------------------------------------------------- wording
