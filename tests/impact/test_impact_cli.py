@@ -107,3 +107,54 @@ def test_node_list_shows_status_since_and_next_change(cli: Cli) -> None:
     assert doc["n1"]["next_change"]["state"] == "rented" and doc["n1"]["next_change"]["project"] == "Genomics"
     assert doc["n2"]["status"] == "free" and doc["n2"]["next_change"]["at"] == "2026-02-21T18:00:00-05:00"
     assert {"id", "type", "rentable"} <= set(doc["n1"])  # the inventory fields stay
+
+
+def test_window_suggest_text_json_and_refusals(cli: Cli) -> None:
+    args = ("window", "suggest", "--duration", "12h", "--from", "2026-02-20", "--to", "2026-02-22")
+    hours = ("--between", "06:00-18:00", "--weekdays", "fri-sun")
+    doc = cli.json(*args, "--node", "n1", *hours, "--count", "3")
+    assert doc["scope"] == "n1" and doc["between"] == "06:00-18:00" and doc["weekdays"] == "fri,sat,sun"
+    # n1 is reserved Feb 20 16:00 -> Feb 22 09:00; the range ends with Feb 22: 09:00 is free.
+    first = doc["candidates"][0]
+    assert first["start"] == "2026-02-22T09:00:00-05:00" and first["free"] and first["not_billed"] == "0.00"
+    # Ending with Feb 21: Fri 06:00 -> 18:00 hits 2 h at $8; Sat 06:00 hits 6 h (the window
+    # already covers 06:00-12:00).
+    short = cli.json(*args[:-1], "2026-02-21", "--node", "n1", *hours, "--count", "3")
+    best = short["candidates"][0]
+    assert (best["start"], best["hours"], best["not_billed"], best["renters"]) == (
+        "2026-02-20T06:00:00-05:00",
+        "2.00",
+        "16.00",
+        1,
+    )
+    assert best["impact"]["totals"]["not_billed"] == "16.00"
+    assert short["candidates"][1]["start"] == "2026-02-20T06:15:00-05:00"
+    text = cli.ok(*args, "--node", "n2")
+    assert "Least-impact starts for 12h on n2" in text and "5 best of" in text
+    assert cli.refused(*args, "--weekdays", "someday").startswith("nodedesk: error: weekdays:")
+    bad = ("window", "suggest", "--duration", "x", "--from", "2026-02-20", "--to", "2026-02-22")
+    assert "duration" in cli.refused(*bad)
+    assert "no node named 'nope'" in cli.refused(*args, "--node", "nope")
+
+
+def test_reservation_move_and_window_impact_move_all(cli: Cli) -> None:
+    # n1 holds an approved reservation Feb 20 16:00 -> Feb 22 09:00; n2 a pending one from
+    # Feb 21 16:00. Add a free node n3 through the real command line.
+    cli.ok("node", "add", "n3", "--type", "A100")
+    args = ("window", "impact", "--start", "2026-02-21 08:00", "--end", "2026-02-21 20:00", "--node", "n1")
+    listed = cli.json(*args)
+    assert listed["moves"][0]["free_nodes"] == ["n3"] and listed["moves"][0]["planned"] == "n3"
+    rid = listed["moves"][0]["reservation_id"]
+    dry = cli.json("reservation", "move", str(rid), "--to-node", "n3", "--dry-run")
+    assert dry["dry_run"] and dry["to_node"] == "n3" and not dry["split"]
+    assert cli.json("reservation", "show", str(rid))["node"] == "n1"
+    refused = cli.refused("reservation", "move", str(rid), "--to-node", "n2")
+    assert refused.startswith("nodedesk: error: to_node: n2 is already booked then")
+    text = cli.ok(*args, "--move-all", "--yes")
+    assert "Moving renters off: 1 of 1 affected reservation(s) can move to a free node" in text
+    assert f"Reservation #{rid} moved from n1 to n3" in text
+    assert cli.json("reservation", "show", str(rid))["node"] == "n3"
+    assert "no pending or approved reservation affected" in cli.ok(*args)
+    later = cli.at("2026-02-21T13:00")  # running, and n1 free from 12:00: split at now
+    moved = later.json("reservation", "move", str(rid), "--to-node", "n1")
+    assert moved["split"] and moved["moved_from"] == "2026-02-21T13:00:00-05:00" and moved["continued_as"]

@@ -1,4 +1,4 @@
-"""``nodedesk reservation add|approve|decline|cancel|list|show``."""
+"""``nodedesk reservation add|approve|decline|cancel|move|list|show``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
+from nodedesk.core.services.rentals import moves
 from nodedesk.core.services.rentals import reservations as svc
 
 from . import bulk as bulkcmd
@@ -85,10 +86,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json(ls)
     ls.set_defaults(handler=cmd_list)
 
+    mv = s.add_parser(
+        "move",
+        help="move a reservation to a free node of the same type (a running one: from now on)",
+        description="The target must be free for the whole part that moves. A reservation already "
+        "running is split at now: the past stays on its node (billed there), the rest becomes a new "
+        "reservation on the new node (help/reservations.md).",
+    )
+    mv.add_argument("id", type=int, metavar="ID")
+    mv.add_argument("--to-node", required=True, metavar="NODE")
+    mv.add_argument("--dry-run", action="store_true", help="check and say what would happen; save nothing")
+    mv.add_argument("--expected-version", type=int, help="refuse if it changed since this version")
+    add_json(mv)
+    mv.set_defaults(handler=cmd_move)
+
     sh = s.add_parser("show", help="show one reservation with the downtime it overlaps")
     sh.add_argument("id", type=int)
     add_json(sh)
     sh.set_defaults(handler=cmd_show)
+
+
+def cmd_move(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().write(dry_run=args.dry_run) as ctx:
+        result = moves.move_reservation(
+            ctx, args.id, args.to_node, dry_run=args.dry_run, expected_version=args.expected_version
+        )
+        tz = ctx.tz
+    if args.json:
+        output.print_json(result.to_json(tz))
+    else:
+        prefix = "Dry run, nothing saved: " if args.dry_run else ""
+        text = result.describe(tz)
+        print(prefix + (text if prefix else text[0].upper() + text[1:]))
+    return 0
 
 
 def _correction_args(p: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""``nodedesk window add|list|show|edit|delete|impact``."""
+"""``nodedesk window add|list|show|edit|delete|impact|suggest``."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.services.downtime import impact as impact_svc
+from nodedesk.core.services.downtime import suggest as suggest_svc
 from nodedesk.core.services.downtime import windows as svc
 from nodedesk.core.services.downtime.impact import ImpactLine, WindowImpact
+from nodedesk.core.services.rentals import moves
 from nodedesk.core.slurm import status as slurm_status
 
 from . import bulk as bulkcmd
 from . import output
-from .common import add_json, confirm
+from .common import add_json, confirm, day_or_time
 
 if TYPE_CHECKING:
     from . import CliEnv
@@ -83,8 +85,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ID",
         help="the proposal moves/extends this window: its current version is not counted",
     )
+    im.add_argument(
+        "--move-all",
+        action="store_true",
+        help="move every affected reservation that can go to a free node of its type (asks first)",
+    )
+    im.add_argument("--yes", action="store_true", help="with --move-all: do not ask for confirmation")
     add_json(im)
     im.set_defaults(handler=cmd_impact)
+
+    sg = s.add_parser(
+        "suggest",
+        help="the least-impact starts for a window of a given length (money not billed first)",
+        description="Candidate starts on the quarter hour (site time), ranked by money not billed, then "
+        "reservation-hours hit, then renters affected, then the earliest; '!' marks a start that "
+        "overlaps another window or an outage on the same nodes (help/windows.md).",
+    )
+    sg.add_argument("--duration", required=True, help="e.g. 12h, 90m, 1h30m")
+    sg.add_argument("--from", dest="from_", required=True, metavar="DATE", help="a day or a day and time")
+    sg.add_argument("--to", required=True, metavar="DATE", help="a day (the whole day) or a day and time")
+    _scope_args(sg)
+    sg.add_argument("--between", metavar="HH:MM-HH:MM", help="start only inside these hours (site time)")
+    sg.add_argument("--weekdays", metavar="DAYS", help="start only on these days, e.g. mon-fri or sat,sun")
+    sg.add_argument("--count", type=int, default=5, help="how many candidates (default 5)")
+    add_json(sg)
+    sg.set_defaults(handler=cmd_suggest)
 
     d = s.add_parser(
         "delete",
@@ -204,21 +229,96 @@ def print_assessment(a: WindowImpact, tz: str) -> None:
 
 
 def cmd_impact(args: argparse.Namespace, env: CliEnv) -> int:
-    with env.runtime().read() as ctx:
+    runtime = env.runtime()
+    scope = svc.Scope(tuple(args.node), tuple(args.node_type))
+    with runtime.read() as ctx:
         tz = ctx.tz
         if args.window is not None:
             svc.get_window(ctx, args.window)  # a clear error for an unknown id
-        assessment = impact_svc.assess(
+        start, end = _time(ctx, args.start, "start"), _time(ctx, args.end, "end")
+        assessment = impact_svc.assess(ctx, start, end, scope, exclude_window_id=args.window)
+        plan = moves.plan_moves(ctx, assessment, scope)
+    moved: moves.MoveAllResult | None = None
+    if args.move_all and plan.movable:
+        if not args.yes:
+            sys.stderr.write(f"Move {len(plan.movable)} reservation(s) off this window?\n")
+            for option in plan.movable:
+                sys.stderr.write(f"  #{option.reservation_id} {option.node} → {option.planned}\n")
+            if not confirm("Move them?", assume_yes=False):
+                raise ValidationError(
+                    "not confirmed; nothing moved (pass --yes to skip the question)", field="confirm"
+                )
+        with runtime.write() as ctx:
+            moved = moves.move_all(ctx, plan)
+    if args.json:
+        doc = assessment.to_json(tz) | {"moves": [o.to_json(tz) for o in plan.options]}
+        if args.move_all:
+            doc["moved"] = [m.to_json(tz) for m in moved.moves] if moved else []
+        output.print_json(doc)
+        return 0
+    print_assessment(assessment, tz)
+    if plan.options:
+        print(f"Moving renters off: {plan.summary()}")
+        for option in plan.options:
+            print("  " + output.one_line(option.describe(tz)))
+    if moved is not None:
+        for m in moved.moves:
+            text = output.one_line(m.describe(tz))
+            print(text[0].upper() + text[1:])
+    elif args.move_all:
+        print("Nothing moved: no affected reservation has a free node of its type.")
+    return 0
+
+
+SHOWN_OVERLAPS = 3
+
+
+def cmd_suggest(args: argparse.Namespace, env: CliEnv) -> int:
+    with env.runtime().read() as ctx:
+        tz = ctx.tz
+        found = suggest_svc.suggest(
             ctx,
-            _time(ctx, args.start, "start"),
-            _time(ctx, args.end, "end"),
-            svc.Scope(tuple(args.node), tuple(args.node_type)),
-            exclude_window_id=args.window,
+            args.duration,
+            _time(ctx, args.from_, "from"),
+            day_or_time(args.to, ctx.tz, "to", end_of_day=True),
+            nodes=tuple(args.node),
+            node_types=tuple(args.node_type),
+            between=args.between,
+            weekdays=args.weekdays,
+            count=args.count,
         )
     if args.json:
-        output.print_json(assessment.to_json(tz))
-    else:
-        print_assessment(assessment, tz)
+        output.print_json(found.to_json(tz))
+        return 0
+    print(
+        f"Least-impact starts for {timeutil.format_duration(found.duration)} on "
+        f"{output.one_line(found.scope_label)}, {timeutil.format_local(found.start, tz)} → "
+        f"{timeutil.format_local(found.end, tz)}: {found.summary()}"
+    )
+    if not found.candidates:
+        return 0
+    currency = found.candidates[0].impact.currency
+    output.table(
+        ["#", "START", "END", f"NOT BILLED ({currency})", "HOURS", "RENTERS", "OVERLAPS"],
+        [
+            [
+                i,
+                timeutil.format_short(c.start, tz),
+                timeutil.format_short(c.end, tz),
+                f"{c.not_billed:.2f}",
+                f"{c.hours:.2f}",
+                c.renters,
+                f"! {len(c.impact.windows) + len(c.impact.outages)}" if c.marked else "-",
+            ]
+            for i, c in enumerate(found.candidates, 1)
+        ],
+    )
+    for i, c in enumerate(found.candidates, 1):
+        warnings = c.impact.warning_texts(tz)
+        for text in warnings[:SHOWN_OVERLAPS]:
+            print(f"  ! {i}: {output.one_line(text)}")
+        if len(warnings) > SHOWN_OVERLAPS:
+            print(f"  ! {i}: and {len(warnings) - SHOWN_OVERLAPS} more (window impact shows them all)")
     return 0
 
 

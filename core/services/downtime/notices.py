@@ -74,6 +74,7 @@ EVENTS = (
     "window.reminder",
     "outage.opened",
     "outage.resolved",
+    "reservation.moved",
 )
 RETRY_AFTER = timedelta(minutes=15)
 MAX_ATTEMPTS = 10
@@ -239,6 +240,51 @@ def _outage_span(ctx: ServiceContext, o: Outage) -> Interval[datetime]:
     return Interval(start, max(end, start + timedelta(minutes=1)))
 
 
+def reservation_moved(
+    ctx: ServiceContext, moved: Reservation, from_node: str, original_id: int
+) -> GenerationResult:
+    """Called by ``moves.move_reservation``: the renters of the project (``notice_roles``) are
+    told where their reservation (or, for a running one, its rest) now runs."""
+    event = "reservation.moved"
+    type_id = moved.node.node_type_id
+    affected = _recipients(ctx, [(moved, type_id)])
+    if not affected:
+        return GenerationResult(event)
+    start, end = ics.utc(moved.start), ics.utc(moved.end)
+    key = f"reservation:{moved.uuid}:{event}:{fingerprint(moved.node.name, ics.format_utc(start))}"
+    existing = set(ctx.session.scalars(select(Notice.recipient).where(Notice.event_key == key)))
+    tz = ctx.tz
+    project = _line(moved.project.title)
+    title = _line(f"Reservation moved: #{moved.id} {project} — now on {moved.node.name}")[:SUBJECT_MAX]
+    created, duplicates, without = 0, 0, []
+    for username in sorted(affected):
+        user = affected[username].user
+        email = (user.email or "").strip()
+        if not email:
+            without.append(username)
+            continue
+        if username in existing:
+            duplicates += 1
+            continue
+        name = _line(user.full_name) or user.username
+        lines = [f"Hello {name},", "", "A reservation of your project has been moved to another node.", ""]
+        lines.append(f"Project: {project}")
+        if moved.id != original_id:
+            lines.append(f"What:    the rest of reservation #{original_id}, now reservation #{moved.id}")
+            lines.append(f"         (the time before {_when(start, tz)} stays on {from_node}, billed there)")
+        else:
+            lines.append(f"What:    reservation #{moved.id}")
+        lines.append(f"From:    {from_node}")
+        lines.append(f"To:      {moved.node.name} (same node type, same rate)")
+        lines.append(f"When:    {_span_text(start, end, tz)}")
+        lines.append(f"Times are in the site time zone ({tz}).")
+        lines += ["", "-- ", "nodedesk (this message was sent automatically)"]
+        _queue(ctx, key, event, ("reservation", moved.id), (username, email), title, "\n".join(lines) + "\n")
+        created += 1
+    ctx.session.flush()
+    return GenerationResult(event, created, duplicates, tuple(without))
+
+
 # ---------------------------------------------------------------- reminders
 
 
@@ -390,26 +436,40 @@ def _generate(
             duplicates += 1
             continue
         title, body = _compose(ctx, event, subject, entry, impact, was)
-        ctx.session.add(
-            Notice(
-                created_at=now,
-                event_key=key,
-                event=event,
-                subject_type=subject.kind,
-                subject_id=subject.id,
-                recipient=username,
-                email=email,
-                subject=title,
-                body=body,
-                ics=attachment,
-                status="pending",
-                attempts=0,
-                last_error="",
-            )
-        )
+        _queue(ctx, key, event, (subject.kind, subject.id), (username, email), title, body, attachment)
         created += 1
     ctx.session.flush()
     return GenerationResult(event, created, duplicates, tuple(without))
+
+
+def _queue(
+    ctx: ServiceContext,
+    key: str,
+    event: str,
+    about: tuple[str, int],
+    to: tuple[str, str],
+    title: str,
+    body: str,
+    attachment: str = "",
+) -> None:
+    """One pending notice in the outbox: ``about`` (subject type, id) for ``to`` (user, email)."""
+    ctx.session.add(
+        Notice(
+            created_at=ctx.now(),
+            event_key=key,
+            event=event,
+            subject_type=about[0],
+            subject_id=about[1],
+            recipient=to[0],
+            email=to[1],
+            subject=title,
+            body=body,
+            ics=attachment,
+            status="pending",
+            attempts=0,
+            last_error="",
+        )
+    )
 
 
 # ---------------------------------------------------------------- wording

@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pendulum
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError, ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
+from nodedesk.core.services.downtime import suggest
 from nodedesk.core.services.downtime import windows as svc
 from nodedesk.core.services.nodes import inventory
 from textual import on
@@ -38,6 +39,7 @@ from ...kit.form_parts import NameListSuggester, split_names
 from ...widgets.impact_panel import ImpactPanel, Proposal
 
 MODES = ("create", "edit", "move_end", "correct")
+DEFAULT_DURATION = timedelta(hours=4)
 TIME_FORMAT = "YYYY-MM-DD HH:mm"
 
 # Service error fields → the form field that shows them.
@@ -74,6 +76,7 @@ class WindowFormScreen(EditFormScreen):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+g", "suggest", "Suggest", tooltip="The least-impact starts of the next two weeks"),
     ]
 
     def __init__(
@@ -396,6 +399,36 @@ class WindowFormScreen(EditFormScreen):
     @on(Input.Submitted)
     def _next_field(self) -> None:
         self.focus_next()
+
+    # ------------------------------------------------------------------ least-impact starts
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "suggest" and self.mode not in ("create", "edit"):
+            return False  # only a window whose start may still change
+        return super().check_action(action, parameters)
+
+    def action_suggest(self) -> None:
+        """Open the least-impact starts for a window as long as the one typed (4 h while the
+        times cannot be read), on the typed scope, from now; the chosen one fills the times."""
+        try:
+            duration = self._time("end") - self._time("start")
+        except ValidationError:
+            duration = DEFAULT_DURATION
+        if duration <= timedelta(0):
+            duration = DEFAULT_DURATION
+        from .window_suggest import WindowSuggestScreen
+
+        self.app.push_screen(
+            WindowSuggestScreen(duration, self._scope(), self.session.now()), self._suggestion_picked
+        )
+
+    def _suggestion_picked(self, candidate: suggest.Candidate | None) -> None:
+        if candidate is None:
+            return
+        tz = self.session.tz
+        self.query_one("#start", Input).value = timeutil.to_local(candidate.start, tz).format(TIME_FORMAT)
+        self.query_one("#end", Input).value = timeutil.to_local(candidate.end, tz).format(TIME_FORMAT)
+        self.query_one("#start", Input).focus()
 
     # ------------------------------------------------------------------ saving
 
