@@ -76,7 +76,7 @@ class TopBar(Widget):
         for level in range(LEVELS):
             tabs = [self._tab(sec, level) for sec in SECTIONS]
             sep = "  " if level in (1, 2) else " "
-            if sum(len(key + rest) + len(sep) for key, rest in tabs) <= width or level == LEVELS - 1:
+            if sum(len(key + rest) + len(sep) for key, rest in tabs) + 1 <= width or level == LEVELS - 1:
                 break
         parts: list[Content | str] = [" "]
         for sec, (key, rest) in zip(SECTIONS, tabs, strict=True):
