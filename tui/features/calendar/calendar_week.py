@@ -70,10 +70,14 @@ def hour_label(row: tuple[int, int]) -> str:
 
 
 def slot_span(slot: HourSlot, tz: str, repeated: bool) -> str:
-    """``10:00–11:00``; with the zone when the hour repeats (``01:00–02:00 EST``)."""
+    """``10:00–11:00``; around a clock change with the zones (``01:00 EDT–01:00 EST``,
+    ``01:00–02:00 EST`` for the repeated hour's second pass)."""
     start, end = timeutil.to_local(slot.start, tz), timeutil.to_local(slot.end, tz)
+    zones = start.format("zz"), end.format("zz")
+    if zones[0] != zones[1]:
+        return f"{start:%H:%M} {zones[0]}–{end:%H:%M} {zones[1]}"
     text = f"{start:%H:%M}–{end:%H:%M}"
-    return f"{text} {start.format('zz')}" if repeated else text
+    return f"{text} {zones[0]}" if repeated else text
 
 
 def event_name(slot: HourSlot) -> str:
