@@ -1,7 +1,7 @@
 """Pilot tests of the Calendar section: the month grid and the agenda, moving the selected day
 (arrows, [ ], t, g/G), switching views (the week grid: test_calendar_week_pilot.py), the node /
-node-type filter, the day view (enter), and
-new windows prefilled to the chosen day. The clock is frozen at Sun 2026-02-15 10:00 New York."""
+node-type filter, the day view (enter), and new windows prefilled to the chosen day. The clock is
+frozen at Sun 2026-02-15 10:00 New York."""
 
 from __future__ import annotations
 
