@@ -361,7 +361,7 @@ class CalendarScreen(NodedeskScreen):
             self.hours.show(week)
             self.query_one("#cal-hour-panel", WeekPanel).show(week)
         else:
-            self._draw_week(st)
+            self._draw_agenda(st)
         self.refresh_bindings()
 
     def _lines_per_week(self) -> int:
@@ -396,7 +396,7 @@ class CalendarScreen(NodedeskScreen):
                 break
         self.query_one("#cal-title", Static).update(title)
 
-    def _draw_week(self, st: CalendarState) -> None:
+    def _draw_agenda(self, st: CalendarState) -> None:
         first, _last = self.period()
         width = 500  # the Static cuts each line to its width with an ellipsis (CSS)
         for i in range(7):
@@ -418,9 +418,9 @@ class CalendarScreen(NodedeskScreen):
                 lines = [cr.event_line(e, data, st.tz, width, indent=4) for e in data.events]
             self.query_one(f"#week-events-{i}", Static).update(Content("\n").join(lines))
             self.query_one(f"#week-day-{i}").set_class(selected, "-selected")
-        self.call_after_refresh(self._scroll_week)
+        self.call_after_refresh(self._scroll_agenda)
 
-    def _scroll_week(self) -> None:
+    def _scroll_agenda(self) -> None:
         """Keep the selected day in view (its heading first when the day is long)."""
         if self.view != "agenda":
             return

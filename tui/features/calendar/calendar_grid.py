@@ -27,7 +27,7 @@ SELECTED = "bold on $primary"  # and the ▸ marker: the selection never relies 
 
 @dataclass(frozen=True)
 class CalendarState:
-    view: str  # "month" | "week"
+    view: str  # "month" | "week" | "agenda"
     selected: date
     today: date
     tz: str
