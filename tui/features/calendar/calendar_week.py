@@ -26,6 +26,7 @@ from textual.widget import Widget
 
 from ...kit import render
 from . import calendar_render as cr
+from .calendar_grid import StatePanel
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HOUR_WIDTH = 6  # "06:00 ", "01:00↺"
@@ -255,7 +256,7 @@ class WeekGrid(Widget, can_focus=True):
             self.post_message(self.CellClicked(*found))
 
 
-class WeekPanel(Widget):
+class WeekPanel(StatePanel[WeekState]):
     """The cursor's hour under the grid: its events, as many as fit, then ``… N more``."""
 
     DEFAULT_CSS = """
@@ -263,14 +264,6 @@ class WeekPanel(Widget):
         height: 3;
     }
     """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.state: WeekState | None = None
-
-    def show(self, state: WeekState) -> None:
-        self.state = state
-        self.refresh()
 
     def render(self) -> Content:
         st = self.state
@@ -291,16 +284,8 @@ class WeekPanel(Widget):
                 else f"  {hour[:5]} happens once on this day (the clocks go back on another day)"
             )
             return Content.assemble((title, "bold"), (why, "dim")).truncate(width, ellipsis=True)
-        n = len(slot.events)
-        summary = f"{n} event{'s' if n != 1 else ''}" if n else "nothing scheduled"
         span = slot_span(slot, st.tz, st.week.repeated(slot.hour))
+        summary = cr.event_count(len(slot.events))
         head = Content.assemble((title, "bold"), "  ", (span, "bold"), "  ", (summary, "dim"))
-        lines = [head.truncate(width, ellipsis=True)]
-        room = height - 1
-        shown = slot.events if n <= room else slot.events[: max(room - 1, 0)]
-        lines += [cr.event_line(e, data, st.tz, width) for e in shown]
-        if len(shown) < n:
-            more = f"  … {n - len(shown)} more: enter opens the day"
-            lines.append(Content.styled(more, "dim").truncate(width, ellipsis=True))
-        return Content("\n").join(lines)
+        return cr.panel_lines(head, slot.events, data, st.tz, width, height)
 
