@@ -114,6 +114,12 @@ async def test_the_week_grid_draws_windows_outages_and_reservations_in_their_hou
         assert sat.startswith("⚒ Kern") and sat.endswith("+1")
         assert cell(app, SAT, "08:00") == "▣ │" and cell(app, SAT, "09:00") == "·"
 
+        await pilot.press("slash", *"node02", "enter")  # the filter applies to the grid too
+        await settle(pilot)
+        assert screen.flt.node == "node02" and screen.row == (10, 0)
+        assert cell(app, FRI, "16:00") == "·"  # node01's reservation is gone
+        assert cell(app, TUE, "16:00") == "▣ node02" and cell(app, SAT, "06:00") == "⚒ Kernel…"  # all nodes
+
 
 async def test_arrows_move_by_hour_and_day_and_enter_opens_what_is_in_the_hour(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
@@ -216,6 +222,8 @@ async def test_dst_weeks_have_the_hours_of_site_time(runtime: Runtime) -> None:
         # Spring: Sun 2026-03-08 has no 02:00.
         screen.select(date(2026, 3, 8))
         await settle(pilot)
+        assert screen.row == (10, 0)  # the hour is kept; the view starts at the 00:00 window
+        assert grid_lines(app)[1].startswith("00:00") and cell(app, WED, "00:00").startswith("⚒ Power")
         await pilot.press(*["up"] * 12)
         assert screen.row == (0, 0)
         assert len(screen.week_state().rows) == 24

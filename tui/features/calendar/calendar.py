@@ -431,7 +431,10 @@ class CalendarScreen(NodedeskScreen):
     # ------------------------------------------------------------------ moving
 
     def select(self, day: date) -> None:
+        before = self.period()
         self.selected = day
+        if self.view == "week" and self.period() != before:
+            self.hours.reset_top()  # a new week starts its view at 06:00 or its first event
         self._ensure_loaded()
         self.redraw()
 

@@ -147,6 +147,7 @@ class WeekGrid(Widget, can_focus=True):
         super().__init__(id=id)
         self.state: WeekState | None = None
         self.top: int | None = None  # the first row shown; None: choose it when the week arrives
+        self._styles: dict[tuple[str, ...], Style] = {}
 
     def show(self, state: WeekState) -> None:
         self.state = state
@@ -181,7 +182,11 @@ class WeekGrid(Widget, can_focus=True):
     def _style(self, *names: str) -> Style:
         # (the rich style keeps a component's background and reverse; the partial visual style
         # of Textual 8.2 drops the background)
-        return Style.from_rich_style(self.get_component_rich_style(*names, partial=True))
+        style = self._styles.get(names)
+        if style is None:
+            style = Style.from_rich_style(self.get_component_rich_style(*names, partial=True))
+            self._styles[names] = style
+        return style
 
     # ------------------------------------------------------------------ drawing
 
@@ -189,6 +194,7 @@ class WeekGrid(Widget, can_focus=True):
         st = self.state
         if st is None:
             return Content("")
+        self._styles = {}  # (the theme may have changed since the last drawing)
         width = self.column_width()
         lines = [self._header(st, width)]
         top, count = self.visible_rows()
