@@ -302,7 +302,8 @@ async def test_kinds_and_the_cursor_show_in_16_colours_and_without_colour(
             assert app.has_class("-no-color") and cursor.reverse
         else:
             assert app.theme == "ansi-dark"
-            assert len({str(k.color) for k in kinds}) == 3  # one colour per kind
+            assert len({str(k.bgcolor) for k in kinds}) == 3  # one colour per kind
+            assert all(k.color != k.bgcolor for k in kinds)  # and the text readable on it
             assert cursor.bgcolor is not None
         # whatever the colours, the glyphs and the marker say it
         assert raw_cell(app, SUN, "10:00").startswith("▸⚠")
