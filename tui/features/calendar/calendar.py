@@ -297,7 +297,8 @@ class CalendarScreen(NodedeskScreen):
         if week.filter != self.flt:
             return  # a newer filter is on its way
         self.week = week
-        self.span = week.span
+        if self.view == "week":  # (a late answer must not replace the month a view switch asked for)
+            self.span = week.span
         if self._place_row and week.first == self.period()[0]:
             self._place_row = False
             self.row = self.first_event_row(week)
