@@ -4,7 +4,7 @@ count that does not grow with the range or the number of events."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from nodedesk.core.errors import NotFoundError, ValidationError
@@ -293,3 +293,100 @@ def test_the_number_of_queries_does_not_grow_with_days_or_events(rt: Runtime) ->
     assert big == small, (small, big)
     assert small <= 8
     assert _queries(rt, "2026-01-26", "2026-03-29", node_type="A100")[0] == small + 1  # + the type lookup
+
+
+# ---------------------------------------------------------------- the week as an hour grid
+
+
+def week(rt: Runtime, day: str, **kw) -> cal.CalendarWeek:  # type: ignore[no-untyped-def]
+    flt = cal.CalendarFilter(kw.pop("node", None), kw.pop("node_type", None))
+    with rt.read() as ctx:
+        return cal.calendar_week(ctx, date.fromisoformat(day), flt, **kw)
+
+
+def hours_of(grid: cal.CalendarWeek, day: str, key: str) -> list[tuple[int, int]]:
+    return [s.row for s in grid.slots(date.fromisoformat(day)) if any(e.key == key for e in s.events)]
+
+
+def test_the_week_grid_puts_each_event_in_the_hours_it_overlaps(rt: Runtime) -> None:
+    patch = window(rt, "Patch", "2026-02-17 08:00", "2026-02-17 10:30", nodes=("n1",))
+    psu = outage(rt, "PSU", ("h1",), "2026-02-11 23:15", "2026-02-12 01:00")  # the week before
+    rid = reservation(rt, "n2", "Climate", "2026-02-20", 1)  # Fri 16:00 → Sat 04:00
+    grid = week(rt, "2026-02-19")  # a Thursday: the week of Mon 16 → Sun 22
+    assert (grid.first, grid.span.last) == (date(2026, 2, 16), date(2026, 2, 22))
+    assert grid.rows == tuple((h, 0) for h in range(24))
+    assert all(len(grid.slots(d)) == 24 for d in cal.days_between(grid.first, grid.span.last))
+    assert hours_of(grid, "2026-02-17", f"window:{patch}") == [(8, 0), (9, 0), (10, 0)]
+    before = week(rt, "2026-02-15")  # a Sunday: Mon 9 → Sun 15
+    assert hours_of(before, "2026-02-11", f"outage:{psu}") == [(23, 0)]
+    assert hours_of(before, "2026-02-12", f"outage:{psu}") == [(0, 0)]  # half-open: not at 01:00
+    assert hours_of(grid, "2026-02-20", f"reservation:{rid}") == [(h, 0) for h in range(16, 24)]
+    assert hours_of(grid, "2026-02-21", f"reservation:{rid}") == [(h, 0) for h in range(4)]
+    eight = grid.slot(date(2026, 2, 17), (8, 0))
+    assert eight is not None
+    assert (eight.start, eight.end) == (local("2026-02-17 08:00"), local("2026-02-17 09:00"))
+    assert [e.key for e in eight.starting()] == [f"window:{patch}"]
+    nine = grid.slot(date(2026, 2, 17), (9, 0))
+    assert nine is not None and nine.starting() == () and [e.key for e in nine.events] == [f"window:{patch}"]
+    assert grid.slot(date(2026, 2, 23), (8, 0)) is None and grid.slots(date(2026, 2, 15)) == ()
+
+
+def test_an_hour_lists_downtime_first_and_the_filter_applies(rt: Runtime) -> None:
+    reservation(rt, "n1", "Climate", "2026-02-12", 1)  # Thu 16:00 → Fri 04:00
+    window(rt, "Swap", "2026-02-12 18:00", "2026-02-12 20:00", nodes=("n1",))
+    outage(rt, "Fan", ("n1",), "2026-02-12 18:30", "2026-02-12 19:00")
+    outage(rt, "Other", ("h1",), "2026-02-12 18:00", "2026-02-12 19:00")
+    slot = week(rt, "2026-02-12").slot(date(2026, 2, 12), (18, 0))
+    assert slot is not None
+    assert [f"{e.kind}:{e.title}" for e in slot.events] == [
+        "outage:Other",
+        "outage:Fan",
+        "window:Swap",
+        "reservation:Climate",
+    ]
+    only = week(rt, "2026-02-12", node="n1").slot(date(2026, 2, 12), (18, 0))
+    assert only is not None and [e.title for e in only.events] == ["Fan", "Swap", "Climate"]
+
+
+def test_dst_weeks_have_the_hours_of_site_time(rt: Runtime) -> None:
+    # Spring: Sun 2026-03-08 has no 02:00 (01:59 EST is followed by 03:00 EDT).
+    spring = window(rt, "Night work", "2026-03-08 01:00", "2026-03-08 04:00")
+    march = week(rt, "2026-03-08")
+    assert march.rows == tuple((h, 0) for h in range(24))  # the other days have their 02:00
+    sunday = march.slots(date(2026, 3, 8))
+    assert [s.hour for s in sunday] == [0, 1, *range(3, 24)] and len(sunday) == 23
+    assert march.slot(date(2026, 3, 8), (2, 0)) is None
+    assert march.slot(date(2026, 3, 7), (2, 0)) is not None
+    assert hours_of(march, "2026-03-08", f"window:{spring}") == [(1, 0), (3, 0)]  # two real hours
+    three = march.slot(date(2026, 3, 8), (3, 0))
+    assert three is not None
+    assert three.start == local("2026-03-08 03:00") == local("2026-03-08 01:00") + timedelta(hours=1)
+    assert not march.repeated(1)
+    # Autumn: Sun 2026-11-01 has 01:00 twice (EDT, then EST); the week shows a second 01:00 row.
+    twice = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST, the second pass
+    with rt.write() as ctx:
+        draft = win.WindowDraft("Chiller", twice, twice + timedelta(hours=1))
+        wid = win.create_window(ctx, draft).window.id
+    nov = week(rt, "2026-11-01")
+    assert nov.first == date(2026, 10, 26)
+    assert nov.rows == ((0, 0), (1, 0), (1, 1), *((h, 0) for h in range(2, 24)))
+    assert nov.repeated(1) and not nov.repeated(2)
+    sunday = nov.slots(date(2026, 11, 1))
+    assert len(sunday) == 25 and [s.row for s in sunday][:4] == [(0, 0), (1, 0), (1, 1), (2, 0)]
+    first, second = nov.slot(date(2026, 11, 1), (1, 0)), nov.slot(date(2026, 11, 1), (1, 1))
+    assert first is not None and second is not None
+    assert first.start == datetime(2026, 11, 1, 5, 0, tzinfo=UTC) and second.start == first.end
+    assert nov.slot(date(2026, 10, 31), (1, 1)) is None  # Saturday has one 01:00
+    assert hours_of(nov, "2026-11-01", f"window:{wid}") == [(1, 1), (2, 0)]
+    assert sum((s.end - s.start for s in sunday), timedelta()) == timedelta(hours=25)
+
+
+def test_the_week_grid_costs_the_same_queries_as_the_week(rt: Runtime) -> None:
+    window(rt, "one", "2026-02-16 08:00", "2026-02-16 09:00", nodes=("n1",))
+    reservation(rt, "n1", "Climate", "2026-02-20", 1)
+    plain, _ = _queries(rt, "2026-02-16", "2026-02-22")
+    with rt.read() as ctx, QueryCounter(rt) as counter:
+        cal.calendar_week(ctx, date(2026, 2, 18))
+    assert counter.count == plain
+    with pytest.raises(NotFoundError):
+        week(rt, "2026-02-18", node="nope")

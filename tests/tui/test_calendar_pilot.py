@@ -1,6 +1,7 @@
-"""Pilot tests of the Calendar section: the month grid and the week, moving the selected day
-(arrows, [ ], t, g/G), switching views, the node / node-type filter, the day view (enter), and
-new windows prefilled to the chosen day. The clock is frozen at Sun 2026-02-15 10:00 New York."""
+"""Pilot tests of the Calendar section: the month grid and the agenda, moving the selected day
+(arrows, [ ], t, g/G), switching views (the week grid: test_calendar_week_pilot.py), the node /
+node-type filter, the day view (enter), and new windows prefilled to the chosen day. The clock is
+frozen at Sun 2026-02-15 10:00 New York."""
 
 from __future__ import annotations
 
@@ -140,14 +141,14 @@ async def test_arrows_brackets_today_and_edges_move_the_selected_day(runtime: Ru
         assert screen.selected == date(2026, 2, 28)
 
 
-async def test_week_view_lists_each_days_events_and_moves_by_day(runtime: Runtime) -> None:
+async def test_agenda_view_lists_each_days_events_and_moves_by_day(runtime: Runtime) -> None:
     seed_calendar(runtime)
     app = create_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_calendar(pilot)
-        await pilot.press("w")
+        await pilot.press("a")
         await settle(pilot)
-        assert screen.view == "week"
+        assert screen.view == "agenda"
         assert not app.screen.query_one(MonthGrid).display
         assert "Week 7 · 9–15 Feb 2026" in title_text(app)
         text = week_text(app)
@@ -155,7 +156,7 @@ async def test_week_view_lists_each_days_events_and_moves_by_day(runtime: Runtim
         assert "Thu 12 Feb" in text and "✓ resolved" in text and "PSU swap · h01" in text
         assert "▸ Sun 15 Feb · today" in text
         assert "Mon 9 Feb" in text and "nothing scheduled" in text
-        await pilot.press("down")  # one day in the week view
+        await pilot.press("down")  # one day in the agenda
         await settle(pilot)
         assert screen.selected == date(2026, 2, 16)
         assert "Week 8 · 16–22 Feb 2026" in title_text(app)

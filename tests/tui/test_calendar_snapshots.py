@@ -53,6 +53,15 @@ def test_calendar_week_80x24(runtime: Runtime, snap_compare) -> None:  # type: i
     seed_calendar(runtime)
 
     async def week(pilot: Pilot) -> None:
-        await _calendar(pilot, "w", "down")  # the week of Feb 16–22, Monday selected
+        await _calendar(pilot, "w", "right", "down")  # the grid of Feb 16–22, Monday 11:00 selected
 
     assert snap_compare(create_app(runtime), terminal_size=(80, 24), run_before=week)
+
+
+def test_calendar_agenda_80x24(runtime: Runtime, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    seed_calendar(runtime)
+
+    async def agenda(pilot: Pilot) -> None:
+        await _calendar(pilot, "a", "down")  # the list of Feb 16–22, Monday selected
+
+    assert snap_compare(create_app(runtime), terminal_size=(80, 24), run_before=agenda)

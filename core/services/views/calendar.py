@@ -19,6 +19,11 @@ reservation when its node does.
 
 Each day lists its events downtime first — outages, then windows, then reservations — each
 group by start time: what makes a node unusable is what an admin scans for.
+
+The week grid (``calendar_week``) cuts each day of a week into its wall-clock hours: 24, or 23
+on the day the clocks go forward (that day has no 02:00 in America/New_York), or 25 on the day
+they go back (01:00 happens twice; the second pass has ``fold`` 1). Every hour lists the events
+overlapping it, in the day's order, so the front end only draws.
 """
 
 from __future__ import annotations
@@ -75,6 +80,22 @@ def month_grid(year: int, month: int) -> tuple[date, date]:
 
 def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def hour_bounds(day_start: datetime, day_end: datetime, tz: str) -> list[tuple[int, int, datetime, datetime]]:
+    """A site day's wall-clock hours as ``(hour, fold, start, end)``: one real hour each from local
+    midnight, labelled by the local hour it starts at; an hour seen a second time (the clocks went
+    back) has ``fold`` 1."""
+    found: list[tuple[int, int, datetime, datetime]] = []
+    seen: Counter[int] = Counter()
+    start = day_start
+    while start < day_end:
+        end = min(start + timedelta(hours=1), day_end)
+        hour = timeutil.to_local(start, tz).hour
+        found.append((hour, seen[hour], start, end))
+        seen[hour] += 1
+        start = end
+    return found
 
 
 # ---------------------------------------------------------------- views
@@ -169,6 +190,27 @@ class CalendarDay:
 
 
 @dataclass(frozen=True)
+class HourSlot:
+    """One wall-clock hour ``[start, end)`` of a site day and the events overlapping it (in the
+    day's order: downtime first). ``fold`` is 1 for the second pass of an hour the clocks repeat."""
+
+    day: date
+    hour: int
+    fold: int
+    start: datetime
+    end: datetime
+    events: tuple[CalendarEvent, ...] = ()
+
+    @property
+    def row(self) -> tuple[int, int]:
+        return (self.hour, self.fold)
+
+    def starting(self) -> tuple[CalendarEvent, ...]:
+        """The events that begin in this hour."""
+        return tuple(e for e in self.events if self.start <= e.start < self.end)
+
+
+@dataclass(frozen=True)
 class CalendarFilter:
     """At most one of a node and a node type; neither means the whole centre."""
 
@@ -216,6 +258,54 @@ class CalendarRange:
                 for d in self.days
             ],
         }
+
+
+@dataclass(frozen=True)
+class CalendarWeek:
+    """A Monday-to-Sunday week as a grid: ``rows`` are the wall-clock hours any of its days has,
+    in order — 24, or 25 in the week the clocks go back (a second 01:00 row) — and ``hours`` each
+    day's own slots (23, 24 or 25)."""
+
+    span: CalendarRange
+    rows: tuple[tuple[int, int], ...]
+    hours: tuple[tuple[HourSlot, ...], ...]
+
+    @property
+    def first(self) -> date:
+        return self.span.first
+
+    @property
+    def filter(self) -> CalendarFilter:
+        return self.span.filter
+
+    def slots(self, day: date) -> tuple[HourSlot, ...]:
+        if not self.span.first <= day <= self.span.last:
+            return ()
+        return self.hours[(day - self.span.first).days]
+
+    def slot(self, day: date, row: tuple[int, int]) -> HourSlot | None:
+        """The hour ``row`` of ``day``; None when the day does not have it (the hour the clocks
+        skip, or a repeated hour on another day of the week)."""
+        return next((s for s in self.slots(day) if s.row == row), None)
+
+    def repeated(self, hour: int) -> bool:
+        """Whether the week shows two rows for this hour (the clocks go back during it)."""
+        return (hour, 1) in self.rows
+
+
+def hour_slots(day: CalendarDay, tz: str) -> tuple[HourSlot, ...]:
+    """``day`` cut into its wall-clock hours, each with the day's events overlapping it."""
+    return tuple(
+        HourSlot(day.day, hour, fold, start, end, tuple(e for e in day.events if e.overlaps(start, end)))
+        for hour, fold, start, end in hour_bounds(day.start, day.end, tz)
+    )
+
+
+def week_grid(span: CalendarRange) -> CalendarWeek:
+    """The hour grid of a loaded range of days (no database work)."""
+    hours = tuple(hour_slots(d, span.tz) for d in span.days)
+    rows = tuple(sorted({s.row for slots in hours for s in slots}))
+    return CalendarWeek(span, rows, hours)
 
 
 # ---------------------------------------------------------------- loading
@@ -442,3 +532,18 @@ def calendar(
         events += _reservation_events(ctx, start, end, node, node_type, include_inactive)
     events.sort(key=_sort_key)
     return CalendarRange(first, last, ctx.tz, flt, tuple(events), bucket(events, first, last, ctx.tz))
+
+
+def calendar_week(
+    ctx: ServiceContext,
+    day: date,
+    flt: CalendarFilter = CalendarFilter(),
+    *,
+    kinds: tuple[str, ...] = KINDS,
+    include_inactive: bool = False,
+) -> CalendarWeek:
+    """The Monday-to-Sunday week containing ``day`` as an hour grid (the same events, rules and
+    number of queries as :func:`calendar` over that week)."""
+    first, last = week_of(day)
+    span = calendar(ctx, first, last, flt, kinds=kinds, include_inactive=include_inactive)
+    return week_grid(span)

@@ -1,9 +1,13 @@
-"""Calendar section: month and week views of maintenance windows, outages and reservations.
+"""Calendar section: month, week and agenda views of maintenance windows, outages and reservations.
 
 Everything is keyed on the *selected day*: arrows move it, ``[``/``]`` move it by a period,
 ``t`` brings it back to today, and the period shown (the month grid or the Monday–Sunday week)
 is always the one containing it. The events come from the core calendar service for the whole
 period in one worker call (a fixed number of queries) and are bucketed per site-local day there.
+
+The week view is a grid of days × hours (calendar_week.py) with a cursor *hour* as well:
+``↑``/``↓`` move it, and the service hands the week already cut into site-time hours, so moving
+never reads the database. The agenda lists the same week day by day.
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ from ...kit.base import NodedeskScreen
 from ...kit.render import one_line
 from . import calendar_render as cr
 from .calendar_grid import CalendarState, DayPanel, MonthGrid
+from .calendar_week import FIRST_HOUR, PLAIN_ROWS, WeekGrid, WeekPanel, WeekState, fit_row
 from .node_status import load_statuses
 
-VIEWS = ("month", "week")
+VIEWS = ("month", "week", "agenda")
+DETAIL_ROUTES = {"window": "window.detail", "outage": "outage.detail", "reservation": "reservation.detail"}
 PANEL_MIN = 6  # rows kept for the selected day under the month grid
 MAX_LINES_PER_WEEK = 5
 NEW_WINDOW_HOUR = 8  # a new window from the calendar starts at 08:00 on the chosen day
@@ -60,7 +66,7 @@ def period_of(view: str, day: date) -> tuple[date, date]:
 
 def shift_period(view: str, day: date, step: int) -> date:
     """The same day one period on (a month: day clamped to the month's length)."""
-    if view == "week":
+    if view != "month":
         return day + timedelta(days=7 * step)
     moved = pendulum.date(day.year, day.month, day.day).add(months=step)
     return date(moved.year, moved.month, moved.day)
@@ -128,7 +134,12 @@ class CalendarScreen(NodedeskScreen):
     CSS_PATH = "calendar.tcss"
 
     BINDINGS = [
-        Binding("enter", "open_day", "Day", tooltip="Open the selected day: its events with times"),
+        Binding(
+            "enter",
+            "open_day",
+            "Open",
+            tooltip="Open the selected day: its events with times (week grid: the event in the hour)",
+        ),
         Binding("n", "new_window", "New", tooltip="New maintenance window on the selected day"),
         Binding(
             "s",
@@ -140,8 +151,9 @@ class CalendarScreen(NodedeskScreen):
         Binding("left_square_bracket", "period(-1)", "Prev", key_display="[", tooltip="Previous month/week"),
         Binding("right_square_bracket", "period(1)", "Next", key_display="]", tooltip="Next month/week"),
         Binding("t", "today", "Today", tooltip="Go to today"),
-        Binding("w", "view('week')", "Week", tooltip="Week view"),
+        Binding("w", "view('week')", "Week", tooltip="Week view: days × hours"),
         Binding("m", "view('month')", "Month", tooltip="Month view"),
+        Binding("a", "view('agenda')", "Agenda", tooltip="Agenda view: the week day by day, as a list"),
         Binding(
             "slash",
             "filter",
@@ -153,8 +165,8 @@ class CalendarScreen(NodedeskScreen):
         Binding("r", "reload", "Reload", show=False, tooltip="Reload now (the screen is live anyway)"),
         Binding("left,h", "move(-1)", "Previous day", show=False),
         Binding("right,l", "move(1)", "Next day", show=False),
-        Binding("up,k", "move_row(-1)", "Up a week (week view: a day)", show=False),
-        Binding("down,j", "move_row(1)", "Down a week (week view: a day)", show=False),
+        Binding("up,k", "move_row(-1)", "Up a week (week: an hour; agenda: a day)", show=False),
+        Binding("down,j", "move_row(1)", "Down a week (week: an hour; agenda: a day)", show=False),
         Binding("home,g", "edge('first')", "First day of the period", show=False),
         Binding("end,G", "edge('last')", "Last day of the period", show=False),
     ]
@@ -165,6 +177,9 @@ class CalendarScreen(NodedeskScreen):
         self.selected: date = date.today()  # replaced by the site's today on mount
         self.flt = svc.CalendarFilter()
         self.span: svc.CalendarRange | None = None
+        self.week: svc.CalendarWeek | None = None  # the week view's hours
+        self.row: tuple[int, int] = (FIRST_HOUR, 0)  # the week view's cursor hour (hour, fold)
+        self._place_row = False  # put the cursor hour on the day's first event when the week arrives
         self.nodes_now = ""  # node states now, for today's panel (see the 's' screen)
         self.names = Names([], [])
         self.suggester = NameSuggester()
@@ -183,6 +198,8 @@ class CalendarScreen(NodedeskScreen):
             )
             yield MonthGrid(id="cal-grid")
             yield DayPanel(id="cal-day")
+            yield WeekGrid(id="cal-hours")
+            yield WeekPanel(id="cal-hour-panel")
             with VerticalScroll(id="cal-week", can_focus=False):
                 for i in range(7):
                     with Vertical(id=f"week-day-{i}", classes="week-day"):
@@ -192,7 +209,7 @@ class CalendarScreen(NodedeskScreen):
     def on_mount(self) -> None:
         self.query_one("#cal-filter", Input).display = False
         self.selected = self.today()
-        self.grid.focus()
+        self.focus_view()
         self.redraw()
         self.reload()
         self.db(load_names, self._names_loaded, on_error=lambda exc: None, group="names")
@@ -203,6 +220,13 @@ class CalendarScreen(NodedeskScreen):
     @property
     def grid(self) -> MonthGrid:
         return self.query_one("#cal-grid", MonthGrid)
+
+    @property
+    def hours(self) -> WeekGrid:
+        return self.query_one("#cal-hours", WeekGrid)
+
+    def focus_view(self) -> None:
+        (self.hours if self.view == "week" else self.grid).focus()
 
     def today(self) -> date:
         return timeutil.local_day(self.session.now(), self.session.tz)
@@ -215,13 +239,22 @@ class CalendarScreen(NodedeskScreen):
     def reload(self) -> None:
         first, last = self.period()
         flt = self.flt
-        self.db(
-            lambda ctx: svc.calendar(ctx, first, last, flt),
-            self._loaded_span,
-            on_error=self._load_failed,
-            group="calendar",
-            exclusive=True,
-        )
+        if self.view == "week":
+            self.db(
+                lambda ctx: svc.calendar_week(ctx, first, flt),
+                self._loaded_week,
+                on_error=self._load_failed,
+                group="calendar",
+                exclusive=True,
+            )
+        else:
+            self.db(
+                lambda ctx: svc.calendar(ctx, first, last, flt),
+                self._loaded_span,
+                on_error=self._load_failed,
+                group="calendar",
+                exclusive=True,
+            )
         self.db(
             lambda ctx: (flt, [s.state for s in load_statuses(ctx, flt)]),
             self._nodes_now_loaded,
@@ -239,8 +272,18 @@ class CalendarScreen(NodedeskScreen):
 
     def _ensure_loaded(self) -> None:
         first, last = self.period()
-        if self.span is None or not self.span.covers(first, last) or self.span.filter != self.flt:
+        if self.view == "week":
+            if self.usable_week() is None:
+                self.reload()
+        elif self.span is None or not self.span.covers(first, last) or self.span.filter != self.flt:
             self.reload()
+
+    def usable_week(self) -> svc.CalendarWeek | None:
+        """The loaded week when it is the one shown, with the filter shown."""
+        week = self.week
+        if week is None or week.first != self.period()[0] or week.filter != self.flt:
+            return None
+        return week
 
     def _loaded_span(self, span: svc.CalendarRange) -> None:
         self._loaded = True
@@ -248,6 +291,36 @@ class CalendarScreen(NodedeskScreen):
             return  # a newer filter is on its way
         self.span = span
         self.redraw()
+
+    def _loaded_week(self, week: svc.CalendarWeek) -> None:
+        self._loaded = True
+        if week.filter != self.flt:
+            return  # a newer filter is on its way
+        self.week = week
+        if self.view == "week":  # (a late answer must not replace the month a view switch asked for)
+            self.span = week.span
+        if self._place_row and week.first == self.period()[0]:
+            self._place_row = False
+            self.row = self.first_event_row(week)
+        self.redraw()
+
+    def first_event_row(self, week: svc.CalendarWeek) -> tuple[int, int]:
+        """Where the cursor hour starts on a day: now on today, else the hour the day's first
+        event begins in (downtime first), else 06:00."""
+        if self.selected == self.today():
+            return self.now_row(week)
+        for slot in week.slots(self.selected):
+            if slot.starting():
+                return slot.row
+        return (FIRST_HOUR, 0)
+
+    def now_row(self, week: svc.CalendarWeek | None) -> tuple[int, int]:
+        now = self.session.now()
+        if week is not None:
+            for slot in week.slots(self.today()):
+                if slot.start <= now < slot.end:
+                    return slot.row
+        return (timeutil.to_local(now, self.session.tz).hour, 0)
 
     def _load_failed(self, exc: NodedeskError) -> None:
         self.refused(exc, "Could not load the calendar")
@@ -264,20 +337,32 @@ class CalendarScreen(NodedeskScreen):
         usable = span if span is not None and span.covers(first, last) and span.filter == self.flt else None
         return CalendarState(self.view, self.selected, self.today(), self.session.tz, usable, self.nodes_now)
 
+    def week_state(self) -> WeekState:
+        week = self.usable_week()
+        rows = week.rows if week is not None else PLAIN_ROWS
+        first = self.period()[0]
+        return WeekState(first, self.selected, fit_row(self.row, rows), self.today(), self.session.tz, week)
+
     def redraw(self) -> None:
         if not self.is_mounted:
             return
         st = self.state()
-        month = self.view == "month"
+        month, hours = self.view == "month", self.view == "week"
         self.grid.display = month
         self.query_one("#cal-day", DayPanel).display = month
-        self.query_one("#cal-week").display = not month
+        self.hours.display = hours
+        self.query_one("#cal-hour-panel", WeekPanel).display = hours
+        self.query_one("#cal-week").display = self.view == "agenda"
         self._draw_title(st)
         if month:
             self.grid.show(st, self._lines_per_week())
             self.query_one("#cal-day", DayPanel).show(st)
+        elif hours:
+            week = self.week_state()
+            self.hours.show(week)
+            self.query_one("#cal-hour-panel", WeekPanel).show(week)
         else:
-            self._draw_week(st)
+            self._draw_agenda(st)
         self.refresh_bindings()
 
     def _lines_per_week(self) -> int:
@@ -312,7 +397,7 @@ class CalendarScreen(NodedeskScreen):
                 break
         self.query_one("#cal-title", Static).update(title)
 
-    def _draw_week(self, st: CalendarState) -> None:
+    def _draw_agenda(self, st: CalendarState) -> None:
         first, _last = self.period()
         width = 500  # the Static cuts each line to its width with an ellipsis (CSS)
         for i in range(7):
@@ -334,11 +419,11 @@ class CalendarScreen(NodedeskScreen):
                 lines = [cr.event_line(e, data, st.tz, width, indent=4) for e in data.events]
             self.query_one(f"#week-events-{i}", Static).update(Content("\n").join(lines))
             self.query_one(f"#week-day-{i}").set_class(selected, "-selected")
-        self.call_after_refresh(self._scroll_week)
+        self.call_after_refresh(self._scroll_agenda)
 
-    def _scroll_week(self) -> None:
+    def _scroll_agenda(self) -> None:
         """Keep the selected day in view (its heading first when the day is long)."""
-        if self.view != "week":
+        if self.view != "agenda":
             return
         first, _last = self.period()
         block = self.query_one(f"#week-day-{(self.selected - first).days}")
@@ -347,7 +432,10 @@ class CalendarScreen(NodedeskScreen):
     # ------------------------------------------------------------------ moving
 
     def select(self, day: date) -> None:
+        before = self.period()
         self.selected = day
+        if self.view == "week" and self.period() != before:
+            self.hours.reset_top()  # a new week starts its view at 06:00 or its first event
         self._ensure_loaded()
         self.redraw()
 
@@ -355,17 +443,39 @@ class CalendarScreen(NodedeskScreen):
         self.select(self.selected + timedelta(days=days))
 
     def action_move_row(self, step: int) -> None:
+        if self.view == "week":
+            self.move_hour(step)
+            return
         self.select(self.selected + timedelta(days=(7 if self.view == "month" else 1) * step))
+
+    def move_hour(self, step: int) -> None:
+        """The cursor an hour up or down in the week grid (it stops at the day's ends)."""
+        rows = self.week_state().rows
+        i = rows.index(fit_row(self.row, rows)) + step
+        self.row = rows[max(0, min(i, len(rows) - 1))]
+        self._place_row = False
+        self.redraw()
 
     def action_period(self, step: int) -> None:
         self.select(shift_period(self.view, self.selected, step))
 
     def action_today(self) -> None:
+        if self.view == "week":
+            self.row = self.now_row(self.usable_week())
+            self._place_row = False
         self.select(self.today())
 
     def action_view(self, view: str) -> None:
         if view in VIEWS and view != self.view:
             self.view = view
+            if view == "week":
+                self._place_row = True
+                self.hours.reset_top()
+                week = self.usable_week()
+                if week is not None or self.selected == self.today():
+                    self._place_row = False
+                    self.row = self.first_event_row(week) if week is not None else self.now_row(None)
+            self.focus_view()
             self.select(self.selected)
 
     def action_edge(self, which: str) -> None:
@@ -383,6 +493,15 @@ class CalendarScreen(NodedeskScreen):
         else:
             self.select(event.day)
 
+    @on(WeekGrid.CellClicked)
+    def _cell_clicked(self, event: WeekGrid.CellClicked) -> None:
+        if event.day == self.selected and event.row == self.week_state().row:
+            self.action_open_day()
+        else:
+            self.row = event.row
+            self._place_row = False
+            self.select(event.day)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "view":
             return parameters[0] != self.view  # offer the other view only
@@ -395,7 +514,17 @@ class CalendarScreen(NodedeskScreen):
     def action_open_day(self) -> None:
         from .calendar_day import CalendarDayScreen
 
-        self.app.push_screen(CalendarDayScreen(self.selected, self.flt), self._day_closed)
+        focus = None
+        if self.view == "week":
+            st = self.week_state()
+            slot = st.slot(self.selected, st.row)
+            if slot is not None and len(slot.events) == 1:
+                e = slot.events[0]  # the one event in the hour: its own screen
+                navigation.go(self.app, DETAIL_ROUTES[e.kind], e.id, section="calendar")
+                return
+            if slot is not None and slot.events:
+                focus = slot.events[0].key  # several: the day, on the first of them
+        self.app.push_screen(CalendarDayScreen(self.selected, self.flt, focus=focus), self._day_closed)
 
     def _day_closed(self, day: date | None) -> None:
         if day is not None and day != self.selected:
@@ -412,7 +541,7 @@ class CalendarScreen(NodedeskScreen):
     def _node_chosen(self, node: str | None) -> None:
         if node is not None:
             self.query_one("#cal-filter", Input).display = False
-            self.grid.focus()
+            self.focus_view()
             self.set_filter(svc.CalendarFilter(node=node))
 
     def _window_saved(self, result: window_svc.SaveResult | None) -> None:
@@ -433,7 +562,7 @@ class CalendarScreen(NodedeskScreen):
         box = self.query_one("#cal-filter", Input)
         box.value = ""
         box.display = False
-        self.grid.focus()
+        self.focus_view()
         self.set_filter(svc.CalendarFilter())
 
     def set_filter(self, flt: svc.CalendarFilter) -> None:
@@ -451,7 +580,7 @@ class CalendarScreen(NodedeskScreen):
             self.refused(exc, "Filter")
             return
         event.input.display = False
-        self.grid.focus()
+        self.focus_view()
         self.set_filter(flt)
 
     def action_reload(self) -> None:
@@ -460,7 +589,10 @@ class CalendarScreen(NodedeskScreen):
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Calendar: today", "Go to today (t)", self.action_today)
         yield SystemCommand("Calendar: month view", "m", lambda: self.action_view("month"))
-        yield SystemCommand("Calendar: week view", "w", lambda: self.action_view("week"))
+        yield SystemCommand("Calendar: week view", "Days × hours (w)", lambda: self.action_view("week"))
+        yield SystemCommand(
+            "Calendar: agenda view", "The week as a list (a)", lambda: self.action_view("agenda")
+        )
         yield SystemCommand("Calendar: open the selected day", "enter", self.action_open_day)
         yield SystemCommand("Calendar: new window on the selected day", "n", self.action_new_window)
         yield SystemCommand(

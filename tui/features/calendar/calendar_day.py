@@ -1,6 +1,7 @@
 """One calendar day: its windows, outages and reservations with their times, one per row.
 
-Opened with ``enter`` from the calendar. ``[``/``]`` walk to the previous/next day, ``n`` starts
+Opened with ``enter`` from the calendar (from an hour of the week grid holding several events:
+with the cursor on the first of them). ``[``/``]`` walk to the previous/next day, ``n`` starts
 a window on this day, ``enter`` on a maintenance window opens it. Closing returns the day shown
 last, so the calendar follows.
 """
@@ -49,7 +50,7 @@ class CalendarDayScreen(NodedeskScreen):
         Binding("k", "cursor(-1)", "Up", show=False),
     ]
 
-    def __init__(self, day: date, flt: svc.CalendarFilter | None = None) -> None:
+    def __init__(self, day: date, flt: svc.CalendarFilter | None = None, *, focus: str | None = None) -> None:
         super().__init__()
         self.day = day
         self.flt = flt or svc.CalendarFilter()
@@ -57,6 +58,7 @@ class CalendarDayScreen(NodedeskScreen):
         self.events: dict[str, svc.CalendarEvent] = {}
         self._wide: bool | None = None
         self._same_day = True  # a reload of the same day keeps the cursor on its event
+        self._focus = focus  # the event key the cursor starts on (None: the first)
 
     def crumbs(self) -> tuple[str, ...]:
         return (self.day.isoformat(),)
@@ -139,7 +141,8 @@ class CalendarDayScreen(NodedeskScreen):
         )
         self.query_one("#calday-title").set_class(True, "loaded")
         t = self.table
-        keep = self.current_key() if self.table.row_count and self._same_day else None
+        keep = self.current_key() if self.table.row_count and self._same_day else self._focus
+        self._focus = None
         self._same_day = True
         t.clear()
         self.events = {e.key: e for e in data.events}

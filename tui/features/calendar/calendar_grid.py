@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Generic, TypeVar
 
 from nodedesk.core.services.views.calendar import CalendarDay, CalendarRange, days_between, month_grid
 from textual import events
@@ -23,11 +24,12 @@ from . import calendar_render as cr
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MIN_COLUMN = 10
 SELECTED = "bold on $primary"  # and the ▸ marker: the selection never relies on colour alone
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
 class CalendarState:
-    view: str  # "month" | "week"
+    view: str  # "month" | "week" | "agenda"
     selected: date
     today: date
     tz: str
@@ -164,7 +166,19 @@ class MonthGrid(Widget, can_focus=True):
             self.post_message(self.DayClicked(day))
 
 
-class DayPanel(Widget):
+class StatePanel(Widget, Generic[S]):
+    """A panel drawn from the state the screen hands it (``show``)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state: S | None = None
+
+    def show(self, state: S) -> None:
+        self.state = state
+        self.refresh()
+
+
+class DayPanel(StatePanel[CalendarState]):
     """The selected day under the month grid: its events, as many as fit, then ``… N more``."""
 
     DEFAULT_CSS = """
@@ -176,14 +190,6 @@ class DayPanel(Widget):
     }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.state: CalendarState | None = None
-
-    def show(self, state: CalendarState) -> None:
-        self.state = state
-        self.refresh()
-
     def render(self) -> Content:
         st = self.state
         if st is None:
@@ -193,16 +199,7 @@ class DayPanel(Widget):
         title = Content.styled(" " + cr.day_title(st.selected, st.today), "bold")
         if data is None:
             return Content.assemble(title, ("  loading…", "dim"))
-        n = len(data.events)
-        summary = f"{n} event{'s' if n != 1 else ''}" if n else "nothing scheduled"
-        head = Content.assemble(title, "  ", (summary, "dim"))
+        head = Content.assemble(title, "  ", (cr.event_count(len(data.events)), "dim"))
         if st.selected == st.today and st.nodes_now:
             head = Content.assemble(head, ("  ·  nodes now ", "dim"), st.nodes_now, (" (s)", "dim"))
-        lines = [head.truncate(width, ellipsis=True)]
-        room = height - 1
-        shown = data.events if n <= room else data.events[: max(room - 1, 0)]
-        lines += [cr.event_line(e, data, st.tz, width) for e in shown]
-        if len(shown) < n:
-            more = f"  … {n - len(shown)} more: enter opens the day"
-            lines.append(Content.styled(more, "dim").truncate(width, ellipsis=True))
-        return Content("\n").join(lines)
+        return cr.panel_lines(head, data.events, data, st.tz, width, height)

@@ -114,6 +114,27 @@ def event_line(e: CalendarEvent, day: CalendarDay, tz: str, width: int, *, inden
     return line.truncate(width, ellipsis=True)
 
 
+def event_count(n: int) -> str:
+    """``2 events``, ``1 event``, ``nothing scheduled``."""
+    return f"{n} event{'s' if n != 1 else ''}" if n else "nothing scheduled"
+
+
+def panel_lines(
+    head: Content, events: tuple[CalendarEvent, ...], day: CalendarDay, tz: str, width: int, height: int
+) -> Content:
+    """A panel under a grid: ``head``, then the events that fit in ``height`` lines, then
+    ``… N more: enter opens the day``."""
+    n = len(events)
+    lines = [head.truncate(width, ellipsis=True)]
+    room = height - 1
+    shown = events if n <= room else events[: max(room - 1, 0)]
+    lines += [event_line(e, day, tz, width) for e in shown]
+    if len(shown) < n:
+        more = f"  … {n - len(shown)} more: enter opens the day"
+        lines.append(Content.styled(more, "dim").truncate(width, ellipsis=True))
+    return Content("\n").join(lines)
+
+
 def worst_status(events: list[CalendarEvent], kind: str) -> str:
     statuses = {e.status for e in events if e.kind == kind}
     return next((s for s in URGENCY[kind] if s in statuses), "")
