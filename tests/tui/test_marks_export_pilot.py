@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
@@ -176,13 +175,11 @@ async def test_export_default_name_tilde_folder_refusal_and_overwrite_question(
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert error_line(dialog) == f"Not written: path: folder {tmp_path / 'missing'} does not exist"
-        if os.geteuid() != 0:  # root writes anywhere
-            locked = tmp_path / "locked"
-            locked.mkdir(mode=0o500)
-            dialog.query_one("#path", Input).value = str(locked / "x.csv")
-            await pilot.press("ctrl+s")
-            await settle(pilot)
-            assert error_line(dialog).startswith(f"Not written: path: could not write {locked / 'x.csv'}")
+        unwritable = "/proc/nodedesk-export.csv"  # no file can be made there, not even by root
+        dialog.query_one("#path", Input).value = unwritable
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert error_line(dialog).startswith(f"Not written: path: could not write {unwritable}: ")
         assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["things-2026-02-15.csv"]
 
         (tmp_path / "old.csv").write_text("keep me\n")

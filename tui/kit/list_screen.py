@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
@@ -53,6 +53,11 @@ from .cache import last_offset
 from .query import Cycle, ListQuery, Page, SimplePage, Sort
 from .table import MARK_GLYPH, VirtualTable
 from .workers import in_unit_of_work
+
+if TYPE_CHECKING:
+    from nodedesk.core.services.rentals.bulk import BulkResult
+
+    from .bulk import BulkAction
 
 DEBOUNCE_SECONDS = 0.25
 READ_LIMIT = 1000  # rows per read when a list is read whole (the services' largest page)
@@ -242,7 +247,7 @@ class ListScreen(NodedeskScreen):
         # The filter box "/" opened: letters typed before it has the focus still go into it.
         self.typing_into: Input | None = None
         self.exporting = False  # cells() is asked for the CSV: full text, no narrow forms
-        self.anchor: tuple[str, int] | None = None  # the last row marked: (key, place in the list)
+        self.mark_anchor: tuple[str, int] | None = None  # the last row marked: (key, place in the list)
         self.note = ""  # a line about the last action on the marks, in the status line
 
     def compose_body(self) -> ComposeResult:
@@ -678,7 +683,7 @@ class ListScreen(NodedeskScreen):
         """Forget every mark (the filter changed, or an action on the marks is done)."""
         if self.table.marks:
             self.table.clear_marks()
-        self.anchor = None
+        self.mark_anchor = None
         self.note = ""
         self.show_status()
         self.refresh_bindings()
@@ -690,7 +695,7 @@ class ListScreen(NodedeskScreen):
         marked = key not in self.table.marks
         self.table.set_marks([key], marked)
         place = self.table.position(key)
-        self.anchor = (key, place) if marked and place is not None else self.anchor
+        self.mark_anchor = (key, place) if marked and place is not None else self.mark_anchor
         self.note = ""
         self.show_status()
         self.refresh_bindings()
@@ -704,11 +709,11 @@ class ListScreen(NodedeskScreen):
         here = self.table.position(key)
         if here is None:
             return
-        if self.anchor is None or self.anchor[0] not in self.table.marks:  # no mark yet: this row
+        if self.mark_anchor is None or self.mark_anchor[0] not in self.table.marks:  # no mark yet: this row
             self._mark_range([key], key)
             return
-        there = self.table.position(self.anchor[0])
-        start = self.anchor[1] if there is None else there
+        there = self.table.position(self.mark_anchor[0])
+        start = self.mark_anchor[1] if there is None else there
         low, high = min(start, here), max(start, here)
         offset = self.table.page_offset
         if low >= offset and high < offset + len(self.table.rows_data):
@@ -724,7 +729,7 @@ class ListScreen(NodedeskScreen):
         self.table.set_marks(keys)
         place = self.table.position(cursor_key)
         if place is not None:
-            self.anchor = (cursor_key, place)
+            self.mark_anchor = (cursor_key, place)
         self.note = ""
         self.show_status()
         self.refresh_bindings()
@@ -767,6 +772,29 @@ class ListScreen(NodedeskScreen):
 
     def action_clear_marks(self) -> None:
         self.drop_marks()
+
+    def confirm_on_marks(self, action: BulkAction, ids: list[int]) -> None:
+        """One confirmation for ``action`` on the marked rows ``ids`` (tui/kit/bulk.py); after it,
+        the rows it left as they were stay marked and the status line says what was done."""
+        from .bulk import BulkConfirmScreen, result_line
+
+        def done(result: BulkResult | None) -> None:
+            if result is not None:
+                changed = {str(i.id) for i in result.items}
+                left = [k for k in self.marked_keys() if k not in changed]
+                self.marks_done(left, result_line(action, result, len(left)))
+
+        self.app.push_screen(BulkConfirmScreen(action, ids), done)
+
+    def marks_done(self, still_marked: list[str], note: str) -> None:
+        """An action on the marks is done: these rows stay marked (those it left as they were),
+        the note says what happened; then the list reads what changed."""
+        self.table.clear_marks()
+        self.table.set_marks(still_marked)
+        self.mark_anchor = None
+        self.say(note)
+        self.refresh_bindings()
+        self.reload(keep_scroll=True)
 
     def say(self, note: str) -> None:
         """A line about the last action on the marks, kept in the status line until the marks
