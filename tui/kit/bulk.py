@@ -136,10 +136,11 @@ class BulkConfirmScreen(ModalScreen[BulkResult | None]):
         button = self.query_one("#confirm", Button)
         button.label = f"{a.verb} {len(ok)} (ctrl+s)"
         button.disabled = not ok
+        button.refresh(layout=True)  # the label's width changed
 
     def _failed(self, exc: NodedeskError) -> None:
         self.busy = False
-        set_text(self, "#bulk-error", f"Refused, nothing changed: {exc}")
+        set_text(self, "#bulk-error", f"Refused: {exc}")
         if self.preview is not None:  # the items changed since they were shown: show them as they are
             self.review()
 

@@ -498,12 +498,13 @@ class ListScreen(NodedeskScreen):
     def show_status(self) -> None:
         """The status line: :meth:`status_parts`, then the marks and the last note about them."""
         parts = self.status_parts()
+        marks: list[Part] = []  # after the title and the range: what the user just did comes first
         marked = len(self.table.marks)
         if marked:
-            parts += ["  ·  ", (f"{MARK_GLYPH} {marked} marked", "bold")]
+            marks += ["  ·  ", (f"{MARK_GLYPH} {marked} marked", "bold")]
         if self.note:
-            parts += ["  ·  ", (render.one_line(self.note, max_len=100), "bold")]
-        status = Content.assemble(*parts)
+            marks += ["  ·  ", (render.one_line(self.note, max_len=100), "bold")]
+        status = Content.assemble(*parts[:2], *marks, *parts[2:])
         if self.problem:
             status = Content.styled(render.one_line(self.problem, max_len=100), "bold $error")
         self.query_one("#list-status", Static).update(status)
@@ -793,6 +794,7 @@ class ListScreen(NodedeskScreen):
         self.table.set_marks(still_marked)
         self.mark_anchor = None
         self.say(note)
+        self.notify(note, title="Done", markup=False)
         self.refresh_bindings()
         self.reload(keep_scroll=True)
 
