@@ -228,7 +228,7 @@ async def test_windows_export_has_full_dates_and_slurm_words(
         rows = list(csv.reader(fh))
     assert rows[0][:5] == ["#", "Status", "Slurm", "Title", "Start"]
     assert [r[3] for r in rows[1:]] == ["Power work", "Kernel patch"]  # start, newest first
-    assert rows[2][2] == "no sync" and rows[2][4] == "2026-02-21 06:00"
+    assert rows[2][1:3] == ["upcoming", "no sync"] and rows[2][4] == "2026-02-21 06:00"
 
 
 # ---------------------------------------------------------------- Slurm presence

@@ -44,7 +44,7 @@ class ExportListScreen(ModalScreen[Path | None]):
         super().__init__()
         self.screen_behind = screen
         self.query_now = screen.export_query()  # the list as it is filtered and sorted now
-        self.headers = screen.export_headers()
+        self.headers = screen.export_header_line()
         self.rows: list[list[str]] | None = None  # read once, written to whichever path
         self.busy = False
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
     from .bulk import BulkAction
 
+T = TypeVar("T")
 DEBOUNCE_SECONDS = 0.25
 READ_LIMIT = 1000  # rows per read when a list is read whole (the services' largest page)
 
@@ -190,7 +191,7 @@ class ListScreen(NodedeskScreen):
         whose cells need more than the items keeps it here (the Windows list: Slurm presence)."""
 
     def export_headers(self) -> list[str]:
-        """The CSV's header line: the columns the table shows."""
+        """The CSV's header line: the columns the table shows (asked with ``exporting`` set)."""
         return [c.label for c in self.columns()]
 
     def export_cells(self, item: Any) -> list[str]:
@@ -818,9 +819,16 @@ class ListScreen(NodedeskScreen):
 
     def export_rows(self, items: Sequence[Any]) -> list[list[str]]:
         """The CSV rows of ``items`` (UI thread: cells() may read the screen's state)."""
+        return self._for_export(lambda: [self.export_cells(item) for item in items])
+
+    def export_header_line(self) -> list[str]:
+        return self._for_export(self.export_headers)
+
+    def _for_export(self, make: Callable[[], T]) -> T:
+        """``make()`` with ``exporting`` set: columns and cells in full, whatever the width."""
         self.exporting = True
         try:
-            return [self.export_cells(item) for item in items]
+            return make()
         finally:
             self.exporting = False
 

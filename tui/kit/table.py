@@ -7,8 +7,9 @@ usually turn the page from memory; a page not in memory is asked for with
 :class:`PagedTable.PageRequest` as before. Keys: j/k, g/G, home/end, ]/[ and enter.
 
 With ``marking`` the table also holds the user's marks: row keys (not positions), so a mark
-stays on its record across pages, reloads and the live refresh. Marked rows show
-:data:`MARK_GLYPH` in a narrow first column (the glyph, not a colour, is the signal); the screen
+stays on its record across pages, reloads and the live refresh. While anything is marked, marked
+rows show :data:`MARK_GLYPH` in a narrow first column (the glyph, not a colour, is the signal;
+without marks the column is not there, so it costs an 80-column list nothing); the screen
 decides what marks mean and when they go (tui/kit/list_screen.py).
 """
 
@@ -69,6 +70,7 @@ class VirtualTable(PagedTable):
         super().__init__(page_size=page_size, id=id)
         self.marking = marking  # True: a narrow first column shows the marks
         self.marks: dict[str, None] = {}  # marked row keys, in the order they were marked
+        self.data_cols: list[Col] = []  # the screen's columns (without the marks column)
         self.opens = opens  # False: rows have nothing to open, enter is not offered
         self.local = local  # True: pages come from memory, nothing to read ahead or keep
         self.render_rows = render_rows
@@ -83,11 +85,16 @@ class VirtualTable(PagedTable):
 
     # ------------------------------------------------------------------ marks
 
+    @property
+    def shows_marks(self) -> bool:
+        return self.marking and bool(self.marks)
+
     def set_columns(self, cols: list[Col]) -> None:
-        super().set_columns([MARK_COL, *cols] if self.marking else cols)
+        self.data_cols = cols
+        super().set_columns([MARK_COL, *cols] if self.shows_marks else cols)
 
     def _with_marks(self, rows: list[Row]) -> list[Row]:
-        if not self.marking:
+        if not self.shows_marks:
             return rows
         return [Row(r.key, [self._mark_cell(r.key), *r.cells]) for r in rows]
 
@@ -95,12 +102,19 @@ class VirtualTable(PagedTable):
         return Text(MARK_GLYPH if key in self.marks else " ", style="bold")
 
     def set_marks(self, keys: Sequence[str], marked: bool = True) -> None:
-        """Mark (or unmark) the rows ``keys``; those on this page change in place."""
+        """Mark (or unmark) the rows ``keys``; those on this page change in place (the first mark
+        brings the marks column, the last one takes it away)."""
+        showed = self.shows_marks
         for key in keys:
             if marked:
                 self.marks.setdefault(key, None)
             else:
                 self.marks.pop(key, None)
+        if self.shows_marks != showed:
+            if self.page is not None:
+                self.rows_data = self._with_marks(self.render_rows(list(self.page.items)))
+            self.set_columns(self.data_cols)  # lays the columns out again, the cursor kept
+            return
         shown = {r.key for r in self.rows_data}
         for key in keys:
             if key in shown:

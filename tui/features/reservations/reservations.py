@@ -167,7 +167,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
 
     @property
     def compact(self) -> bool:
-        return self.size.width < WIDE
+        return not self.exporting and self.size.width < WIDE
 
     # ------------------------------------------------------------------ filter row
 
@@ -256,7 +256,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
         tz, now, compact = self.session.tz, self.session.now(), self.compact
         return [
             Text(str(r.id), justify="right"),
-            rr.reservation_status(r.status),
+            r.status if self.exporting else rr.reservation_status(r.status),
             render.text(r.node),
             render.text(r.project),
             render.when(r.start, tz, compact=compact, now=now),

@@ -137,8 +137,9 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
         return [
             Col("id", "#", 4, sort_key="id"),
             Col("status", "Status", 14),
-            Col("slurm", "Slurm", 5),
-            Col("title", "Title", None, min_width=16, sort_key="title"),
+            # Whether Slurm has it: a glyph under ⇄ when space is short (the preview says it in words)
+            Col("slurm", "⇄" if compact else "Slurm", 1 if compact else 5),
+            Col("title", "Title", None, min_width=12, sort_key="title"),
             Col("start", "Start", when, sort_key="start"),
             Col("end", "End", when, sort_key="end"),
             Col("duration", "Duration", 8, sort_key="duration", essential=False),
@@ -174,7 +175,7 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
         tz, now, compact = self.session.tz, self.session.now(), self.compact
         return [
             Text(str(w.id), justify="right"),
-            render.status_text(w.status, locked=w.locked),
+            w.status if self.exporting else render.status_text(w.status, locked=w.locked),
             (window_slurm.word if self.exporting else window_slurm.cell)(self.slurm_of(w.id)),
             render.text(w.title),
             render.when(w.start, tz, compact=compact, now=now),
