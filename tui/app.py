@@ -28,6 +28,7 @@ from .kit.live import ChangeFeed, DataChanged
 from .kit.workers import JobDone, JobProgress
 from .sections import SECTIONS
 from .session import AppSession
+from .widgets.paged_table import MARK_COLUMN
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -225,12 +226,15 @@ class NodedeskApp(App[int]):
             return
         coord = table.cursor_coordinate
         cells = [_plain(c) for c in table.get_row_at(coord.row)]
+        # A list's marks column is not data (tui/kit/table.py): copy the columns after it.
+        skip = int(bool(table.ordered_columns) and table.ordered_columns[0].key.value == MARK_COLUMN)
+        cells = cells[skip:]
         if what == "row":
             text = "\t".join(cells)
             label = f"row ({len(cells)} cells, tab-separated)"
         else:
             # A row cursor has no column of its own: the first cell (the record's #) is the one.
-            column = coord.column if table.cursor_type in ("cell", "column") else 0
+            column = max(coord.column - skip, 0) if table.cursor_type in ("cell", "column") else 0
             text = cells[column] if column < len(cells) else ""
             label = "cell"
         self.copy_to_clipboard(text)
@@ -254,6 +258,9 @@ class NodedeskApp(App[int]):
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()
+        kit = getattr(screen, "list_commands", None)  # every list: export, marks (tui/kit/list_screen.py)
+        if kit is not None:
+            yield from kit()
         from .features.backup.backup import backup_commands
 
         yield from backup_commands(self, screen)

@@ -11,7 +11,15 @@ inside one read unit of work), how a row looks (:meth:`ListScreen.cells`) and wh
 - paging through :class:`VirtualTable` (pages in memory, neighbours read ahead);
 - the cursor stays on its row (by key) after any reload; ``r`` reloads, and so does the
   ``REFRESH_SECONDS`` timer and :meth:`ListScreen.refresh_from_feed`;
-- one line says when the list is loading, empty, or could not be read.
+- one line says when the list is loading, empty, or could not be read;
+- with ``MARKS`` (and :func:`mark_bindings` in its keys): ``space`` marks the cursor row, ``V``
+  marks the rows from the last mark to the cursor, ``escape`` (with no filter to clear) clears
+  the marks; marks are row keys, kept across pages and reloads, dropped when the filter or a
+  filter cycle changes; the screen acts on :meth:`ListScreen.marked_keys`;
+- ``ctrl+e`` writes the whole list as it is filtered and sorted now (every page) to a CSV file
+  (tui/kit/export.py); a screen names the columns in :meth:`ListScreen.export_headers` and the
+  cells in :meth:`ListScreen.export_cells` (by default: the table's columns and the plain text
+  of :meth:`ListScreen.cells`, asked with ``exporting`` set, when a screen gives full dates).
 
 Workers post typed messages (:class:`ListScreen.Loaded`, :class:`ListScreen.LoadFailed`) to the
 screen; errors are the command line's one-line mapping (tui/kit/errors.py).
@@ -19,13 +27,16 @@ screen; errors are the command line's one-line mapping (tui/kit/errors.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import NodedeskError
+from rich.text import Text
 from textual import events, on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
@@ -40,10 +51,17 @@ from . import render
 from .base import NodedeskScreen
 from .cache import last_offset
 from .query import Cycle, ListQuery, Page, SimplePage, Sort
-from .table import VirtualTable
+from .table import MARK_GLYPH, VirtualTable
 from .workers import in_unit_of_work
 
+if TYPE_CHECKING:
+    from nodedesk.core.services.rentals.bulk import BulkResult
+
+    from .bulk import BulkAction
+
+T = TypeVar("T")
 DEBOUNCE_SECONDS = 0.25
+READ_LIMIT = 1000  # rows per read when a list is read whole (the services' largest page)
 
 Part = str | tuple[str, str]
 
@@ -71,8 +89,32 @@ def clear_binding() -> Binding:
     return Binding("escape", "clear_filter", "Clear filter")
 
 
+def mark_bindings() -> list[Binding]:
+    """The keys of a list with ``MARKS``; put them after :func:`clear_binding` (``escape`` clears
+    the filter first, then the marks: both keep the filter's key id)."""
+    return [
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark or unmark the row"),
+        Binding(
+            "V",
+            "mark_range",
+            "Mark range",
+            show=False,
+            key_display="V",
+            tooltip="Mark from the last mark to here",
+        ),
+        Binding("escape", "clear_marks", "Clear marks"),
+    ]
+
+
+EXPORT_BINDING = Binding(
+    "ctrl+e", "export", "Export CSV", show=False, tooltip="Write the whole list as filtered now to a CSV file"
+)
+
+
 class ListScreen(NodedeskScreen):
     """Base of every paged list screen (see the module docstring)."""
+
+    BINDINGS = [EXPORT_BINDING]
 
     LIST_TITLE: ClassVar[str] = "List"  # the status line's first word
     NOUN: ClassVar[str] = "rows"  # "Could not load <noun>", "No <noun> yet."
@@ -91,6 +133,8 @@ class ListScreen(NodedeskScreen):
     TABLE: ClassVar[type[VirtualTable]] = VirtualTable
     LOCAL: ClassVar[bool] = False  # True: page_in_memory pages rows the screen holds, not fetch
     OPENS: ClassVar[bool] = True  # False: rows open nothing (enter is not offered)
+    MARKS: ClassVar[bool] = False  # True: rows can be marked (with mark_bindings() in BINDINGS)
+    EXPORT_NAME: ClassVar[str | None] = None  # the CSV's default name; None: the screen's SECTION
 
     # ------------------------------------------------------------------ messages
 
@@ -116,6 +160,13 @@ class ListScreen(NodedeskScreen):
             super().__init__()
             self.pages, self.generation = pages, generation
 
+    class RangeRead(Message):
+        """The rows between the last mark and the cursor, read to mark them."""
+
+        def __init__(self, keys: list[str], generation: int) -> None:
+            super().__init__()
+            self.keys, self.generation = keys, generation
+
     # ------------------------------------------------------------------ what a subclass declares
 
     def columns(self) -> list[Col]:
@@ -134,6 +185,18 @@ class ListScreen(NodedeskScreen):
 
     def key(self, item: Any) -> str:
         return str(item.id)
+
+    def page_read(self, page: Page) -> None:
+        """A page arrived from :meth:`fetch` (UI thread), before it is shown or kept: a screen
+        whose cells need more than the items keeps it here (the Windows list: Slurm presence)."""
+
+    def export_headers(self) -> list[str]:
+        """The CSV's header line: the columns the table shows (asked with ``exporting`` set)."""
+        return [c.label for c in self.columns()]
+
+    def export_cells(self, item: Any) -> list[str]:
+        """One CSV row: the plain text of :meth:`cells` (asked with ``exporting`` set)."""
+        return [plain_text(c) for c in self.cells(item)]
 
     def open(self, item: Any) -> None:
         """What enter on a row opens (nothing by default)."""
@@ -184,6 +247,9 @@ class ListScreen(NodedeskScreen):
         self._select: str | None = None
         # The filter box "/" opened: letters typed before it has the focus still go into it.
         self.typing_into: Input | None = None
+        self.exporting = False  # cells() is asked for the CSV: full text, no narrow forms
+        self.mark_anchor: tuple[str, int] | None = None  # the last row marked: (key, place in the list)
+        self.note = ""  # a line about the last action on the marks, in the status line
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id=self.BODY_ID, classes="list-body"):
@@ -196,6 +262,7 @@ class ListScreen(NodedeskScreen):
                 page_size=self.PAGE_SIZE,
                 opens=self.OPENS,
                 local=self.LOCAL,
+                marking=self.MARKS,
                 id=self.TABLE_ID,
             )
             if self.PREVIEW:
@@ -374,6 +441,7 @@ class ListScreen(NodedeskScreen):
             )
             return
         self.loaded, self.error, self.problem = True, None, ""
+        self.page_read(page)
         self.items = page.items
         self.set_columns()  # a column sized to what it shows (a time in another year is wider)
         table.show(page, message.cursor, keep_scroll=message.keep_scroll)
@@ -400,6 +468,9 @@ class ListScreen(NodedeskScreen):
     @on(Prefetched)
     def _prefetched(self, message: Prefetched) -> None:
         message.stop()
+        if message.generation == self.table.cache.generation:
+            for page in message.pages:
+                self.page_read(page)
         self.table.store(message.pages, message.generation)
 
     @on(VirtualTable.Prefetch)
@@ -420,15 +491,24 @@ class ListScreen(NodedeskScreen):
 
     def after_show(self) -> None:
         """Update the status line, the state line and the preview (a page is on screen)."""
-        status = Content.assemble(*self.status_parts())
-        if self.problem:
-            from . import render
-
-            status = Content.styled(render.one_line(self.problem, max_len=100), "bold $error")
-        self.query_one("#list-status", Static).update(status)
+        self.show_status()
         self._show_state()
         self._update_preview()
         self.refresh_bindings()
+
+    def show_status(self) -> None:
+        """The status line: :meth:`status_parts`, then the marks and the last note about them."""
+        parts = self.status_parts()
+        marks: list[Part] = []  # after the title and the range: what the user just did comes first
+        marked = len(self.table.marks)
+        if marked:
+            marks += ["  ·  ", (f"{MARK_GLYPH} {marked} marked", "bold")]
+        if self.note:
+            marks += ["  ·  ", (render.one_line(self.note, max_len=100), "bold")]
+        status = Content.assemble(*parts[:2], *marks, *parts[2:])
+        if self.problem:
+            status = Content.styled(render.one_line(self.problem, max_len=100), "bold $error")
+        self.query_one("#list-status", Static).update(status)
 
     def _show_state(self) -> None:
         line = self.query_one("#list-state", Static)
@@ -474,11 +554,20 @@ class ListScreen(NodedeskScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":
-            box = self.filter_box
-            return self.filtered or bool(self.problem) or (box is not None and box.display)
+            return self.clears_filter
+        if action == "clear_marks":  # escape with no filter to clear
+            return self.MARKS and bool(self.table.marks) and not self.clears_filter
+        if action in ("toggle_mark", "mark_range"):
+            return self.MARKS
         if action in ("cycle_sort", "reverse_sort"):
             return bool(self.SORTS)
         return True
+
+    @property
+    def clears_filter(self) -> bool:
+        """Whether escape has a filter to clear (or a filter box to close)."""
+        box = self.filter_box
+        return self.filtered or bool(self.problem) or (box is not None and box.display)
 
     def action_reload(self) -> None:
         self.reload()
@@ -500,6 +589,8 @@ class ListScreen(NodedeskScreen):
 
     def action_clear_filter(self) -> None:
         changed = self.filtered or bool(self.problem)
+        if changed:
+            self.drop_marks()
         self.filters = {c.name: c.values[0] for c in self.CYCLES}
         box = self.filter_box
         if box is not None:
@@ -542,6 +633,7 @@ class ListScreen(NodedeskScreen):
     def apply_filter(self) -> None:
         """Ask again if the filter row's values changed (or the last ones were refused)."""
         if self.read_filter() or self.problem:
+            self.drop_marks()
             self.requery()
 
     def cycle(self, name: str) -> None:
@@ -549,6 +641,8 @@ class ListScreen(NodedeskScreen):
         self.set_filter(name, cycle.after(self.filters[name]))
 
     def set_filter(self, name: str, value: Any) -> None:
+        if value != self.filters[name]:
+            self.drop_marks()
         self.filters[name] = value
         self.requery()
 
@@ -580,3 +674,183 @@ class ListScreen(NodedeskScreen):
                 self.reload()
 
         return done
+
+    # ------------------------------------------------------------------ marks
+
+    def marked_keys(self) -> list[str]:
+        """The marked rows' keys, in the order they were marked."""
+        return list(self.table.marks) if self.is_mounted else []
+
+    def drop_marks(self) -> None:
+        """Forget every mark (the filter changed, or an action on the marks is done)."""
+        if self.table.marks:
+            self.table.clear_marks()
+        self.mark_anchor = None
+        self.note = ""
+        self.show_status()
+        self.refresh_bindings()
+
+    def action_toggle_mark(self) -> None:
+        key = self.table.current_key()
+        if key is None:
+            return
+        marked = key not in self.table.marks
+        self.table.set_marks([key], marked)
+        place = self.table.position(key)
+        self.mark_anchor = (key, place) if marked and place is not None else self.mark_anchor
+        self.note = ""
+        self.show_status()
+        self.refresh_bindings()
+
+    def action_mark_range(self) -> None:
+        """Mark every row from the last mark to the cursor (the rows between may be on other
+        pages: then they are read, as the list is filtered and sorted now)."""
+        key = self.table.current_key()
+        if key is None:
+            return
+        here = self.table.position(key)
+        if here is None:
+            return
+        if self.mark_anchor is None or self.mark_anchor[0] not in self.table.marks:  # no mark yet: this row
+            self._mark_range([key], key)
+            return
+        there = self.table.position(self.mark_anchor[0])
+        start = self.mark_anchor[1] if there is None else there
+        low, high = min(start, here), max(start, here)
+        offset = self.table.page_offset
+        if low >= offset and high < offset + len(self.table.rows_data):
+            self._mark_range([r.key for r in self.table.rows_data[low - offset : high - offset + 1]], key)
+            return
+        query = replace(self.list_query(low), limit=high - low + 1)
+        if self.LOCAL:
+            self._mark_range([self.key(i) for i in self.page_in_memory(query).items], key)
+            return
+        self._read_range(self.session.runtime, query, self.table.cache.generation)
+
+    def _mark_range(self, keys: list[str], cursor_key: str) -> None:
+        self.table.set_marks(keys)
+        place = self.table.position(cursor_key)
+        if place is not None:
+            self.mark_anchor = (cursor_key, place)
+        self.note = ""
+        self.show_status()
+        self.refresh_bindings()
+
+    @work(thread=True, group="mark-range", exclusive=True, exit_on_error=False)
+    def _read_range(self, runtime: Any, query: ListQuery, generation: int) -> None:
+        worker = get_current_worker()
+        message: Message
+        try:
+            pages = in_unit_of_work(runtime, lambda ctx: self.read_pages(ctx, query, query.limit))
+            message = self.RangeRead([self.key(i) for p in pages for i in p.items], generation)
+        except NodedeskError as exc:
+            message = self.LoadFailed(query, exc, generation)
+        if not worker.is_cancelled:
+            self.post_message(message)
+
+    def read_pages(self, ctx: ServiceContext, query: ListQuery, count: int | None = None) -> list[Page]:
+        """The rows from ``query.offset`` on (``count`` of them, or to the end), in pages of at
+        most :data:`READ_LIMIT` rows, in the caller's one unit of work (a worker thread)."""
+        pages: list[Page] = []
+        offset, wanted = query.offset, count
+        while wanted is None or wanted > 0:
+            limit = READ_LIMIT if wanted is None else min(wanted, READ_LIMIT)
+            page = self.fetch(ctx, replace(query, offset=offset, limit=limit))
+            pages.append(page)
+            offset += len(page.items)
+            wanted = None if wanted is None else wanted - len(page.items)
+            if not page.items or offset >= page.total:
+                break
+        return pages
+
+    @on(RangeRead)
+    def _range_read(self, message: RangeRead) -> None:
+        message.stop()
+        if message.generation != self.table.cache.generation:
+            return  # the list changed meanwhile: press V again
+        cursor_key = self.table.current_key()
+        if cursor_key is not None:
+            self._mark_range(message.keys, cursor_key)
+
+    def action_clear_marks(self) -> None:
+        self.drop_marks()
+
+    def confirm_on_marks(self, action: BulkAction, ids: list[int]) -> None:
+        """One confirmation for ``action`` on the marked rows ``ids`` (tui/kit/bulk.py); after it,
+        the rows it left as they were stay marked and the status line says what was done."""
+        from .bulk import BulkConfirmScreen, result_line
+
+        def done(result: BulkResult | None) -> None:
+            if result is not None:
+                changed = {str(i.id) for i in result.items}
+                left = [k for k in self.marked_keys() if k not in changed]
+                self.marks_done(left, result_line(action, result, len(left)))
+
+        self.app.push_screen(BulkConfirmScreen(action, ids), done)
+
+    def marks_done(self, still_marked: list[str], note: str) -> None:
+        """An action on the marks is done: these rows stay marked (those it left as they were),
+        the note says what happened; then the list reads what changed."""
+        self.table.clear_marks()
+        self.table.set_marks(still_marked)
+        self.mark_anchor = None
+        self.say(note)
+        self.notify(note, title="Done", markup=False)
+        self.refresh_bindings()
+        self.reload(keep_scroll=True)
+
+    def say(self, note: str) -> None:
+        """A line about the last action on the marks, kept in the status line until the marks
+        or the filter change."""
+        self.note = note
+        self.show_status()
+
+    # ------------------------------------------------------------------ export
+
+    @property
+    def export_name(self) -> str:
+        """The CSV's default file name: ``<section>-<site date>.csv``."""
+        day = timeutil.to_local(self.session.now(), self.session.tz).format("YYYY-MM-DD")
+        return f"{self.EXPORT_NAME or self.SECTION}-{day}.csv"
+
+    def export_query(self) -> ListQuery:
+        """The list as it is filtered and sorted now, from its first row."""
+        return self.list_query(0)
+
+    def export_rows(self, items: Sequence[Any]) -> list[list[str]]:
+        """The CSV rows of ``items`` (UI thread: cells() may read the screen's state)."""
+        return self._for_export(lambda: [self.export_cells(item) for item in items])
+
+    def export_header_line(self) -> list[str]:
+        return self._for_export(self.export_headers)
+
+    def _for_export(self, make: Callable[[], T]) -> T:
+        """``make()`` with ``exporting`` set: columns and cells in full, whatever the width."""
+        self.exporting = True
+        try:
+            return make()
+        finally:
+            self.exporting = False
+
+    def action_export(self) -> None:
+        from .export import ExportListScreen
+
+        self.app.push_screen(ExportListScreen(self))
+
+    def list_commands(self) -> Iterable[SystemCommand]:
+        """The kit's commands for the palette (tui/app.py asks every screen that has them)."""
+        yield SystemCommand(
+            f"Export {self.NOUN} as CSV",
+            "The whole list as filtered and sorted now (ctrl+e)",
+            self.action_export,
+        )
+        if self.MARKS and self.table.marks:
+            yield SystemCommand(
+                "Clear marks", f"Unmark the {len(self.table.marks)} marked row(s)", self.drop_marks
+            )
+
+
+def plain_text(cell: Any) -> str:
+    """A table cell as the text it shows (Rich Text, Textual Content or str), on one line."""
+    text = cell.plain if isinstance(cell, (Text, Content)) else str(cell)
+    return " ".join(text.split())

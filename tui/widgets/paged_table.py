@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 CursorHint = Literal["keep", "first", "last"]
+MARK_COLUMN = "mark"  # the key of a list's narrow marks column (tui/kit/table.py), never data
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ shows more). Every item is selectable and ``enter`` opens its own screen: a wind
 detail, a reservation, an invoice month, a project's cost splits, the notices outbox. The data
 comes from :func:`nodedesk.core.services.views.dashboard.dashboard` in one thread worker, which posts
 :class:`DashboardScreen.Loaded`; it is reloaded when the screen comes back, when the change
-feed reports a change (tui/kit/live.py) and on ``r``.
+feed reports a change (tui/kit/live.py) and on ``r``. Under the panels, one line says when Slurm
+was last synced and how much drift there is now (only on a site that has run a sync).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from nodedesk.core.errors import NodedeskError
 from nodedesk.core.safetext import one_line
 from nodedesk.core.services.rentals import projects
 from nodedesk.core.services.views import dashboard as svc
+from nodedesk.core.slurm.status import SyncSummary
 from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...kit import navigation
@@ -42,7 +44,15 @@ PANELS = {
     "far": "Upcoming · 8–30 days",
     "office": "Invoices · notices",
 }
-GLYPH = {"window": "⚒", "outage": "⚠", "reservation": "▣", "split": "%", "invoice": "$", "notices": "✉"}
+GLYPH = {
+    "window": "⚒",
+    "outage": "⚠",
+    "reservation": "▣",
+    "split": "%",
+    "invoice": "$",
+    "notices": "✉",
+    "slurm": "⇄",
+}
 INVOICE_WORD = {"draft": "draft", "finalized": "finalized ✓", "drifted": "⚠ drifted"}
 
 
@@ -95,8 +105,10 @@ class DashboardScreen(NodedeskScreen):
                 options = OptionList(Option(Content.styled("Loading…", "dim"), disabled=True), id=panel_id)
                 options.border_title = title
                 yield options
+        yield Static(id="dash-slurm")
 
     def on_mount(self) -> None:
+        self.query_one("#dash-slurm").display = False
         self.panel("now").focus()
         self.reload()
 
@@ -174,6 +186,7 @@ class DashboardScreen(NodedeskScreen):
             self._fill("risk", self._risk_items(data, tz), "no downtime on reservations", data.at_risk.more)
         self._fill("approvals", self._approval_items(data, tz), "nothing waits for approval", 0)
         self._fill("office", self._office_items(data), "", 0)
+        self._show_slurm(data.slurm, tz)
         self.panel("now").border_subtitle = self._count(data.windows_now.total + data.outages_now.total)
         self.panel("near").border_subtitle = self._count(data.windows_near.total)
         self.panel("far").border_subtitle = self._count(data.windows_far.total)
@@ -182,6 +195,29 @@ class DashboardScreen(NodedeskScreen):
             data.pending_reservations.total + data.pending_splits.total
         )
         self.refresh_bindings()
+
+    def _show_slurm(self, summary: SyncSummary | None, tz: str) -> None:
+        """The Slurm line: the last sync and the drift now (nothing if no sync ever ran)."""
+        line = self.query_one("#dash-slurm", Static)
+        last = summary.last if summary is not None else None
+        line.display = summary is not None and last is not None
+        if summary is None or last is None:
+            return
+        when = timeutil.to_local(last.at, tz).format("ddd D MMM HH:mm")
+        drift = summary.drift_total
+        trouble = drift > 0 or last.outcome != "ok" or bool(summary.nodes_out)
+        line.set_class(trouble, "-trouble")
+        outcome = "ok" if last.outcome == "ok" else f"{last.outcome}, {last.problems} problem(s)"
+        drift_words = f"{drift} drift item{'s' if drift != 1 else ''}" if drift else "no drift"
+        out = f" · {len(summary.nodes_out)} node(s) out of service" if summary.nodes_out else ""
+        line.update(
+            Content.assemble(
+                (f"{GLYPH['slurm']} Slurm ", "bold"),
+                f"last sync {when} by {one_line(last.by, max_len=20)}: {outcome} · ",
+                (drift_words, "bold" if drift else ""),
+                out,
+            )
+        )
 
     @staticmethod
     def _count(n: int) -> str:

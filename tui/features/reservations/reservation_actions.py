@@ -3,7 +3,9 @@
 The footer offers what fits the selected reservation: ``Approve`` and ``Decline`` for a pending
 one, ``Cancel`` for a pending or approved one. A user who may not do it sees the action with a
 lock (``Approve 🔒``); pressing it says why. Every decision goes through a confirmation dialog
-(:class:`DecideReservationScreen`), and the service checks everything again.
+(:class:`DecideReservationScreen`), and the service checks everything again. With rows marked
+on the list the same keys act on all of them, after one confirmation listing what the service
+would do to each (``open_bulk``, tui/kit/bulk.py).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def decision_refusal(session: AppSession, what: str) -> str:
 
 
 class ReservationActionsMixin:
-    """Needs ``current_reservation()`` and ``open_decision(what, reservation)``."""
+    """Needs ``current_reservation()`` and ``open_decision(what, reservation)``; a list with
+    marks also ``marked_ids()`` and ``open_bulk(what, ids)``."""
 
     session: AppSession
     explain: Callable[..., None]
@@ -55,9 +58,21 @@ class ReservationActionsMixin:
     def open_decision(self, what: str, reservation: svc.ReservationView) -> None:
         raise NotImplementedError
 
+    def marked_ids(self) -> list[int]:
+        """The marked reservations the keys act on (none: the selected one)."""
+        return []
+
+    def open_bulk(self, what: str, ids: list[int]) -> None:
+        raise NotImplementedError
+
     def reservation_action_state(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """``check_action`` for the shared decisions (None: not one of ours)."""
         names = {"approve": "approve", "decline": "decline", "cancel_booking": "cancel"}
+        if self.marked_ids() and (action in names or action == "unavailable"):
+            # On the marks: offered to whoever may decide; the service says which it refuses.
+            what = str(parameters[0]) if action == "unavailable" and parameters else names.get(action, "")
+            refused = bool(decision_refusal(self.session, what)) if what else False
+            return refused if action == "unavailable" else not refused
         if action == "unavailable" and parameters:
             what = str(parameters[0])
             r = self.current_reservation()
@@ -69,6 +84,10 @@ class ReservationActionsMixin:
         return r is not None and r.status in ELIGIBLE[what] and not decision_refusal(self.session, what)
 
     def _decide(self, what: str) -> None:
+        ids = self.marked_ids()
+        if ids:
+            self.open_bulk(what, ids)
+            return
         r = self.current_reservation()
         if r is None:
             return

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.services.nodes import inventory
-from nodedesk.core.services.rentals import projects
+from nodedesk.core.services.rentals import bulk, projects
 from nodedesk.core.services.rentals import reservations as svc
 from nodedesk.core.services.site import users
 from rich.text import Text
@@ -21,6 +21,7 @@ from textual.widgets import Input, Static
 from ...kit import render
 from ...kit import rental_render as rr
 from ...kit.access import may_request
+from ...kit.bulk import BulkAction, BulkCall
 from ...kit.form_parts import NameListSuggester
 from ...kit.list_screen import (
     ListScreen,
@@ -28,6 +29,7 @@ from ...kit.list_screen import (
     clear_binding,
     cycle_bindings,
     filter_binding,
+    mark_bindings,
     reload_binding,
     sort_bindings,
 )
@@ -56,6 +58,46 @@ STATUS = Cycle(
 )
 CURRENT = Cycle("current", "u", (False, True), "Current", tooltip="Only reservations not over yet (on/off)")
 WIDE = 136
+
+
+def _bulk_call(what: str) -> BulkCall:
+    def call(
+        ctx: ServiceContext, ids: list[int], reason: str, versions: Mapping[int, int] | None, preview: bool
+    ) -> bulk.BulkResult:
+        return bulk.reservations(ctx, what, ids, reason=reason, expected_versions=versions, preview=preview)
+
+    return call
+
+
+# What a key does on the marked reservations (the words of reservation_decide.py).
+BULK = {
+    "approve": BulkAction(
+        "Approve",
+        "approved",
+        "reservation",
+        "Each is checked as when approved one at a time (node rentable, project active, nothing "
+        "overlapping, month not finalized). Approved reservations are billed.",
+        _bulk_call("approve"),
+        variant="success",
+    ),
+    "decline": BulkAction(
+        "Decline",
+        "declined",
+        "reservation",
+        "Declining is final and frees the slots. A reason is required (kept in the activity log).",
+        _bulk_call("decline"),
+        reason="required",
+        variant="error",
+    ),
+    "cancel": BulkAction(
+        "Cancel",
+        "cancelled",
+        "reservation",
+        "Cancelling is final and frees the slots; approved ones are no longer billed.",
+        _bulk_call("cancel"),
+        variant="error",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -94,6 +136,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
     SORTS = SORTS
     CYCLES = (STATUS, CURRENT)
     PREVIEW = True
+    MARKS = True
 
     BINDINGS = [
         Binding("n", "new", "New", tooltip="Request or record a reservation"),
@@ -104,6 +147,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
         *sort_bindings("Sort by start, end, node, project, status or number"),
         reload_binding("Reload now (the list also refreshes every 30 s)"),
         clear_binding(),
+        *mark_bindings(),
     ]
 
     def __init__(self) -> None:
@@ -124,7 +168,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
 
     @property
     def compact(self) -> bool:
-        return self.size.width < WIDE
+        return not self.exporting and self.size.width < WIDE
 
     # ------------------------------------------------------------------ filter row
 
@@ -213,7 +257,7 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
         tz, now, compact = self.session.tz, self.session.now(), self.compact
         return [
             Text(str(r.id), justify="right"),
-            rr.reservation_status(r.status),
+            r.status if self.exporting else rr.reservation_status(r.status),
             render.text(r.node),
             render.text(r.project),
             render.when(r.start, tz, compact=compact, now=now),
@@ -305,6 +349,12 @@ class ReservationsScreen(ReservationActionsMixin, ListScreen):
         from .reservation_decide import DecideReservationScreen
 
         self.app.push_screen(DecideReservationScreen(what, reservation), self._changed)
+
+    def marked_ids(self) -> list[int]:
+        return [int(k) for k in self.marked_keys()]
+
+    def open_bulk(self, what: str, ids: list[int]) -> None:
+        self.confirm_on_marks(BULK[what], ids)
 
     def _changed(self, result: svc.ReservationResult | None) -> None:
         if result is not None:

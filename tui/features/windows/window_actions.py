@@ -3,6 +3,8 @@
 The footer shows what is possible *for the selected window right now*: ``Edit`` for an upcoming
 window, ``Move end`` for one in progress, ``Edit 🔒`` / ``Delete 🔒`` when locked (pressing them
 says why), and ``Correct`` for admins on locked windows. The services enforce every rule again.
+With windows marked on the list, ``d`` (and ``D``, as a correction) deletes all of them after one
+confirmation listing what the service would do to each (``open_bulk_delete``, tui/kit/bulk.py).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ WINDOW_ACTION_BINDINGS = [
 
 
 class WindowActionsMixin:
-    """Needs ``current_window()``, ``open_form(mode, window)`` and ``open_delete(window, correction)``."""
+    """Needs ``current_window()``, ``open_form(mode, window)`` and ``open_delete(window, correction)``;
+    a list with marks also ``marked_ids()`` and ``open_bulk_delete(ids, correction)``."""
 
     session: AppSession
     explain: Callable[..., None]  # NodedeskScreen's
@@ -47,14 +50,28 @@ class WindowActionsMixin:
     def open_delete(self, window: svc.WindowView, correction: bool) -> None:
         raise NotImplementedError
 
-    def window_action_state(self, action: str) -> bool | None:
+    def marked_ids(self) -> list[int]:
+        """The marked windows ``d`` deletes (none: the selected one)."""
+        return []
+
+    def open_bulk_delete(self, ids: list[int], correction: bool) -> None:
+        raise NotImplementedError
+
+    def window_action_state(self, action: str, parameters: tuple[object, ...] = ()) -> bool | None:
         """``check_action`` for the shared window actions (None: not one of ours)."""
         if action not in ("edit", "move_end", "locked", "delete", "correct", "delete_correction"):
             return None
+        may = not not_allowed(self.session, "manage_windows")
+        if self.marked_ids() and (action in ("delete", "delete_correction") or parameters == ("delete",)):
+            # On the marks: offered to whoever may delete; the service says which it refuses.
+            if action == "delete":
+                return may
+            if action == "locked":
+                return not may
+            return not not_allowed(self.session, "correct")
         w = self.current_window()
         if w is None:
             return False
-        may = not not_allowed(self.session, "manage_windows")
         if action == "edit":
             return may and w.status == "upcoming"
         if action == "move_end":
@@ -82,11 +99,17 @@ class WindowActionsMixin:
             self.open_form("correct", w)
 
     def action_delete_correction(self) -> None:
+        if self.marked_ids():
+            self.open_bulk_delete(self.marked_ids(), correction=True)
+            return
         w = self.current_window()
         if w is not None:
             self.open_delete(w, correction=True)
 
     def action_delete(self) -> None:
+        if self.marked_ids():
+            self.open_bulk_delete(self.marked_ids(), correction=False)
+            return
         w = self.current_window()
         if w is not None:
             self.open_delete(w, correction=False)

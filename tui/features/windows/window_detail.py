@@ -1,4 +1,5 @@
-"""One maintenance window: every field, its lock state and what may be done with it."""
+"""One maintenance window: every field, whether Slurm has it, its lock state and what may be done
+with it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textual.widgets import Static
 
 from ...kit import render
 from ...kit.base import NodedeskScreen
+from . import window_slurm
 from .window_actions import WINDOW_ACTION_BINDINGS, WindowActionsMixin, not_allowed
 
 
@@ -35,6 +37,7 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
         self.window_id = window_id
         self.window: svc.WindowView | None = None
         self.link: schedules.WindowLink | None = None  # the recurring schedule it belongs to
+        self.slurm = window_slurm.SlurmState(None)
 
     def crumbs(self) -> tuple[str, ...]:
         return (f"#{self.window_id}",)
@@ -53,14 +56,20 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
     def reload(self) -> None:
         window_id = self.window_id
         self.db(
-            lambda ctx: (svc.get_window(ctx, window_id), schedules.link_of_window(ctx, window_id)),
+            lambda ctx: (
+                svc.get_window(ctx, window_id),
+                schedules.link_of_window(ctx, window_id),
+                window_slurm.read(ctx, [window_id]),
+            ),
             self._loaded,
             on_error=self._failed,
             group="detail",
         )
 
-    def _loaded(self, loaded: tuple[svc.WindowView, schedules.WindowLink | None]) -> None:
-        self.window, self.link = loaded
+    def _loaded(
+        self, loaded: tuple[svc.WindowView, schedules.WindowLink | None, window_slurm.SlurmState]
+    ) -> None:
+        self.window, self.link, self.slurm = loaded
         self._show(loaded[0])
 
     def _failed(self, exc: NodedeskError) -> None:
@@ -86,6 +95,7 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
             row("End", timeutil.format_local(w.end, tz)),
             row("Duration", timeutil.format_duration(w.duration)),
             row("Scope", render.one_line(w.scope.label())),
+            row("In Slurm", window_slurm.sentence(self.slurm.of(w.id))),
             row("Backdated", "yes (created with a start in the past)" if w.backdated else "no"),
             row("Created", f"{timeutil.format_local(w.created_at, tz)} by {render.one_line(w.created_by)}"),
             row(

@@ -1,29 +1,36 @@
-"""Windows section: the paged, sortable, filterable list of maintenance windows."""
+"""Windows section: the paged, sortable, filterable list of maintenance windows, with whether
+Slurm has each one (read with each page, window_slurm.py), marks and their bulk delete."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from nodedesk.core import timeutil
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.services.downtime import windows as svc
+from nodedesk.core.services.rentals import bulk
+from nodedesk.core.slurm.status import Presence
 from rich.text import Text
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 
 from ...kit import render
+from ...kit.bulk import BulkAction
 from ...kit.list_screen import (
     ListScreen,
     clear_binding,
     cycle_bindings,
     filter_binding,
+    mark_bindings,
     reload_binding,
     sort_bindings,
 )
 from ...kit.query import Cycle, ListQuery, Sort
 from ...widgets.paged_table import Col
+from . import window_slurm
 from .window_actions import WINDOW_ACTION_BINDINGS, WindowActionsMixin, not_allowed
 
 NEWEST = ("newest first", "oldest first")
@@ -50,6 +57,40 @@ STATUS = Cycle(
 WIDE = 136  # from this width on, times show the full date (narrower: "Feb 15 08:00")
 
 
+@dataclass(frozen=True)
+class WindowsPage:
+    """A page of windows and whether Slurm has them (read in the same unit of work)."""
+
+    items: Sequence[svc.WindowView]
+    total: int
+    offset: int
+    slurm: window_slurm.SlurmState
+
+
+def _bulk_delete(correction: bool) -> BulkAction:
+    def call(
+        ctx: ServiceContext, ids: list[int], reason: str, versions: Mapping[int, int] | None, preview: bool
+    ) -> bulk.BulkResult:
+        return bulk.delete_windows(
+            ctx, ids, correction=correction, reason=reason, expected_versions=versions, preview=preview
+        )
+
+    if correction:
+        meaning = (
+            "An admin correction: any window may be deleted, with a reason; it is audited, and "
+            "finalized invoices of the months it touches are flagged as drifted. Listed under each "
+            "window: the reservations that get billable hours back."
+        )
+    else:
+        meaning = (
+            "Upcoming windows may be deleted; one in progress or completed is locked (D deletes it "
+            "as an admin correction). Listed under each window: the reservations that get billable "
+            "hours back."
+        )
+    reason = "required" if correction else "none"
+    return BulkAction("Delete", "deleted", "window", meaning, call, reason=reason, variant="error")
+
+
 class WindowsScreen(WindowActionsMixin, ListScreen):
     SECTION = "windows"
     HELP_TOPIC = "windows"
@@ -62,6 +103,7 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
     SORTS = SORTS
     CYCLES = (STATUS,)
     PREVIEW = True
+    MARKS = True
 
     BINDINGS = [
         Binding("n", "new", "New"),
@@ -71,7 +113,13 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
         *sort_bindings("Sort by start, end, title, duration, creator, #"),
         reload_binding("Reload (also every 30 s)"),
         clear_binding(),
+        *mark_bindings(),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.synced = False  # the site has run a Slurm sync
+        self.presence: dict[int, Presence] = {}  # window id -> in Slurm, from the pages read
 
     @property
     def status(self) -> str | None:
@@ -79,7 +127,7 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
 
     @property
     def compact(self) -> bool:
-        return self.size.width < WIDE
+        return not self.exporting and self.size.width < WIDE
 
     # ------------------------------------------------------------------ the list
 
@@ -89,7 +137,9 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
         return [
             Col("id", "#", 4, sort_key="id"),
             Col("status", "Status", 14),
-            Col("title", "Title", None, min_width=16, sort_key="title"),
+            # Whether Slurm has it: a glyph under ⇄ when space is short (the preview says it in words)
+            Col("slurm", "⇄" if compact else "Slurm", 1 if compact else 5),
+            Col("title", "Title", None, min_width=12, sort_key="title"),
             Col("start", "Start", when, sort_key="start"),
             Col("end", "End", when, sort_key="end"),
             Col("duration", "Duration", 8, sort_key="duration", essential=False),
@@ -97,8 +147,8 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
             Col("by", "By", 10, sort_key="created_by", essential=False),
         ]
 
-    def fetch(self, ctx: ServiceContext, query: ListQuery) -> svc.WindowPage:
-        return svc.list_windows(
+    def fetch(self, ctx: ServiceContext, query: ListQuery) -> WindowsPage:
+        page = svc.list_windows(
             ctx,
             svc.WindowQuery(
                 status=query.get("status"),
@@ -109,12 +159,24 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
                 limit=query.limit,
             ),
         )
+        slurm = window_slurm.read(ctx, [w.id for w in page.items])
+        return WindowsPage(page.items, page.total, page.offset, slurm)
+
+    def page_read(self, page: Any) -> None:
+        if isinstance(page, WindowsPage):
+            self.synced = page.slurm.synced
+            self.presence.update(page.slurm.presence or {})
+
+    def slurm_of(self, window_id: int) -> Presence | None:
+        """None: the site never synced (or the window's page was read before it did)."""
+        return self.presence.get(window_id) if self.synced else None
 
     def cells(self, w: svc.WindowView) -> Sequence[Any]:
         tz, now, compact = self.session.tz, self.session.now(), self.compact
         return [
             Text(str(w.id), justify="right"),
-            render.status_text(w.status, locked=w.locked),
+            w.status if self.exporting else render.status_text(w.status, locked=w.locked),
+            (window_slurm.word if self.exporting else window_slurm.cell)(self.slurm_of(w.id)),
             render.text(w.title),
             render.when(w.start, tz, compact=compact, now=now),
             render.when(w.end, tz, compact=compact, now=now),
@@ -149,6 +211,9 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
             second = Content(render.one_line(w.description, max_len=300))
         else:
             second = Content.styled("upcoming: may be edited or deleted", "dim")
+        if self.synced:
+            slurm = window_slurm.sentence(self.slurm_of(w.id))
+            second = Content.assemble(("Slurm: ", "bold"), render.one_line(slurm, max_len=80), " · ", second)
         return Content("\n").join([first, second])
 
     # ------------------------------------------------------------------ actions
@@ -157,7 +222,7 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
         return self.current_item()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        state = self.window_action_state(action)
+        state = self.window_action_state(action, parameters)
         if state is not None:
             return state
         return super().check_action(action, parameters)
@@ -185,6 +250,12 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
         from .window_delete import DeleteWindowScreen
 
         self.app.push_screen(DeleteWindowScreen(window, correction=correction), self._deleted)
+
+    def marked_ids(self) -> list[int]:
+        return [int(k) for k in self.marked_keys()]
+
+    def open_bulk_delete(self, ids: list[int], correction: bool) -> None:
+        self.confirm_on_marks(_bulk_delete(correction), ids)
 
     def _saved(self, result: svc.SaveResult | None) -> None:
         if result is not None:
