@@ -448,7 +448,12 @@ def cold_start(url: str, timeout: float = 60.0, size: tuple[int, int] = (120, 40
         "TERM": "xterm-256color",
     }
     env.pop("NODEDESK_USER", None)
+    # The app's environment is given to tmux with -e: a tmux server already running (another
+    # session on this machine) would otherwise start the app with the server's environment.
     cmd = ["tmux", "new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1])]
+    for name in ("NODEDESK_DATABASE_URL", "NODEDESK_NOW", "TERM", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "HOME"):
+        if name in env:
+            cmd += ["-e", f"{name}={env[name]}"]
     first: float | None = None
     first_cpu = 0.0
     pane = ""

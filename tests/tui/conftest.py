@@ -113,3 +113,22 @@ def tab(section_id: str, title: str, key: str, help_topic: str = "overview") -> 
     """A top-bar tab for a snapshot's pinned section list (the picture stays the same when the
     app gains a section)."""
     return Section(section_id, title, key, help_topic, f"{section_id}.list")
+
+
+@pytest.fixture(autouse=True)
+def _notes_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every toast the app shows is also kept in ``app.notes_seen``: a toast lasts three
+    seconds, and on a loaded machine a test may look after it has gone."""
+    shown = NodedeskApp.notify
+
+    def notify(self: NodedeskApp, message: str, **kwargs: object) -> None:
+        seen: list[str] = self.__dict__.setdefault("notes_seen", [])
+        seen.append(str(message))
+        shown(self, message, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NodedeskApp, "notify", notify)
+
+
+def notifications(app: NodedeskApp) -> list[str]:
+    """The messages of every toast shown so far (see ``_notes_kept``)."""
+    return list(app.__dict__.get("notes_seen", []))

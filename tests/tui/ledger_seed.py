@@ -25,6 +25,7 @@ from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
 from textual.widgets import Static, TextArea
 
+from tests.tui.conftest import notifications as tui_notifications
 from tests.tui.conftest import settle
 
 
@@ -77,7 +78,7 @@ def text_of(app: NodedeskApp, selector: str) -> str:
 
 
 def notes(app: NodedeskApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    return tui_notifications(app)
 
 
 def footer_keys(app: NodedeskApp) -> dict[str, str]:

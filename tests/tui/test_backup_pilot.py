@@ -32,7 +32,7 @@ from textual.widgets import Button, Input, Select, Static
 
 from tests.helpers import runtime_as
 from tests.tui.backup_seed import make_export
-from tests.tui.conftest import seed_windows, settle
+from tests.tui.conftest import notifications, seed_windows, settle
 
 
 @pytest.fixture
@@ -59,9 +59,6 @@ def squash(value: str) -> str:
 def text(app: NodedeskApp, selector: str) -> str:
     return squash(plain(app.screen.query_one(selector, Static)))
 
-
-def notifications(app: NodedeskApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def state(runtime: Runtime) -> tuple[int, int, str]:

@@ -23,7 +23,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from tests.helpers import local
-from tests.tui.conftest import seed_reservation, seed_windows, settle
+from tests.tui.conftest import notifications, seed_reservation, seed_windows, settle
 
 
 def seed_calendar(runtime: Runtime) -> None:
@@ -201,7 +201,7 @@ async def test_filter_by_node_or_node_type_and_escape_clears(runtime: Runtime) -
         await pilot.press("enter")
         await settle(pilot)
         assert screen.flt.node_type == "H100"  # refused: the filter stays
-        assert any("no node or node type named 'node99'" in n.message for n in app._notifications)
+        assert any("no node or node type named 'node99'" in n for n in notifications(app))
         await pilot.press("escape")
         await settle(pilot)
         assert screen.flt.empty and not box.display

@@ -23,7 +23,7 @@ from textual.pilot import Pilot
 from textual.widgets import Markdown, OptionList, Static
 
 from tests.helpers import runtime_as
-from tests.tui.conftest import settle
+from tests.tui.conftest import notifications, settle
 from tests.tui.dashboard_seed import DashSeed, seed_dashboard
 
 
@@ -197,7 +197,7 @@ async def test_viewer_sees_the_dashboard_but_may_not_decide_splits(runtime: Runt
         await pilot.press("x")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
-        assert any("vic may not" in n.message for n in app._notifications)
+        assert any("vic may not" in n for n in notifications(app))
 
 
 async def test_notices_item_and_help(app: NodedeskApp, seed: DashSeed) -> None:
@@ -208,7 +208,7 @@ async def test_notices_item_and_help(app: NodedeskApp, seed: DashSeed) -> None:
             from nodedesk.tui.features.notices.notices import NoticesScreen
         except ImportError:
             assert isinstance(app.screen, DashboardScreen)
-            assert any("3 notice(s) waiting" in n.message for n in app._notifications)
+            assert any("3 notice(s) waiting" in n for n in notifications(app))
         else:
             assert isinstance(app.screen, NoticesScreen)
             await pilot.press("escape")

@@ -36,6 +36,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, RadioButton, Static
 
 from tests.helpers import local, runtime_as
+from tests.tui.conftest import notifications as tui_notifications
 from tests.tui.conftest import settle
 from tests.tui.invoice_seed import InvoiceSeed, finalize_and_correct, seed_invoices
 
@@ -56,7 +57,7 @@ def text(app: NodedeskApp, selector: str) -> str:
 
 
 def notes(app: NodedeskApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    return tui_notifications(app)
 
 
 def footer(app: NodedeskApp) -> dict[str, str]:

@@ -37,11 +37,12 @@ from nodedesk.tui.features.windows.windows import WindowsScreen
 from nodedesk.tui.kit import live
 from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DataTable, Input, RadioButton, Static
 
 from tests.cli_helpers import Cli
 from tests.helpers import SITE_TZ
-from tests.tui.conftest import Seeded, seed_reservation, settle
+from tests.tui.conftest import Seeded, notifications, seed_reservation, settle
 from tests.tui.invoice_seed import InvoiceSeed, seed_invoices
 
 FAR = 3600.0  # the feed's own timers, out of the way
@@ -98,6 +99,17 @@ async def open_windows(pilot: Pilot, select: int) -> WindowsScreen:
     return screen
 
 
+def test_a_change_arriving_while_no_screen_is_shown_is_kept_for_later(app: NodedeskApp) -> None:
+    """A change message can reach the app between two screens or while it closes (seen on a
+    loaded machine): the feed notes it and refreshes nothing, instead of failing the app."""
+    feed = live.ChangeFeed(app)
+    away = Screen[None]()
+    feed._seen[away] = 0  # a screen that read itself before the change and is not shown now
+    assert not app._screen_stack  # the app is not running: no screen is shown
+    feed.changed(live.DataChanged(frozenset({"window"}), changes.ChangeHead(7, "h")))
+    assert feed.missed(away) == frozenset({"window"})  # it catches up when it is shown again
+
+
 def test_the_console_polls_at_least_every_second() -> None:
     assert live.POLL_SECONDS <= 1.0 and live.CLOCK_SECONDS <= 60.0
 
@@ -136,7 +148,7 @@ async def test_window_detail_follows_another_admin_and_closes_when_it_is_deleted
             svc.delete_window(ctx, seeded.upcoming)
         await poll(pilot)
         assert not isinstance(app.screen, WindowDetailScreen)
-        assert any("no longer exists" in n.message for n in app._notifications)
+        assert any("no longer exists" in n for n in notifications(app))
 
 
 async def test_reservation_detail_shows_a_cancellation_by_another_admin(

@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, RadioSet, Static
 
 from tests.helpers import local, runtime_as
-from tests.tui.conftest import settle
+from tests.tui.conftest import notifications, settle
 from tests.tui.rentals_seed import Rentals, seed_rentals
 
 SIZE = (80, 24)
@@ -46,9 +46,6 @@ def text_of(app: NodedeskApp, selector: str) -> str:
     box = app.screen.query_one(selector, Static)
     return str(box.render()) if box.display else ""
 
-
-def notifications(app: NodedeskApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 async def open_nodes(pilot: Pilot) -> NodesScreen:

@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, Select, Static
 
 from tests.helpers import local, runtime_as
-from tests.tui.conftest import settle
+from tests.tui.conftest import notifications, settle
 from tests.tui.rentals_seed import Rentals, seed_rentals
 
 
@@ -45,9 +45,6 @@ def text(app: NodedeskApp, selector: str) -> str:
     box = app.screen.query_one(selector, Static)
     return str(box.render()) if box.display else ""
 
-
-def notifications(app: NodedeskApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def stored(runtime: Runtime, oid: int) -> outages.OutageView:

@@ -20,7 +20,7 @@ from textual.widgets import Input, Markdown, Static
 
 from tests.helpers import runtime_as
 from tests.rentals.support import finalize_month
-from tests.tui.conftest import settle
+from tests.tui.conftest import notifications, settle
 from tests.tui.rentals_seed import Rentals, seed_rentals
 
 
@@ -42,9 +42,6 @@ def text(app: NodedeskApp, selector: str) -> str:
     box = app.screen.query_one(selector, Static)
     return str(box.render()) if box.display else ""
 
-
-def notifications(app: NodedeskApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def stored(runtime: Runtime, rid: int) -> tuple[str, str]:

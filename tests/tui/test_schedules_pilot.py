@@ -17,7 +17,7 @@ from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from tests.tui.conftest import seed_reservation, seed_windows, settle
+from tests.tui.conftest import notifications, seed_reservation, seed_windows, settle
 
 
 @pytest.fixture(autouse=True)
@@ -162,7 +162,7 @@ async def test_edit_from_detail_and_extend(app: NodedeskApp, runtime: Runtime) -
         await settle(pilot)
         await pilot.press("x")
         await settle(pilot)
-        assert any("0 window(s) created" in n.message for n in app._notifications)
+        assert any("0 window(s) created" in n for n in notifications(app))
     with runtime.read() as ctx:
         starts = [o.start for o in svc.occurrences(ctx, sid, count=3)]
         assert [s.hour for s in starts] == [12, 11, 11]  # 07:00 EST, then 07:00 EDT (UTC hours)

@@ -17,7 +17,7 @@ from textual.command import CommandPalette
 from textual.widgets import Markdown, Static
 
 from tests.helpers import runtime_as
-from tests.tui.conftest import Seeded, settle
+from tests.tui.conftest import Seeded, notifications, settle
 
 
 @pytest.fixture(autouse=True)
@@ -25,9 +25,6 @@ def windows_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests start in the Windows section (the app opens on the Dashboard)."""
     monkeypatch.setattr(NodedeskApp, "DEFAULT_MODE", "windows")
 
-
-def notifications(app: NodedeskApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def help_keys(app: NodedeskApp) -> str:

@@ -15,7 +15,7 @@ from nodedesk.tui.widgets.paged_table import PagedTable
 from textual import constants
 from textual.theme import BUILTIN_THEMES
 
-from tests.tui.conftest import Seeded, settle
+from tests.tui.conftest import Seeded, notifications, settle
 
 ENV = ("NO_COLOR", "NODEDESK_THEME", "TEXTUAL_THEME", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL_ANIMATIONS")
 
@@ -25,9 +25,6 @@ def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
 
-
-def notifications(app: NodedeskApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 async def windows_list(app: NodedeskApp, pilot) -> PagedTable:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from textual.widgets import Button, Input, Static, TextArea
 
 from tests.conftest import BACKENDS
 from tests.helpers import local, runtime_as
-from tests.tui.conftest import Seeded, seed_reservation, settle
+from tests.tui.conftest import Seeded, notifications, seed_reservation, settle
 
 
 @pytest.fixture(autouse=True)
@@ -50,9 +50,6 @@ async def select_window(pilot: Pilot, window_id: int) -> None:
     t.move_cursor(row=ids(pilot.app).index(window_id))  # type: ignore[arg-type]
     await settle(pilot)
 
-
-def notifications(app: NodedeskApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def form_error(app: NodedeskApp, field: str) -> str:

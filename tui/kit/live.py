@@ -23,6 +23,7 @@ from weakref import WeakKeyDictionary
 
 from nodedesk.core import changes
 from nodedesk.core.changes import EVERYTHING, ChangeHead
+from textual.app import ScreenStackError, UnknownModeError
 from textual.message import Message
 from textual.screen import Screen
 
@@ -182,7 +183,11 @@ class ChangeFeed:
         self._event += 1
         self._history.append((self._event, message.kinds))
         del self._history[:-HISTORY]
-        self.catch_up(self.app.screen)
+        try:
+            shown = self.app.screen
+        except (ScreenStackError, UnknownModeError):
+            return  # between two screens, or closing: the next screen shown catches up
+        self.catch_up(shown)
 
     def screen_changed(self, screen: Screen[Any]) -> None:
         """A screen became active: one seen for the first time reads itself; one coming back
