@@ -26,7 +26,7 @@ from nodedesk.core.services.site.api_tokens import Presented, TokenRefused
 
 from nodedesk import __version__
 
-from . import problems
+from . import problems, ratelimit
 from .access import AccessLog
 from .ratelimit import FailedLogins
 
@@ -149,7 +149,9 @@ def create_app(runtime: Runtime, *, audit_check_every_s: float = 600.0) -> FastA
     )
     if runtime.memo is None:  # results kept while nothing changed (core/headmemo.py)
         runtime.memo = HeadMemo()
-    app.state.api = Api(runtime, audit_check_every_s=audit_check_every_s)
+    # failed logins counted once for all the server's workers (api/ratelimit.py)
+    limiter = ratelimit.shared(runtime.config.site_dir)
+    app.state.api = Api(runtime, limiter=limiter, audit_check_every_s=audit_check_every_s)
     problems.install(app)
     from .routes import feeds, records, windows
 

@@ -175,6 +175,21 @@ def test_serve_smoke_sqlite(cli_site: SiteCli, server_for, workers: int) -> None
     smoke(site, server)
     forwarded = httpx.get(f"{server.base}/api/v1/health", headers={"X-Forwarded-For": "203.0.113.9"})
     assert forwarded.status_code == 200
+    if workers == 2:
+        # failed logins spread over both workers (a new connection each) count once for the site
+        prober = {"X-Forwarded-For": "198.51.100.7"}
+        for _ in range(10):
+            wrong = prober | {"Authorization": "Bearer ndk_x"}
+            bad = httpx.get(f"{server.base}/api/v1/windows", headers=wrong)
+            assert bad.status_code == 401
+        good = create_token(site, "after-probe", site.admin, "read")
+        for _ in range(4):
+            blocked = httpx.get(
+                f"{server.base}/api/v1/windows", headers=prober | {"Authorization": f"Bearer {good}"}
+            )
+            assert blocked.status_code == 429
+        elsewhere = {"X-Forwarded-For": "198.51.100.8", "Authorization": f"Bearer {good}"}
+        assert httpx.get(f"{server.base}/api/v1/windows", headers=elsewhere).status_code == 200
     check_stopped(server)
     client = "203.0.113.9" if proxy else "127.0.0.1"  # believed only from a trusted proxy
     assert f'{client} "GET /api/v1/health" 200' in server.log.read_text()

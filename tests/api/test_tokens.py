@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from nodedesk.core.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
@@ -191,6 +192,27 @@ def test_limiter_forgets_old_failures() -> None:
     assert limiter.blocked_for("10.0.0.1") == 1
     now[0] = 60.0
     assert limiter.blocked_for("10.0.0.1") == 0
+
+
+def test_worker_processes_share_one_count_per_address(tmp_path: Path) -> None:
+    """With ``--workers N`` each worker has its own limiter over the same file: failures seen by
+    one worker block the address in every other (nothing multiplies the limit)."""
+    from nodedesk.api.ratelimit import FailedLogins
+
+    now = [1_000.0]
+    counts = tmp_path / "api-failed-logins.json"
+    one, two = (FailedLogins(limit=4, window_s=60, clock=lambda: now[0], path=counts) for _ in range(2))
+    for limiter in (one, two, one, two):
+        limiter.failed("10.0.0.1")
+    assert one.blocked_for("10.0.0.1") == two.blocked_for("10.0.0.1") == 60
+    assert one.blocked_for("10.0.0.2") == 0
+    now[0] += 60
+    assert two.blocked_for("10.0.0.1") == 0
+    assert counts.stat().st_mode & 0o077 == 0  # addresses are the site's business only
+    counts.write_text("not json")  # a damaged file counts as empty, never as a refusal
+    assert one.blocked_for("10.0.0.1") == 0
+    one.failed("10.0.0.1")
+    assert one.blocked_for("10.0.0.1") == 0 and two.blocked_for("10.0.0.3") == 0
 
 
 def test_last_use_is_recorded(api_site: ApiSite) -> None:
