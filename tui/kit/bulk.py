@@ -23,12 +23,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 from textual.widgets.button import ButtonVariant
 
 from ..session import session_of
 from . import render
+from .dialog import ActionDialog
 from .form_parts import set_text
 from .workers import run_db
 
@@ -63,7 +63,7 @@ def item_lines(item: BulkItem, tz: str) -> list[str]:
     return lines
 
 
-class BulkConfirmScreen(ModalScreen[BulkResult | None]):
+class BulkConfirmScreen(ActionDialog[BulkResult | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "confirm", "Confirm"),
@@ -152,10 +152,6 @@ class BulkConfirmScreen(ModalScreen[BulkResult | None]):
     @on(Button.Pressed, "#back")
     def _back_pressed(self) -> None:
         self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
 
     def action_confirm(self) -> None:
         preview = self.preview

@@ -22,10 +22,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from .confirm import ConfirmScreen
+from .dialog import ActionDialog
 from .form_parts import field_row, set_error, set_text
 from .query import Page
 from .workers import run_db, run_job
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .list_screen import ListScreen
 
 
-class ExportListScreen(ModalScreen[Path | None]):
+class ExportListScreen(ActionDialog[Path | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "confirm", "Export"),
@@ -91,14 +91,6 @@ class ExportListScreen(ModalScreen[Path | None]):
     @on(Input.Submitted, "#path")
     def _confirm_pressed(self) -> None:
         self.action_confirm()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
 
     def action_confirm(self) -> None:
         if self.busy:

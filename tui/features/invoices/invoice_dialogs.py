@@ -29,6 +29,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 from textual.widgets.button import ButtonVariant
 
+from ...kit.dialog import ActionDialog
 from ...kit.form_parts import field_row, set_error, set_text
 from ...kit.workers import run_db
 from ...session import AppSession, session_of
@@ -47,7 +48,7 @@ FINALIZE_MEANING = (
 )
 
 
-class _Dialog(ModalScreen[Any]):
+class _Dialog(ActionDialog[Any]):
     """Shared plumbing: an error line, a busy flag, ctrl+s to confirm and escape to cancel."""
 
     BINDINGS = [
@@ -90,14 +91,6 @@ class _Dialog(ModalScreen[Any]):
     @on(Button.Pressed, "#confirm")
     def _confirm_pressed(self) -> None:
         self.action_confirm()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
 
     def action_confirm(self) -> None:
         raise NotImplementedError

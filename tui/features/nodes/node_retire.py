@@ -18,10 +18,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioSet, Static
 
 from ...kit import render
+from ...kit.dialog import ActionDialog
 from ...kit.form_parts import set_text
 from ...kit.workers import run_db
 from ...session import session_of
@@ -33,7 +33,7 @@ CHOICE_WORDS = {
 }
 
 
-class RetireNodeScreen(ModalScreen[svc.RetireResult | None]):
+class RetireNodeScreen(ActionDialog[svc.RetireResult | None]):
     CSS_PATH = "nodes.tcss"
 
     BINDINGS = [
@@ -158,15 +158,7 @@ class RetireNodeScreen(ModalScreen[svc.RetireResult | None]):
     def _retire_pressed(self) -> None:
         self.action_confirm()
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
     # ------------------------------------------------------------------ actions
-
-    def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
 
     def action_confirm(self) -> None:
         if self.busy or self.plan is None:
@@ -199,7 +191,7 @@ class RetireNodeScreen(ModalScreen[svc.RetireResult | None]):
         self.dismiss(result)
 
 
-class ReinstateNodeScreen(ModalScreen[inventory.NodeView | None]):
+class ReinstateNodeScreen(ActionDialog[inventory.NodeView | None]):
     CSS_PATH = "nodes.tcss"
 
     BINDINGS = [
@@ -237,14 +229,6 @@ class ReinstateNodeScreen(ModalScreen[inventory.NodeView | None]):
     @on(Button.Pressed, "#reinstate")
     def _confirm(self) -> None:
         self.action_confirm()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
 
     def action_confirm(self) -> None:
         if self.busy:

@@ -15,11 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, RadioSet, Static
 
 from ...kit import render
+from ...kit.dialog import ActionDialog
 from ...kit.form_parts import set_text
 from ...kit.workers import run_db
 from ...widgets.choice import Choice
@@ -33,7 +33,7 @@ ROLE_HELP = {
 ALL_ROLES = "*"
 
 
-class AddMemberScreen(ModalScreen[projects.ProjectView | None]):
+class AddMemberScreen(ActionDialog[projects.ProjectView | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "confirm", "Add"),
@@ -118,14 +118,6 @@ class AddMemberScreen(ModalScreen[projects.ProjectView | None]):
     def _add_pressed(self) -> None:
         self.action_confirm()
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
-
     def action_confirm(self) -> None:
         if self.busy or self._check(final=True):
             return
@@ -155,7 +147,7 @@ class AddMemberScreen(ModalScreen[projects.ProjectView | None]):
         self.dismiss(result)
 
 
-class RemoveMemberScreen(ModalScreen[projects.ProjectView | None]):
+class RemoveMemberScreen(ActionDialog[projects.ProjectView | None]):
     """Confirm taking one role (or every role but owner) from a member."""
 
     BINDINGS = [
@@ -217,14 +209,6 @@ class RemoveMemberScreen(ModalScreen[projects.ProjectView | None]):
     @on(Button.Pressed, "#remove")
     def _remove_pressed(self) -> None:
         self.action_confirm()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
 
     def action_confirm(self) -> None:
         if self.busy:

@@ -14,16 +14,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from ...kit import render
+from ...kit.dialog import ActionDialog
 from ...kit.form_parts import set_text
 from ...kit.workers import run_db
 from .project_actions import compact_split
 
 
-class SplitDecisionScreen(ModalScreen[splits.SplitView | None]):
+class SplitDecisionScreen(ActionDialog[splits.SplitView | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("y", "yes", "Approve", show=False),
@@ -106,17 +106,9 @@ class SplitDecisionScreen(ModalScreen[splits.SplitView | None]):
     def _confirm_pressed(self) -> None:
         self.action_confirm()
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
     @on(Input.Submitted, "#reason")
     def _reason_submitted(self) -> None:
         self.action_confirm()
-
-    def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
 
     def action_confirm(self) -> None:
         if self.busy:

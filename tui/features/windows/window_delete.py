@@ -16,15 +16,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from ...kit import render
+from ...kit.dialog import ActionDialog
 from ...kit.workers import run_db
 from ...session import session_of
 
 
-class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
+class DeleteWindowScreen(ActionDialog[svc.DeleteResult | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+d", "confirm", "Delete"),
@@ -136,17 +136,9 @@ class DeleteWindowScreen(ModalScreen[svc.DeleteResult | None]):
     def _delete_pressed(self) -> None:
         self.action_confirm()
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
     @on(Input.Submitted, "#reason")
     def _reason_submitted(self) -> None:
         self.action_confirm()
-
-    def action_cancel(self) -> None:
-        if not self.busy:
-            self.dismiss(None)
 
     def action_confirm(self) -> None:
         if self.busy or self.preview is None:
