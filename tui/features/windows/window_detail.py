@@ -78,8 +78,9 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
         def row(label: str, value: Content | str) -> Content:
             return Content.assemble((label.ljust(label_width), "bold"), value)
 
+        flag = (f"{render.EMERGENCY}  ", "bold $error") if w.emergency else ""
         rows = [
-            Content.assemble((f"#{w.id}  ", "bold"), (render.one_line(w.title), "bold $accent")),
+            Content.assemble((f"#{w.id}  ", "bold"), flag, (render.one_line(w.title), "bold $accent")),
             Content(""),
             row("Status", Content.from_rich_text(render.status_text(w.status, locked=w.locked))),
             row("Start", timeutil.format_local(w.start, tz)),
@@ -87,6 +88,11 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
             row("Duration", timeutil.format_duration(w.duration)),
             row("Scope", render.one_line(w.scope.label())),
             row("Backdated", "yes (created with a start in the past)" if w.backdated else "no"),
+            *(
+                [row("Emergency", "yes (declared at once for a failure; notices sent at once)")]
+                if w.emergency
+                else []
+            ),
             row("Created", f"{timeutil.format_local(w.created_at, tz)} by {render.one_line(w.created_by)}"),
             row(
                 "Modified", f"{timeutil.format_local(w.modified_at, tz)} by {render.one_line(w.modified_by)}"

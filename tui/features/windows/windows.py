@@ -115,7 +115,7 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
         return [
             Text(str(w.id), justify="right"),
             render.status_text(w.status, locked=w.locked),
-            render.text(w.title),
+            render.window_title(w.title, w.emergency),
             render.when(w.start, tz, compact=compact, now=now),
             render.when(w.end, tz, compact=compact, now=now),
             Text(timeutil.format_duration(w.duration), justify="right"),
