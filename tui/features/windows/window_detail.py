@@ -1,4 +1,8 @@
-"""One maintenance window: every field, its lock state and what may be done with it."""
+"""One maintenance window: every field, its lock state and what may be done with it.
+
+While the window is not over, the impact panel under it shows the reservations it hits and the
+free nodes of their type each could move to; ``M`` moves all that can be moved (one
+confirmation listing the moves; help/windows.md "Moving renters off a window")."""
 
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ from textual.widgets import Static
 
 from ...kit import render
 from ...kit.base import NodedeskScreen
+from ...widgets.impact_panel import ImpactPanel, Proposal
 from .window_actions import WINDOW_ACTION_BINDINGS, WindowActionsMixin, not_allowed
+
+MOVE_ALL_TIP = "Move all that can be moved: the reservations it hits to free nodes of their type"
 
 
 class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
@@ -25,6 +32,7 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         *WINDOW_ACTION_BINDINGS,
+        Binding("M", "move_all", "Move all", key_display="M", tooltip=MOVE_ALL_TIP),
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "scroll('down')", "Down", show=False),
         Binding("k", "scroll('up')", "Up", show=False),
@@ -45,6 +53,7 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
             yield Static(id="detail-description")
             yield Static(id="detail-lock")
             yield Static(id="detail-hint")
+        yield ImpactPanel(id="impact-panel", move_key="M")
 
     def on_mount(self) -> None:
         self.query_one("#detail-body").focus()
@@ -123,6 +132,11 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
         if w.locked:
             lock.update(Content.assemble((f"{render.LOCK} Locked: ", "bold"), w.lock_reason(tz)))
         self.query_one("#detail-hint", Static).update(Content.styled(self._hint(w), "dim"))
+        panel = self.query_one(ImpactPanel)
+        if w.status == "completed":
+            panel.propose(None, "the window is over: nobody to move off it")
+        else:  # its whole impact (its saved version is not counted twice)
+            panel.propose(Proposal(w.start, w.end, w.scope, exclude_window_id=w.id))
         self.refresh_bindings()
 
     def _hint(self, w: svc.WindowView) -> str:
@@ -146,8 +160,13 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
         return self.window
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "move_all":
+            return self.query_one(ImpactPanel).can_move()  # shown while something can move
         state = self.window_action_state(action)
         return True if state is None else state
+
+    def action_move_all(self) -> None:
+        self.query_one(ImpactPanel).move_all()
 
     def action_back(self) -> None:
         self.dismiss(None)
