@@ -5,10 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from collections.abc import Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
 from nodedesk.core.clock import FrozenClock
 from nodedesk.core.errors import NodedeskError, PermissionDenied
 from nodedesk.core.models import ActivityEntry, MaintenanceWindow, Notice
@@ -18,19 +16,9 @@ from nodedesk.core.services.views import calendar_feed
 from sqlalchemy import func, select
 
 from tests.helpers import local, runtime_as
-from tests.notices.test_smtp import SENDER, Collector, config, free_port
+from tests.notices.test_smtp import SENDER, Collector, config, free_port, smtp  # noqa: F401
 
 DURING = "2026-02-21 08:00"  # Climate's reservation on n1 runs Feb 20 16:00 → Feb 22 09:00
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Collector, int]]:
-    handler = Collector()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 @pytest.fixture
@@ -120,7 +108,7 @@ def test_needs_manage_windows(failing: Runtime) -> None:
         assert ctx.session.scalar(select(func.count(MaintenanceWindow.id))) == 0
 
 
-def test_notices_go_out_at_once_to_a_real_smtp_server(failing: Runtime, smtp: tuple[Collector, int]) -> None:
+def test_notices_go_out_at_once_to_a_real_smtp_server(failing: Runtime, smtp: tuple[Collector, int]) -> None:  # noqa: F811
     handler, port = smtp
     result = windows.declare_emergency(failing, draft(), config=config(port))
 
@@ -141,7 +129,7 @@ def test_notices_go_out_at_once_to_a_real_smtp_server(failing: Runtime, smtp: tu
     assert notices.send_pending(failing, config=config(port)).items == ()
 
 
-def test_the_environment_configures_the_immediate_send(failing: Runtime, smtp: tuple[Collector, int]) -> None:
+def test_the_environment_configures_the_immediate_send(failing: Runtime, smtp: tuple[Collector, int]) -> None:  # noqa: F811
     handler, port = smtp
     env = {
         "NODEDESK_SMTP_HOST": "127.0.0.1",
@@ -154,7 +142,8 @@ def test_the_environment_configures_the_immediate_send(failing: Runtime, smtp: t
 
 
 def test_a_mail_failure_keeps_the_window_and_leaves_the_notices_queued(
-    failing: Runtime, smtp: tuple[Collector, int]
+    failing: Runtime,
+    smtp: tuple[Collector, int],  # noqa: F811
 ) -> None:
     handler, port = smtp
     closed = free_port()  # nothing listens there

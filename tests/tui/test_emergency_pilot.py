@@ -38,6 +38,16 @@ def whole(pilot: Pilot, where: str) -> list[str]:
     return problems
 
 
+async def bang(pilot: Pilot, node: str) -> EmergencyFormScreen:
+    """Press ! and find the emergency form with ``node`` filled in."""
+    await pilot.press("exclamation_mark")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, EmergencyFormScreen)
+    assert form.query_one("#nodes", Input).value == node
+    return form
+
+
 def emergencies(runtime: Runtime) -> list[windows.WindowView]:
     with runtime.read() as ctx:
         return [w for w in windows.list_windows(ctx).items if w.emergency]
@@ -52,11 +62,7 @@ async def test_bang_on_the_nodes_list_declares_an_emergency_window(
     async with app.run_test(size=SIZE) as pilot:
         await open_nodes(pilot)
         await select(pilot, "node01")
-        await pilot.press("exclamation_mark")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, EmergencyFormScreen)
-        assert form.query_one("#nodes", Input).value == "node01"
+        form = await bang(pilot, "node01")
         assert form.query_one("#reason", Input).has_focus
         assert whole(pilot, "emergency form") == []
         await pilot.pause(0.4)  # the impact panel is debounced
@@ -111,11 +117,7 @@ async def test_bang_on_a_node_detail_opens_the_form_for_that_node(
         await settle(pilot)
         detail = app.screen
         assert isinstance(detail, NodeDetailScreen)
-        await pilot.press("exclamation_mark")
-        await settle(pilot)
-        form = app.screen
-        assert isinstance(form, EmergencyFormScreen)
-        assert form.query_one("#nodes", Input).value == "node02"
+        form = await bang(pilot, "node02")
         assert whole(pilot, "emergency form from a node") == []
         assert form.query_one(ImpactPanel).display
         await pilot.press(*"Fan failure", "ctrl+s")

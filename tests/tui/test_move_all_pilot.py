@@ -33,6 +33,24 @@ def node_of(runtime: Runtime, reservation_id: int) -> str:
         return res.get_reservation(ctx, reservation_id).node
 
 
+def board_swap(runtime: Runtime) -> int:
+    """A saved window on node01 over ``later`` (2026-03-09 20:00–22:00)."""
+    with runtime.write() as ctx:
+        draft = windows.WindowDraft(
+            "Board swap",
+            local("2026-03-09 20:00"),
+            local("2026-03-09 22:00"),
+            scope=windows.Scope(("node01",)),
+        )
+        return windows.create_window(ctx, draft).window.id
+
+
+async def open_detail(pilot: Pilot, wid: int) -> None:
+    pilot.app.push_screen(WindowDetailScreen(wid))
+    await settle(pilot)
+    await impact_settled(pilot)
+
+
 def footer(pilot: Pilot) -> str:
     return pilot.app.screen.query_one(KeyFooter).render_line(0).text
 
@@ -92,22 +110,11 @@ async def test_ctrl_t_in_the_window_form_moves_the_renters_off(runtime: Runtime)
 
 async def test_m_on_a_window_detail_moves_all_that_can_be_moved(runtime: Runtime) -> None:
     seeded = seed_rentals(runtime)
-    with runtime.write() as ctx:
-        wid = windows.create_window(
-            ctx,
-            windows.WindowDraft(
-                "Board swap",
-                local("2026-03-09 20:00"),
-                local("2026-03-09 22:00"),
-                scope=windows.Scope(("node01",)),
-            ),
-        ).window.id
+    wid = board_swap(runtime)
     app = create_app(runtime)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.push_screen(WindowDetailScreen(wid))
-        await settle(pilot)
-        await impact_settled(pilot)
+        await open_detail(pilot, wid)
         assert f"#{seeded.later} node01 → free: node02; move all takes node02" in text(app, "#impact-moves")
         assert "M Move all" in footer(pilot) and check_screen(pilot, "window detail, move all") == []
         await pilot.press("M")
@@ -124,22 +131,11 @@ async def test_m_on_a_window_detail_moves_all_that_can_be_moved(runtime: Runtime
 
 async def test_a_viewer_sees_where_renters_could_go_but_may_not_move_them(runtime: Runtime) -> None:
     seeded = seed_rentals(runtime)
-    with runtime.write() as ctx:
-        wid = windows.create_window(
-            ctx,
-            windows.WindowDraft(
-                "Board swap",
-                local("2026-03-09 20:00"),
-                local("2026-03-09 22:00"),
-                scope=windows.Scope(("node01",)),
-            ),
-        ).window.id
+    wid = board_swap(runtime)
     app = create_app(runtime_as(runtime, "vic"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.push_screen(WindowDetailScreen(wid))
-        await settle(pilot)
-        await impact_settled(pilot)
+        await open_detail(pilot, wid)
         # What a viewer may do: read the impact and the free nodes.
         assert f"#{seeded.later} node01 → free: node02" in text(app, "#impact-moves")
         await pilot.press("M")
