@@ -77,7 +77,7 @@ async def test_ctrl_t_in_the_window_form_moves_the_renters_off(runtime: Runtime)
         assert text(app, "#impact-summary").startswith("Impact: 1 reservation(s) affected")
         moves = text(app, "#impact-moves").splitlines()
         assert moves == [
-            "Move off: 1 of 1 affected reservation(s) can move to a free node · ^t moves them",
+            "Move off: 1 of 1 can go to a free node · ^t moves them",
             f"  #{seeded.later} node01 → free: node02; move all takes node02",
         ]
         assert "^t Move all" in footer(pilot) and check_screen(pilot, "window form, move all") == []

@@ -38,7 +38,7 @@ from ..session import session_of
 
 DEBOUNCE_SECONDS = 0.3
 SHOWN_WARNINGS = 2
-SHOWN_FREE = 3  # free nodes named per reservation (then "and N more")
+SHOWN_FREE = 2  # free nodes named per reservation (then "and N more"): one line at 80 columns
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ class ImpactPanel(Vertical):
         if plan is None or not plan.options:
             return Content("")
         key = f" · {self.move_key} moves them" if plan.movable and self.move_key else ""
-        head = f"Move off: {plan.summary()}{key}"
+        head = f"Move off: {len(plan.movable)} of {len(plan.options)} can go to a free node{key}"
         return Content(
             "\n".join([head, *(f"  {render.one_line(o.describe(tz, SHOWN_FREE))}" for o in plan.options)])
         )
@@ -267,7 +267,11 @@ class ImpactPanel(Vertical):
                 f"Move {len(plan.movable)} reservation(s) off this window to a free node of the same type?",
                 *listed,
                 *([f"{stays} reservation(s) with no free node stay where they are."] if stays else []),
-                "A running one is split at now; each part is billed on its own node.",
+                *(
+                    ["A running one is split at now; each part is billed on its own node."]
+                    if any(o.moved_from <= session.now() for o in plan.movable)
+                    else []
+                ),
             ]
         )
 
