@@ -17,7 +17,7 @@ from nodedesk.tui.features.windows.windows import WindowsScreen
 from nodedesk.tui.widgets.impact_panel import ImpactPanel
 from nodedesk.tui.widgets.topbar import TopBar
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from tests.helpers import local, runtime_as
 from tests.tui.conftest import settle
@@ -102,6 +102,12 @@ async def test_bang_on_the_nodes_list_declares_an_emergency_window(
         table = app.screen.table
         title = table.get_cell(str(w.id), "title")
         assert str(getattr(title, "plain", title)).startswith("‼ EMERGENCY PSU failed")
+
+        await pilot.press("0")  # the dashboard's "in progress now" says so too
+        await settle(pilot)
+        now = app.screen.query_one("#now", OptionList)
+        prompts = [str(now.get_option_at_index(i).prompt) for i in range(now.option_count)]
+        assert any("‼ EMERGENCY PSU failed" in p for p in prompts), prompts
 
 
 async def test_bang_on_a_node_detail_opens_the_form_for_that_node(
