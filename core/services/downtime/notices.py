@@ -842,7 +842,7 @@ class ImmediateSend:
 
     def line(self) -> str:
         if self.queued == 0:
-            return "Notices: no renter with an email address to notify."
+            return "Notices: none (no affected renter with an email address)."
         if not self.configured:
             return (
                 f"Notices: {self.queued} queued; SMTP is not configured, so `nodedesk notices send` "
