@@ -267,6 +267,9 @@ class NodedeskApp(App[int]):
         from .features.notices.notices import notices_commands
 
         yield from notices_commands(self, screen)
+        from .features.windows.emergency_form import emergency_commands
+
+        yield from emergency_commands(self, screen)
         yield from super().get_system_commands(screen)
 
     def _key_commands(self, live: list[keys_registry.LiveBinding]) -> Iterable[SystemCommand]:

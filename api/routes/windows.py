@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ValidationError
 from nodedesk.core.services.downtime import impact as impact_svc
+from nodedesk.core.services.downtime import notices
 from nodedesk.core.services.downtime import windows as svc
 from pydantic import Field
 
@@ -58,6 +59,16 @@ class WindowIn(Body):
     scope: ScopeIn = Field(default_factory=ScopeIn)
     reason: Text = Field("", description="required when the window starts in the past (backdated)")
     dry_run: bool = Field(False, description="check and return the impact; save nothing")
+
+
+class EmergencyIn(Body):
+    """A window declared at once for a failure: it starts now, on the named nodes."""
+
+    scope: ScopeIn = Field(description="the failed nodes (and/or node types); all nodes is refused")
+    reason: Text = Field(description="what failed (required); also the description unless one is given")
+    duration: Text = Field(svc.EMERGENCY_DURATION, description="how long, e.g. 2h, 90m, 1h30m")
+    title: Text = Field("", description="default: the reason")
+    description: Text = ""
 
 
 class WindowPatch(Body):
@@ -170,6 +181,31 @@ def create_window(request: Request, api: ApiDep, response: Response, body: Windo
         response.headers["Location"] = f"{request.url.path}/{result.window.id}"
         response.headers["ETag"] = etag(result.window.version)
     return doc
+
+
+@router.post(
+    "/windows/emergency",
+    status_code=201,
+    summary="Declare an emergency window: starts now; its notices are sent at once when SMTP is configured",
+)
+def create_emergency_window(
+    request: Request, api: ApiDep, response: Response, body: EmergencyIn
+) -> dict[str, Any]:
+    draft = svc.EmergencyDraft(
+        scope=body.scope.scope(),
+        reason=body.reason,
+        duration=body.duration,
+        title=body.title,
+        description=body.description,
+    )
+    with api.write(request) as ctx:
+        result = svc.create_emergency_window(ctx, draft)
+        doc = _saved(ctx, result, False)
+    # After the commit: a mail failure never undoes the window (its notices stay queued).
+    mail = notices.send_now(api.runtime, "window", result.window.id, token=request.state.presented)
+    response.headers["Location"] = f"{request.url.path.rsplit('/', 1)[0]}/{result.window.id}"
+    response.headers["ETag"] = etag(result.window.version)
+    return doc | {"notices": mail.to_json()}
 
 
 @router.patch("/windows/{id}", summary="Change a window (If-Match: the version you read)")

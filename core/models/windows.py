@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,6 +51,9 @@ class MaintenanceWindow(IdMixin, TrackedMixin, Base):
     end: Mapped[datetime] = mapped_column("end_at", UTCDateTime, nullable=False)
     all_nodes: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     backdated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Declared at once for a failure (help/windows.md "Emergency windows"): starts when it is
+    # saved, carries its reason, and its notices go out immediately.
+    emergency: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     # Set on windows a recurring schedule materialised: the schedule and the UTC start its rule
     # gave this occurrence (kept when the occurrence is moved, so it is still recognised).
     schedule_id: Mapped[int | None] = mapped_column(

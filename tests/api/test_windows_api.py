@@ -263,3 +263,28 @@ def test_pages_concatenate_to_the_whole_listing(api_site: ApiSite) -> None:
         assert seen == [w["id"] for w in whole["items"]]
 
     prop()
+
+
+def test_declare_an_emergency_window(api_site: ApiSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = api_site
+    monkeypatch.delenv("NODEDESK_SMTP_HOST", raising=False)
+    body = {"scope": {"nodes": ["node2431"]}, "reason": "PSU failed", "duration": "90m"}
+    no_reason = site.client.post(f"{W}/emergency", headers=site.headers(), json=body | {"reason": " "})
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    everywhere = site.client.post(f"{W}/emergency", headers=site.headers(), json=body | {"scope": {}})
+    assert everywhere.status_code == 422 and everywhere.json()["field"] == "node"
+    assert ids(site) == list(range(1, 10))
+
+    made = site.client.post(f"{W}/emergency", headers=site.headers("rental_manager"), json=body)
+    assert made.status_code == 201, made.text
+    doc = made.json()
+    assert doc["emergency"] is True and doc["backdated"] is False and doc["status"] == "in_progress"
+    assert (doc["start"], doc["end"]) == ("2026-02-15T10:00:00-05:00", "2026-02-15T11:30:00-05:00")
+    assert doc["notices"]["smtp_configured"] is False
+    assert made.headers["Location"] == f"{W}/{doc['id']}"
+    assert site.get(made.headers["Location"]).json()["emergency"] is True
+    assert {w["id"]: w["emergency"] for w in site.get(W, params={"limit": 1000}).json()["items"]} == {
+        i: i == doc["id"] for i in range(1, 11)
+    }
+    entry = audit(site, "window.emergency")[0]
+    assert entry.actor == "rmgr" and entry.reason == "PSU failed"

@@ -14,6 +14,7 @@ from nodedesk.core.clock import FrozenClock
 from nodedesk.core.models import MaintenanceWindow
 from nodedesk.core.runtime import Runtime
 from nodedesk.core.services.downtime import windows
+from nodedesk.core.services.nodes import inventory
 from sqlalchemy import select
 
 from tests.backup.conftest import RichSource
@@ -163,3 +164,22 @@ def test_export_destination_rules(runtime: Runtime, tmp_path: Path) -> None:
     stamped = export_backup(runtime, tmp_path / "new" / "dir")
     assert stamped.directory.parent == tmp_path / "new" / "dir"
     assert stamped.directory.name == "nodedesk-export-20260215T150000Z"
+
+
+def test_an_emergency_window_keeps_its_flag(runtime: Runtime, target: Runtime, tmp_path: Path) -> None:
+    with runtime.write() as ctx:
+        inventory.add_node_type(ctx, "A100", "GPU")
+        inventory.add_node(ctx, "n1", "A100")
+        windows.create_emergency_window(
+            ctx, windows.EmergencyDraft(scope=windows.Scope(("n1",)), reason="PSU failed")
+        )
+        windows.create_window(
+            ctx, windows.WindowDraft("Planned", local("2026-03-01 08:00"), local("2026-03-01 10:00"))
+        )
+    exported = export_backup(runtime, tmp_path / "a", timestamp=False)
+    records = _records(exported.directory / "maintenance_windows.json")
+    assert sorted(r["fields"]["emergency"] for r in records) == [False, True]
+    import_backup(target, exported.directory)
+    with target.read() as ctx:
+        flags = dict(ctx.session.execute(select(MaintenanceWindow.title, MaintenanceWindow.emergency)).all())
+    assert flags == {"PSU failed": True, "Planned": False}

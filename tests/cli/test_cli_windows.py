@@ -13,7 +13,7 @@ DECIMAL = re.compile(r"^-?\d+\.\d{2}$")
 
 WINDOW_KEYS = {
     "id", "uuid", "title", "description", "start", "end", "duration_hours", "status", "locked",
-    "scope", "backdated", "created_by", "created_at", "modified_by", "modified_at", "version",
+    "scope", "backdated", "emergency", "created_by", "created_at", "modified_by", "modified_at", "version",
 }  # fmt: skip
 
 
@@ -206,3 +206,32 @@ def test_viewer_cannot_add(cli_site: SiteCli) -> None:
         "nodedesk: error: vic may not manage maintenance windows (needs role admin or rental_manager)"
     ]
     assert cli_site.state() == before
+
+
+def test_emergency_window_from_the_command_line(cli_site: SiteCli) -> None:
+    cli_site.ok("node-type", "add", "A100", "--category", "GPU")
+    cli_site.ok("node", "add", "n1", "--type", "A100")
+    line = refused(cli_site, "window", "add", "--emergency", "--node", "n1", field="reason")
+    assert "reason" in line
+    emergency = ("window", "add", "--emergency", "--node", "n1", "--reason", "PSU")
+    refused(cli_site, *emergency, "--start", "2026-02-15 09:00", field="start")
+    refused(cli_site, "window", "add", "--title", "No times", field="start")
+    assert cli_site.json("window", "list") == []
+
+    doc = cli_site.json(
+        "window", "add", "--emergency", "--node", "n1", "--duration", "90m", "--reason", "PSU failed"
+    )
+    assert_window_json(doc)
+    assert doc["emergency"] is True and doc["backdated"] is False and doc["status"] == "in_progress"
+    assert (doc["start"], doc["end"]) == ("2026-02-15T10:00:00-05:00", "2026-02-15T11:30:00-05:00")
+    assert doc["notices"]["smtp_configured"] is False
+    [listed] = cli_site.json("window", "list")
+    assert listed["emergency"] is True
+    assert cli_site.json("downtime", "list")[0]["emergency"] is True
+    text = cli_site.ok("window", "list")
+    assert "! EMERGENCY" in text
+    assert re.search(r"^emergency: +yes", cli_site.ok("window", "show", str(doc["id"])), re.M)
+    planned = add(cli_site, "Planned", "2026-02-20 08:00", "2026-02-20 10:00")
+    assert planned["emergency"] is False
+    ics = cli_site.ok("calendar", "export", "-", "--from", "2026-02-15", "--to", "2026-02-28")
+    assert "SUMMARY:EMERGENCY: Maintenance: PSU failed" in ics

@@ -60,7 +60,7 @@ async def test_every_screen_keeps_its_footer_and_top_bar_whole_at_80x24(runtime:
         for sec in SECTIONS:
             problems += await visit(pilot, sec.key, sec.title)
             home = app.screen
-            for key, what in (("enter", "detail"), ("n", "form")):
+            for key, what in (("enter", "detail"), ("n", "form"), ("exclamation_mark", "emergency form")):
                 problems += await visit(pilot, key, f"{sec.title} {what}")
                 if app.screen is not home:
                     await pilot.press("escape")

@@ -67,7 +67,8 @@ def cmd_dashboard(args: argparse.Namespace, env: CliEnv) -> int:
         + (" (overdue)" if o.etr_overdue else "")
         for o in d.outages_now.items
     ] + [
-        f"  window #{w.id} {one_line(w.window.title)} · {w.nodes_label()} · "
+        f"  window #{w.id} {'! EMERGENCY ' if w.window.emergency else ''}{one_line(w.window.title)} · "
+        f"{w.nodes_label()} · "
         f"until {timeutil.format_short(w.window.end, tz)}"
         for w in d.windows_now.items
     ]

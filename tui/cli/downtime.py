@@ -49,7 +49,7 @@ def cells(r: svc.DowntimeRow, tz: str) -> list[object]:
         r.scope_label,
         timeutil.format_short(r.start, tz),
         r.end_text(tz),
-        r.status.replace("_", " "),
+        r.status.replace("_", " ") + (" ! EMERGENCY" if r.emergency else ""),
         r.renters_text(),
     ]
 

@@ -29,13 +29,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("window", help="maintenance windows")
     s = p.add_subparsers(dest="window_command", metavar="ACTION", required=True)
 
-    a = s.add_parser("add", help="schedule a maintenance window (times in site time unless offset given)")
-    a.add_argument("--title", required=True)
-    a.add_argument("--start", required=True, help='"YYYY-MM-DD HH:MM"')
-    a.add_argument("--end", required=True, help='"YYYY-MM-DD HH:MM"')
+    a = s.add_parser(
+        "add",
+        help="schedule a maintenance window (times in site time unless offset given)",
+        description="A planned window needs --title, --start and --end. --emergency declares one "
+        "that starts now on the failed --node(s) for --duration, with a --reason; its notices go "
+        "out at once when SMTP is configured (help/windows.md).",
+    )
+    a.add_argument("--title", help="required for a planned window; an emergency one names its nodes")
+    a.add_argument("--start", help='"YYYY-MM-DD HH:MM" (not with --emergency: it starts now)')
+    a.add_argument("--end", help='"YYYY-MM-DD HH:MM" (not with --emergency: give --duration)')
     a.add_argument("--description", default="")
     _scope_args(a)
-    a.add_argument("--reason", default="", help="required when the window starts in the past (backdated)")
+    a.add_argument(
+        "--reason",
+        default="",
+        help="required when the window starts in the past (backdated) and for an emergency window",
+    )
+    a.add_argument(
+        "--emergency", action="store_true", help="an emergency window: starts now, notices sent at once"
+    )
+    a.add_argument(
+        "--duration", help=f"with --emergency: how long, e.g. 2h, 90m (default {svc.EMERGENCY_DURATION})"
+    )
     a.add_argument("--dry-run", action="store_true", help="check and show the impact; save nothing")
     add_json(a)
     a.set_defaults(handler=cmd_add)
@@ -158,6 +174,7 @@ def _print_window(v: svc.WindowView, tz: str) -> None:
             ("status", status),
             ("scope", v.scope.label()),
             ("backdated", "yes" if v.backdated else "no"),
+            ("emergency", "yes (declared at once, notices sent at once)" if v.emergency else "no"),
             ("created", f"{timeutil.format_local(v.created_at, tz)} by {v.created_by}"),
             ("modified", f"{timeutil.format_local(v.modified_at, tz)} by {v.modified_by}"),
             ("version", v.version),
@@ -322,7 +339,65 @@ def cmd_suggest(args: argparse.Namespace, env: CliEnv) -> int:
     return 0
 
 
+def _emergency_draft(args: argparse.Namespace) -> svc.EmergencyDraft:
+    for name in ("start", "end"):
+        if getattr(args, name):
+            raise ValidationError(
+                "an emergency window starts now; give --duration instead of --start/--end", field=name
+            )
+    return svc.EmergencyDraft(
+        scope=svc.Scope(tuple(args.node), tuple(args.node_type)),
+        reason=args.reason,
+        duration=args.duration or svc.EMERGENCY_DURATION,
+        title=args.title or "",
+        description=args.description,
+    )
+
+
+def cmd_add_emergency(args: argparse.Namespace, env: CliEnv) -> int:
+    draft = _emergency_draft(args)
+    runtime = env.runtime()
+    if args.dry_run:
+        with runtime.write(dry_run=True) as ctx:
+            result = svc.create_emergency_window(ctx, draft)
+            tz = ctx.tz
+        mail = None
+    else:
+        declared = svc.declare_emergency(runtime, draft)
+        result, mail = declared.saved, declared.mail
+        with runtime.read() as ctx:
+            tz = ctx.tz
+    w = result.window
+    if args.json:
+        doc = w.to_json(tz) | {
+            "impact": [i.to_json(tz) for i in result.impact],
+            "notices": mail.to_json() if mail else None,
+            "dry_run": args.dry_run,
+        }
+        output.print_json(doc)
+        return 0
+    prefix = "Dry run, nothing saved: would declare" if args.dry_run else "Declared"
+    print(
+        f"{prefix} EMERGENCY window #{w.id if not args.dry_run else '?'} {output.one_line(w.title)!r}: "
+        f"now ({timeutil.format_local(w.start, tz)}) → {timeutil.format_local(w.end, tz)}, "
+        f"scope {w.scope.label()}"
+    )
+    _print_impact(result.impact, tz)
+    if mail is not None:
+        print(mail.line())
+    return 0
+
+
 def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.emergency:
+        return cmd_add_emergency(args, env)
+    if args.duration:
+        raise ValidationError(
+            "only with --emergency (a planned window gives --start and --end)", field="duration"
+        )
+    for name in ("title", "start", "end"):
+        if not getattr(args, name):
+            raise ValidationError(f"is required (--{name}), or declare an --emergency window", field=name)
     with env.runtime().write(dry_run=args.dry_run) as ctx:
         draft = svc.WindowDraft(
             title=args.title,
@@ -387,7 +462,9 @@ def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
         [
             [
                 w.id,
-                ("🔒 " if w.locked else "") + svc.STATUS_LABELS[w.status],
+                ("🔒 " if w.locked else "")
+                + svc.STATUS_LABELS[w.status]
+                + (" ! EMERGENCY" if w.emergency else ""),
                 timeutil.format_short(w.start, tz),
                 timeutil.format_short(w.end, tz),
                 timeutil.format_duration(w.duration),

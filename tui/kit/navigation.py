@@ -48,6 +48,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "backup.menu": ("backup.backup", "BackupMenu"),
     "node.detail": ("nodes.node_detail", "NodeDetailScreen"),
     "outage.form": ("outages.outage_form", "OutageFormScreen"),
+    "window.emergency": ("windows.emergency_form", "EmergencyFormScreen"),
 }
 
 

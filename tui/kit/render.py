@@ -43,6 +43,17 @@ def text(value: str | None, *, max_len: int | None = None, style: str = "") -> T
     return Text(one_line(value, max_len=max_len), style=style, no_wrap=True, overflow="ellipsis")
 
 
+EMERGENCY = "‼ EMERGENCY"
+
+
+def window_title(title: str | None, emergency: bool) -> Text:
+    """A window's title cell; an emergency window's starts with ``‼ EMERGENCY`` (word and glyph,
+    so it reads without colour)."""
+    if not emergency:
+        return text(title)
+    return Text.assemble((f"{EMERGENCY} ", f"bold {RED}"), one_line(title), no_wrap=True, overflow="ellipsis")
+
+
 def content(value: str | None, *, multiline: bool = False) -> Content:
     """User text as inert Textual Content (for Static/Label widgets)."""
     return Content(inert(value, keep_newlines=True) if multiline else one_line(value))

@@ -87,6 +87,7 @@ class DowntimeRow:
     renters: tuple[str, ...]  # projects with a pending or approved reservation it overlaps
     reservations: int  # how many such reservations
     version: int
+    emergency: bool = False  # a window declared at once for a failure (help/windows.md)
 
     @property
     def key(self) -> DowntimeKey:
@@ -130,6 +131,7 @@ class DowntimeRow:
             "renters": list(self.renters),
             "reservations": self.reservations,
             "version": self.version,
+            "emergency": self.emergency,
             "key": self.key.token(),
         }
 
@@ -367,6 +369,7 @@ def rows(ctx: ServiceContext, keys: list[tuple[str, int]]) -> list[DowntimeRow]:
                     projects,
                     count,
                     w.version,
+                    emergency=w.emergency,
                 )
             )
         else:

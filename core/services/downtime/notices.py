@@ -33,7 +33,8 @@ the error on its own; a connection failure marks the whole batch failed with the
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -64,6 +65,7 @@ from .impact import ImpactLine, hours, resolve_scope
 
 if TYPE_CHECKING:  # both import this module
     from ...runtime import Runtime
+    from ..site.api_tokens import Presented
     from .windows import WindowView
 
 EVENTS = (
@@ -96,6 +98,7 @@ class _Subject:
     where: str  # human label of the nodes
     scope: WindowScope
     credit: bool = True
+    emergency: bool = False
 
 
 def _window_subject(ctx: ServiceContext, w: MaintenanceWindow) -> _Subject:
@@ -106,7 +109,16 @@ def _window_subject(ctx: ServiceContext, w: MaintenanceWindow) -> _Subject:
     )
     where = scope_label(w.all_nodes, [n.name for n in w.nodes], [t.name for t in w.node_types])
     return _Subject(
-        "window", w.id, w.uuid, w.title, w.description, ics.utc(w.start), ics.utc(w.end), where, scope
+        "window",
+        w.id,
+        w.uuid,
+        w.title,
+        w.description,
+        ics.utc(w.start),
+        ics.utc(w.end),
+        where,
+        scope,
+        emergency=w.emergency,
     )
 
 
@@ -528,6 +540,9 @@ def _compose(
             f"Outage resolved: {title} ({s.where})",
         ),
     }[event]
+    if s.emergency and event == "window.created":
+        headline = "An emergency maintenance window has started on nodes you have reserved."
+        subject = f"EMERGENCY maintenance: {title} — since {start_text}"
     name = _line(entry.user.full_name) or entry.user.username
     lines = [f"Hello {name},", "", headline, "", f"What:   {title}"]
     lines.append(f"When:   {_span_text(s.start, s.end, tz)}")
@@ -773,8 +788,26 @@ def send_pending(
             return SendReport(False, reminders.created, items)
         stamp = ctx.now()
     assert config is not None
+    sent, failed, errors = _deliver(runtime, config, outgoing, stamp, reminders.created)
+    return SendReport(False, reminders.created, items, sent, failed, tuple(errors))
+
+
+def _deliver(
+    runtime: Runtime,
+    config: mailer.SmtpConfig,
+    outgoing: list[mailer.Outgoing],
+    stamp: datetime,
+    reminders: int,
+    *,
+    failed_status: str = "failed",
+    token: Presented | None = None,
+) -> tuple[int, int, list[tuple[int, str]]]:
+    """Send ``outgoing`` over one SMTP connection (no transaction held), then record each
+    outcome and the run's audit entry in one transaction. A notice that fails takes
+    ``failed_status``: ``failed`` (retried after ``RETRY_AFTER``) or ``pending`` (sent by the
+    next run)."""
     outcome = mailer.deliver(config, outgoing, now=stamp)
-    with runtime.write() as ctx:
+    with runtime.write(token=token) as ctx:
         now = ctx.now()
         sent = failed = 0
         errors = []
@@ -786,15 +819,98 @@ def send_pending(
             n.attempts += 1
             n.last_attempt_at = now
             if error:
-                n.status, n.last_error = "failed", ics.clean(error)[:2000]  # server text: no controls
+                n.status, n.last_error = failed_status, ics.clean(error)[:2000]  # server text: no controls
                 failed += 1
                 errors.append((item.id, error))
             else:
                 n.status, n.last_error, n.sent_at = "sent", "", now
                 sent += 1
         ctx.session.flush()
-        _audit_run(ctx, reminders.created, sent, failed, outcome.connection_error)
-    return SendReport(False, reminders.created, items, sent, failed, tuple(errors))
+        _audit_run(ctx, reminders, sent, failed, outcome.connection_error)
+    return sent, failed, errors
+
+
+@dataclass(frozen=True)
+class ImmediateSend:
+    """What happened to one subject's notices sent at once (an emergency window's)."""
+
+    configured: bool  # SMTP is configured (NODEDESK_SMTP_HOST set)
+    queued: int  # the subject's pending notices
+    sent: int = 0
+    failed: int = 0
+    error: str = ""  # one line: why some stay queued
+
+    def line(self) -> str:
+        if self.queued == 0:
+            return "Notices: none (no affected renter with an email address)."
+        if not self.configured:
+            return (
+                f"Notices: {self.queued} queued; SMTP is not configured, so `nodedesk notices send` "
+                "delivers them."
+            )
+        if not self.failed:
+            return f"Notices: {self.sent} sent at once."
+        return (
+            f"Notices: {self.sent} sent, {self.failed} not sent ({_line(self.error)}); left queued "
+            "for the next `nodedesk notices send`."
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "smtp_configured": self.configured,
+            "queued": self.queued,
+            "sent": self.sent,
+            "failed": self.failed,
+            "error": self.error,
+        }
+
+
+def send_now(
+    runtime: Runtime,
+    subject_type: str,
+    subject_id: int,
+    *,
+    config: mailer.SmtpConfig | None = None,
+    environ: Mapping[str, str] | None = None,
+    token: Presented | None = None,
+) -> ImmediateSend:
+    """Deliver the pending notices about one subject now, by the same path as
+    :func:`send_pending`, when SMTP is configured (``config`` given or ``NODEDESK_SMTP_HOST``
+    set). Call it after the subject's transaction committed. Nothing here raises for a mail
+    problem: a bad configuration or a failed delivery leaves the notices pending (the next
+    ``notices send`` run sends them) and is said in :meth:`ImmediateSend.line`. ``token``: act
+    as an API token's user, as the request that created the subject."""
+    with runtime.read(token=token) as ctx:
+        ctx.require("manage_windows")
+        rows = list(
+            ctx.session.scalars(
+                select(Notice)
+                .where(
+                    Notice.subject_type == subject_type,
+                    Notice.subject_id == subject_id,
+                    Notice.status == "pending",
+                )
+                .order_by(Notice.created_at, Notice.id)
+            )
+        )
+        outgoing = [mailer.Outgoing(n.id, n.uuid, n.email, n.subject, n.body, n.ics) for n in rows]
+        stamp = ctx.now()
+    env = os.environ if environ is None else environ
+    configured = config is not None or bool(env.get("NODEDESK_SMTP_HOST", "").strip())
+    if not outgoing or not configured:
+        return ImmediateSend(configured, len(outgoing))
+    if config is None:
+        try:
+            config = mailer.config_from_env(env)
+        except ValidationError as exc:
+            return ImmediateSend(True, len(outgoing), failed=len(outgoing), error=str(exc))
+    try:
+        sent, failed, errors = _deliver(
+            runtime, config, outgoing, stamp, 0, failed_status="pending", token=token
+        )
+    except ValidationError as exc:  # refused before connecting (credentials in clear text)
+        return ImmediateSend(True, len(outgoing), failed=len(outgoing), error=str(exc))
+    return ImmediateSend(True, len(outgoing), sent, failed, errors[0][1] if errors else "")
 
 
 def _audit_run(ctx: ServiceContext, reminders: int, sent: int, failed: int, connection_error: str) -> None:

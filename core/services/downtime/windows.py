@@ -10,25 +10,30 @@ invoice months it touches as drifted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from ... import timeutil, validate
+from ... import mailer, timeutil, validate
 from ...context import ServiceContext
 from ...errors import LockedError, NotFoundError, ValidationError
 from ...fieldcheck import FieldProblem, Problems
 from ...headmemo import earliest
 from ...intervals import Interval
 from ...models import MaintenanceWindow, Node, NodeType
+from ...recurrence import parse_duration
 from .. import paging
 from ..invoicing import drift
 from . import notices, schedule_skips
 from .impact import ImpactLine, impact_of_change
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 STATUSES = ("upcoming", "in_progress", "completed")
 STATUS_LABELS = {"upcoming": "upcoming", "in_progress": "in progress", "completed": "completed"}
@@ -80,6 +85,7 @@ class WindowView:
     modified_by: str
     modified_at: datetime
     version: int
+    emergency: bool = False
 
     @property
     def duration(self) -> timedelta:
@@ -119,6 +125,7 @@ class WindowView:
                 "node_types": list(self.scope.node_types),
             },
             "backdated": self.backdated,
+            "emergency": self.emergency,
             "created_by": self.created_by,
             "created_at": timeutil.iso_local(self.created_at, tz),
             "modified_by": self.modified_by,
@@ -144,6 +151,7 @@ def view(window: MaintenanceWindow, now: datetime) -> WindowView:
         modified_by=window.modified_by,
         modified_at=window.modified_at,
         version=window.version,
+        emergency=window.emergency,
     )
 
 
@@ -298,23 +306,33 @@ def create_window(ctx: ServiceContext, draft: WindowDraft, *, reason: str = "") 
     problems, plan = _check_create(ctx, draft, reason)
     problems.raise_first()
     assert plan is not None
-    title, description, start, end, reason = plan.title, plan.description, plan.start, plan.end, plan.reason
-    nodes, types = plan.nodes or [], plan.types or []
+    return _insert(ctx, plan, schedule=(draft.schedule_id, draft.occurrence_start))
+
+
+def _insert(
+    ctx: ServiceContext,
+    plan: _Plan,
+    *,
+    schedule: tuple[int | None, datetime | None] = (None, None),
+    emergency: bool = False,
+) -> SaveResult:
+    """Write the window a create check planned, record it and queue its notices."""
+    start, end, scope = plan.start, plan.end, plan.scope
     now = ctx.now()
-    backdated = plan.action == "window.backdated"
-    impact = impact_of_change(ctx, new=(Interval(start, end), draft.scope))
+    impact = impact_of_change(ctx, new=(Interval(start, end), scope))
     by = ctx.actor.username
     window = MaintenanceWindow(
-        title=title,
-        description=description,
+        title=plan.title,
+        description=plan.description,
         start=start,
         end=end,
-        all_nodes=draft.scope.all_nodes,
-        backdated=backdated,
-        nodes=nodes,
-        node_types=types,
-        schedule_id=draft.schedule_id,
-        occurrence_start=draft.occurrence_start,
+        all_nodes=scope.all_nodes,
+        backdated=plan.action == "window.backdated",
+        emergency=emergency,
+        nodes=plan.nodes or [],
+        node_types=plan.types or [],
+        schedule_id=schedule[0],
+        occurrence_start=schedule[1],
         created_at=now,
         created_by=by,
         modified_at=now,
@@ -324,15 +342,99 @@ def create_window(ctx: ServiceContext, draft: WindowDraft, *, reason: str = "") 
     ctx.session.flush()
     result = view(window, now)
     ctx.record(
-        "window.backdated" if backdated else "window.created",
-        "window",
-        window.id,
-        window.title,
-        after=_audit_doc(result, ctx.tz),
-        reason=reason,
+        plan.action, "window", window.id, window.title, after=_audit_doc(result, ctx.tz), reason=plan.reason
     )
     notices.window_created(ctx, window, impact)
     return SaveResult(result, impact)
+
+
+# ---------------------------------------------------------------- emergency
+
+EMERGENCY_DURATION = "2h"
+
+
+@dataclass(frozen=True)
+class EmergencyDraft:
+    """A window declared at once for a failure (help/windows.md "Emergency windows"): it starts
+    when it is saved (never "backdated"), lasts ``duration`` (``"2h"``, ``"90m"``...), names its
+    nodes and carries a reason (what failed): its title unless one is given, then its
+    description unless one is given."""
+
+    scope: Scope
+    reason: str
+    duration: str | timedelta = EMERGENCY_DURATION
+    title: str = ""
+    description: str = ""
+
+
+def _emergency_minutes(duration: str | timedelta) -> int:
+    text = f"{int(duration.total_seconds() // 60)}m" if isinstance(duration, timedelta) else duration
+    return parse_duration(text)
+
+
+def _check_emergency(ctx: ServiceContext, draft: EmergencyDraft) -> tuple[Problems, _Plan | None]:
+    p = Problems()
+    resolved = None
+    if draft.scope.all_nodes:
+        p.add(ValidationError("an emergency window names the failed nodes (give at least one)", field="node"))
+    else:
+        resolved = p.attempt(_resolve_scope, ctx.session, draft.scope)
+    minutes = p.attempt(_emergency_minutes, draft.duration)
+    reason = (draft.reason or "").strip()
+    if not reason:
+        p.add(ValidationError("an emergency window needs a reason (what failed)", field="reason"))
+    else:
+        reason = p.attempt(validate.reason, reason) or reason
+    given = (draft.title or "").strip()
+    first_line = reason.splitlines()[0][:200] if reason else "(no reason)"  # the reason is refused
+    title = p.attempt(validate.title, given or first_line)
+    # Renters read the reason: it is the title, or the description under a title of its own.
+    fallback = reason if given and given != reason else ""
+    description = p.attempt(validate.text, draft.description.strip() or fallback, "description")
+    start = ctx.now()
+    if minutes is not None:
+        end = start + timedelta(minutes=minutes)
+        p.attempt(drift.ensure_months_open, ctx, [Interval(start, end)], "this emergency window")
+    if p.items or resolved is None or minutes is None or title is None or description is None:
+        return p, None
+    return p, _Plan(title, description, start, end, draft.scope, reason, "window.emergency", *resolved)
+
+
+def check_emergency_window(ctx: ServiceContext, draft: EmergencyDraft) -> list[FieldProblem]:
+    """Every refusal :func:`create_emergency_window` would meet now, without writing anything."""
+    return _check_emergency(ctx, draft)[0].items
+
+
+def create_emergency_window(ctx: ServiceContext, draft: EmergencyDraft) -> SaveResult:
+    """Declare an emergency window: it starts now, its notices are queued like any window's
+    (:func:`declare_emergency` then sends them at once)."""
+    ctx.require("manage_windows")
+    problems, plan = _check_emergency(ctx, draft)
+    problems.raise_first()
+    assert plan is not None
+    return _insert(ctx, plan, emergency=True)
+
+
+@dataclass(frozen=True)
+class EmergencyResult:
+    saved: SaveResult
+    mail: notices.ImmediateSend
+
+
+def declare_emergency(
+    runtime: Runtime,
+    draft: EmergencyDraft,
+    *,
+    config: mailer.SmtpConfig | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> EmergencyResult:
+    """Create the emergency window in its own transaction, then, once it is committed, send
+    its notices at once when SMTP is configured. A mail failure never undoes the window: the
+    notices stay queued for the next ``nodedesk notices send`` and ``mail.line()`` says why."""
+    with runtime.write() as ctx:
+        saved = create_emergency_window(ctx, draft)
+    mail = notices.send_now(runtime, "window", saved.window.id, config=config, environ=environ)
+    return EmergencyResult(saved, mail)
 
 
 # ---------------------------------------------------------------- update

@@ -80,7 +80,7 @@ def window_event(
         uid=window_uid(window),
         start=window.start,
         end=window.end,
-        summary=f"Maintenance: {window.title}",
+        summary=f"{'EMERGENCY: ' if window.emergency else ''}Maintenance: {window.title}",
         stamp=stamp,
         sequence=window.version - 1 if sequence is None else sequence,
         description=description,
@@ -88,7 +88,7 @@ def window_event(
         status="CANCELLED" if cancelled else "CONFIRMED",
         created=window.created_at,
         last_modified=window.modified_at,
-        categories=("MAINTENANCE",),
+        categories=("MAINTENANCE", "EMERGENCY") if window.emergency else ("MAINTENANCE",),
     )
 
 

@@ -29,7 +29,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...kit import navigation
+from ...kit import navigation, render
 from ...kit.access import not_allowed
 from ...kit.base import NodedeskScreen
 from ...kit.live import Reread
@@ -266,6 +266,7 @@ class DashboardScreen(NodedeskScreen):
             nodes = w.nodes_label()
             prompt = Content.assemble(
                 (f"{GLYPH['window']} ", "$accent"),
+                (f"{render.EMERGENCY} ", "bold $error") if w.window.emergency else "",
                 (one_line(w.window.title, max_len=60), "bold"),
                 f"\n  until {self._until(w.window.end, data.now, tz)}",
                 (f" · {nodes}", "dim"),
@@ -285,6 +286,7 @@ class DashboardScreen(NodedeskScreen):
             prompt = Content.assemble(
                 (f"{start.format(fmt)}–{until}", "bold"),
                 " ",
+                (f"{render.EMERGENCY} ", "bold $error") if w.window.emergency else "",
                 one_line(w.window.title, max_len=40),
                 (f" · {nodes}", "dim"),
             )

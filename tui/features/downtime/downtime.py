@@ -164,7 +164,7 @@ class DowntimeScreen(ListScreen):
         tz, now, compact = self.session.tz, self.session.now(), self.compact
         return [
             kind_text(row),
-            render.text(row.title),
+            render.window_title(row.title, row.emergency),
             render.when(row.start, tz, compact=compact, now=now),
             self.end_cell(row),
             status_text(row),

@@ -1,9 +1,9 @@
 """One node: its facts and state now, its availability for the coming weeks, what the last Slurm
 sync saw of it (once a sync has run) and its history (help/nodes.md, "A node's detail").
 
-From here ``o`` opens an outage on the node and ``w`` plans a maintenance window on it (the
-forms of those sections, opened by route with the node filled in); the node actions of the list
-work here too.
+From here ``o`` opens an outage on the node, ``w`` plans a maintenance window on it and ``!``
+declares an emergency window on it (the forms of those sections, opened by route with the node
+filled in); the node actions of the list work here too.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def load(ctx: ServiceContext, name: str) -> Loaded:
 PLANS = {
     "o": ("manage_outages", "Outage", "outage.form", "Open an outage on this node"),
     "w": ("manage_windows", "Window", "window.form", "Plan a maintenance window on this node"),
+    "!": ("manage_windows", "Emergency", "window.emergency", "Emergency window: maintenance from now on"),
 }
 
 
@@ -60,6 +61,14 @@ class NodeDetailScreen(NodeActionsMixin, NodedeskScreen):
         Binding("escape", "back", "Back"),
         Binding("o", "plan('o')", "Outage", tooltip=PLANS["o"][3]),
         Binding("w", "plan('w')", "Window", tooltip=PLANS["w"][3]),
+        Binding(
+            "exclamation_mark",
+            "plan('!')",
+            "Emergency",
+            tooltip=PLANS["!"][3],
+            key_display="!",
+            id="node_detail.emergency",
+        ),
         *action_bindings("edit_node", "toggle_rentable", "retire_node", "reinstate_node"),
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "scroll('down')", "Down", show=False),
@@ -141,8 +150,9 @@ class NodeDetailScreen(NodeActionsMixin, NodedeskScreen):
         if refusal:
             self.explain(refusal, title=f"{word} {LOCK}")
             return
+        mode = () if route == "window.emergency" else ("create",)
         navigation.go(
-            self.app, route, "create", nodes=(self.node_name,), section=self.SECTION, then=self._planned
+            self.app, route, *mode, nodes=(self.node_name,), section=self.SECTION, then=self._planned
         )
 
     def _planned(self, result: object) -> None:

@@ -18,6 +18,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ...kit import navigation, render
+from ...kit.access import not_allowed
 from ...kit.form_parts import set_text
 from ...kit.list_screen import ListScreen, Part, clear_binding, cycle_bindings, filter_binding, reload_binding
 from ...kit.query import Cycle, ListQuery
@@ -43,6 +44,9 @@ RETIRED = Cycle(
 )
 
 
+EMERGENCY_TIP = "Emergency window on this node: maintenance from now on, notices at once"
+
+
 class NodesScreen(NodeActionsMixin, ListScreen):
     CSS_PATH = "nodes.tcss"
 
@@ -59,6 +63,7 @@ class NodesScreen(NodeActionsMixin, ListScreen):
 
     BINDINGS = [
         *action_bindings("new_node", "edit_node", "toggle_rentable", "retire_node", "reinstate_node"),
+        Binding("exclamation_mark", "emergency", "Emergency", key_display="!", tooltip=EMERGENCY_TIP),
         filter_binding("Filter by name or description"),
         *cycle_bindings([STATE]),
         Binding("t", "cycle_type", "Type", show=False, tooltip="Node type: all, then each type in turn"),
@@ -185,6 +190,22 @@ class NodesScreen(NodeActionsMixin, ListScreen):
     def open(self, item: svc.NodeRow) -> None:
         navigation.go(self.app, "node.detail", item.name, then=lambda _r: self.node_changed(item.name))
 
+    def action_emergency(self) -> None:
+        """Declare an emergency window on the node under the cursor (or say why not)."""
+        row = self.current_node()
+        refusal = not_allowed(self.session, "manage_windows") or ("" if row else "no node is selected")
+        if refusal or row is None:
+            self.explain(refusal, title=f"Emergency {render.LOCK}")
+            return
+        name = row.name
+        navigation.go(
+            self.app,
+            "window.emergency",
+            nodes=(name,),
+            section=self.SECTION,
+            then=lambda _r: self.node_changed(name),
+        )
+
     def empty_text(self) -> str:
         empty = "No nodes match." if self.filtered else "No nodes yet."
         hint = "" if self.node_action_state("new_node", ()) is False else " Press n to add one."
@@ -248,6 +269,7 @@ class NodesScreen(NodeActionsMixin, ListScreen):
                 self.run_or_explain(action)
 
             yield SystemCommand(f"Node: {label.lower()}", f"{tip} ({key})", run)
+        yield SystemCommand("Node: emergency window", f"{EMERGENCY_TIP} (!)", self.action_emergency)
         yield SystemCommand("Filter nodes", "Text in name or description (/)", self.action_filter)
         for state in STATE.values:
 

@@ -4,7 +4,10 @@ As you type, the start and end instants and the billable hours are computed by t
 functions of ``core.services.reservation_policy`` (no database): "ends Wed 25 Feb 2026 09:00 ·
 41.00 h". The lead-time and horizon rules are judged the same way. Whether the node is free
 then, and which downtime overlaps, needs the database: that check runs in a worker shortly after
-you stop typing (``reservations.check_draft``) and names any clashing reservation.
+you stop typing (``reservations.check_draft``) and names any clashing reservation. The same
+worker asks ``slot_hints``: when the node is not free for the whole span, the next start from
+which it is, and up to three other nodes of its type free then; ``ctrl+o`` puts one of them in
+the node field (pressed again, the next one).
 
 Rental managers *record* reservations (for anyone, optionally approved at once and waiving the
 booking policy); other users *request* them (pending, policy enforced). On save the service
@@ -22,6 +25,7 @@ from nodedesk.core.context import ServiceContext
 from nodedesk.core.errors import ConflictError, NodedeskError, ValidationError
 from nodedesk.core.fieldcheck import FieldProblem
 from nodedesk.core.services.rentals import reservations as svc
+from nodedesk.core.services.rentals import slot_hints
 from nodedesk.core.services.rentals.reservation_policy import (
     ReservationPolicy,
     Span,
@@ -76,6 +80,9 @@ class ReservationFormScreen(EditFormScreen):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "cancel", "Cancel"),
+        Binding(
+            "ctrl+o", "other_node", "Other node", tooltip="Put a free node of the same type in the node field"
+        ),
     ]
 
     def __init__(
@@ -97,6 +104,8 @@ class ReservationFormScreen(EditFormScreen):
         self.span: Span | None = None
         self.draft: Draft | None = None
         self.checked: svc.DraftCheck | None = None  # the last database check, for ``self.draft``
+        self.hints: slot_hints.SlotHints | None = None  # free or not, next free start, other nodes
+        self.picked: list[str] = []  # nodes ctrl+o put in since the node was last typed
         self.check_problem = ""
         self.rules: ReservationPolicy | None = None  # the site's booking policy, read by the service
         self.problems: list[FieldProblem] = []  # the service's last answer
@@ -393,6 +402,8 @@ class ReservationFormScreen(EditFormScreen):
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "node" and event.value not in self.picked:
+            self.picked = []  # typed by hand: ctrl+o starts over
         if event.input.id:
             self.touched.add(event.input.id)
         if not self.saving:
@@ -416,6 +427,7 @@ class ReservationFormScreen(EditFormScreen):
             return
         self.draft = draft
         self.checked = None
+        self.hints = None
         self.check_problem = ""
         if self._check_timer is not None:
             self._check_timer.stop()
@@ -430,18 +442,25 @@ class ReservationFormScreen(EditFormScreen):
         if draft is None:
             return
 
-        def done(result: svc.DraftCheck) -> None:
+        def done(result: tuple[svc.DraftCheck, slot_hints.SlotHints]) -> None:
             if draft == self.draft:  # still what the form says
-                self.checked = result
+                self.checked, self.hints = result
                 self._render_check()
+                self.refresh_bindings()  # ctrl+o follows the other free nodes
 
         def failed(exc: NodedeskError) -> None:
             if draft == self.draft:
                 self.check_problem = str(exc)
                 self._render_check()
 
+        def work(ctx: ServiceContext) -> tuple[svc.DraftCheck, slot_hints.SlotHints]:
+            return (
+                svc.check_draft(ctx, draft.node, draft.start_date, draft.blocks),
+                slot_hints.slot_hints(ctx, draft.node, draft.start_date, draft.blocks),
+            )
+
         self.db(
-            lambda ctx: svc.check_draft(ctx, draft.node, draft.start_date, draft.blocks),
+            work,
             done,
             on_error=failed,
             group="check",
@@ -478,7 +497,68 @@ class ReservationFormScreen(EditFormScreen):
             lines += [
                 Content.styled(f"⚠ Policy waived: {v.message}", "$warning") for v in self.checked.violations
             ]
+        if self.hints is not None and draft is not None:
+            lines += self._hint_lines(self.hints)
         self.query_one("#check", Static).update(Content("\n").join(lines))
+
+    def _hint_lines(self, h: slot_hints.SlotHints) -> list[Content]:
+        """When the node is not free: its next free start; then the other free nodes."""
+        tz = self.session.tz
+        lines: list[Content] = []
+        if not h.free:
+            if h.next_span is not None:
+                lines.append(
+                    Content.assemble(
+                        f"◷ Next free start on {h.node}: ",
+                        (rr.day_time(h.next_span.start, tz), "bold"),
+                        f" (start date {h.next_start:%Y-%m-%d})",
+                    )
+                )
+            else:
+                lines.append(
+                    Content(f"◷ {h.node} is not free for as long up to {h.searched_until:%Y-%m-%d}.")
+                )
+        if h.others:
+            names = ", ".join(h.others)
+            lines.append(
+                Content.assemble(
+                    f"○ Also free then ({h.node_type}): ", (names, "bold"), " · ctrl+o puts one in"
+                )
+            )
+        elif not h.free:
+            lines.append(Content(f"○ No other {h.node_type} node is free for the whole span."))
+        return lines
+
+    def _current_hints(self) -> slot_hints.SlotHints | None:
+        """The hints of what the form says now (None while a check is due or running)."""
+        if self.hints is None or self.draft is None or self._check_timer is not None:
+            return None
+        return self.hints if self.hints.node == self.draft.node else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "other_node":
+            hints = self._current_hints()
+            return bool(hints and hints.others)  # shown while another node is free then
+        return super().check_action(action, parameters)
+
+    def action_other_node(self) -> None:
+        """Put another node of the same type, free for the whole span, in the node field; pressed
+        again, the next one (each is checked as if typed)."""
+        hints = self._current_hints()
+        if hints is None or not hints.others:
+            self.explain(
+                "No other node of this type is free for the whole span (or it is still being checked)."
+            )
+            return
+        if hints.node not in self.picked:
+            self.picked.append(hints.node)
+        fresh = [n for n in hints.others if n not in self.picked]
+        if not fresh:  # every one offered: round again
+            self.picked = [hints.node]
+            fresh = [n for n in hints.others if n != hints.node]
+        choice = fresh[0]
+        self.picked.append(choice)
+        self.query_one("#node", Input).value = choice  # checked as if typed
 
     # ------------------------------------------------------------------ saving
 

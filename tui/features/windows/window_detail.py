@@ -1,5 +1,9 @@
 """One maintenance window: every field, whether Slurm has it, its lock state and what may be done
-with it."""
+with it.
+
+While the window is not over, the impact panel under it shows the reservations it hits and the
+free nodes of their type each could move to; ``M`` moves all that can be moved (one
+confirmation listing the moves; help/windows.md "Moving renters off a window")."""
 
 from __future__ import annotations
 
@@ -15,8 +19,11 @@ from textual.widgets import Static
 
 from ...kit import render
 from ...kit.base import NodedeskScreen
+from ...widgets.impact_panel import ImpactPanel, Proposal
 from . import window_slurm
 from .window_actions import WINDOW_ACTION_BINDINGS, WindowActionsMixin, not_allowed
+
+MOVE_ALL_TIP = "Move all that can be moved: the reservations it hits to free nodes of their type"
 
 
 class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
@@ -27,6 +34,7 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         *WINDOW_ACTION_BINDINGS,
+        Binding("M", "move_all", "Move all", key_display="M", tooltip=MOVE_ALL_TIP),
         Binding("r", "reload", "Reload", show=False),
         Binding("j", "scroll('down')", "Down", show=False),
         Binding("k", "scroll('up')", "Up", show=False),
@@ -48,6 +56,7 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
             yield Static(id="detail-description")
             yield Static(id="detail-lock")
             yield Static(id="detail-hint")
+        yield ImpactPanel(id="impact-panel", move_key="M")
 
     def on_mount(self) -> None:
         self.query_one("#detail-body").focus()
@@ -87,8 +96,9 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
         def row(label: str, value: Content | str) -> Content:
             return Content.assemble((label.ljust(label_width), "bold"), value)
 
+        flag = (f"{render.EMERGENCY}  ", "bold $error") if w.emergency else ""
         rows = [
-            Content.assemble((f"#{w.id}  ", "bold"), (render.one_line(w.title), "bold $accent")),
+            Content.assemble((f"#{w.id}  ", "bold"), flag, (render.one_line(w.title), "bold $accent")),
             Content(""),
             row("Status", Content.from_rich_text(render.status_text(w.status, locked=w.locked))),
             row("Start", timeutil.format_local(w.start, tz)),
@@ -97,6 +107,11 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
             row("Scope", render.one_line(w.scope.label())),
             row("In Slurm", window_slurm.sentence(self.slurm.of(w.id))),
             row("Backdated", "yes (created with a start in the past)" if w.backdated else "no"),
+            *(
+                [row("Emergency", "yes (declared at once for a failure; notices sent at once)")]
+                if w.emergency
+                else []
+            ),
             row("Created", f"{timeutil.format_local(w.created_at, tz)} by {render.one_line(w.created_by)}"),
             row(
                 "Modified", f"{timeutil.format_local(w.modified_at, tz)} by {render.one_line(w.modified_by)}"
@@ -127,6 +142,11 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
         if w.locked:
             lock.update(Content.assemble((f"{render.LOCK} Locked: ", "bold"), w.lock_reason(tz)))
         self.query_one("#detail-hint", Static).update(Content.styled(self._hint(w), "dim"))
+        panel = self.query_one(ImpactPanel)
+        if w.status == "completed":
+            panel.propose(None, "the window is over: nobody to move off it")
+        else:  # its whole impact (its saved version is not counted twice)
+            panel.propose(Proposal(w.start, w.end, w.scope, exclude_window_id=w.id))
         self.refresh_bindings()
 
     def _hint(self, w: svc.WindowView) -> str:
@@ -150,8 +170,13 @@ class WindowDetailScreen(WindowActionsMixin, NodedeskScreen):
         return self.window
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "move_all":
+            return self.query_one(ImpactPanel).can_move()  # shown while something can move
         state = self.window_action_state(action)
         return True if state is None else state
+
+    def action_move_all(self) -> None:
+        self.query_one(ImpactPanel).move_all()
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -68,6 +68,9 @@ def load_inventory(ctx: ServiceContext) -> Inventory:
     )
 
 
+MOVE_ALL_TIP = "Move all that can be moved: the affected reservations to free nodes of their type"
+
+
 class WindowFormScreen(EditFormScreen):
     SECTION = "windows"
     HELP_TOPIC = "windows"
@@ -77,6 +80,7 @@ class WindowFormScreen(EditFormScreen):
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+g", "suggest", "Suggest", tooltip="The least-impact starts of the next two weeks"),
+        Binding("ctrl+t", "move_all", "Move all", tooltip=MOVE_ALL_TIP),
     ]
 
     def __init__(
@@ -221,7 +225,7 @@ class WindowFormScreen(EditFormScreen):
             with Horizontal(id="form-buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True)
-        yield ImpactPanel(id="impact-panel")
+        yield ImpactPanel(id="impact-panel", move_key="^t")
 
     def on_mount(self) -> None:
         self.initial = self._initial()
@@ -405,7 +409,13 @@ class WindowFormScreen(EditFormScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "suggest" and self.mode not in ("create", "edit"):
             return False  # only a window whose start may still change
+        if action == "move_all":
+            return self.query_one(ImpactPanel).can_move()  # shown while something can move
         return super().check_action(action, parameters)
+
+    def action_move_all(self) -> None:
+        """Move the reservations the proposed window hits to free nodes of their type (asks once)."""
+        self.query_one(ImpactPanel).move_all()
 
     def action_suggest(self) -> None:
         """Open the least-impact starts for a window as long as the one typed (4 h while the

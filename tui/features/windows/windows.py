@@ -177,7 +177,7 @@ class WindowsScreen(WindowActionsMixin, ListScreen):
             Text(str(w.id), justify="right"),
             w.status if self.exporting else render.status_text(w.status, locked=w.locked),
             (window_slurm.word if self.exporting else window_slurm.cell)(self.slurm_of(w.id)),
-            render.text(w.title),
+            render.window_title(w.title, w.emergency),
             render.when(w.start, tz, compact=compact, now=now),
             render.when(w.end, tz, compact=compact, now=now),
             Text(timeutil.format_duration(w.duration), justify="right"),

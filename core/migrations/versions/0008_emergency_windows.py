@@ -1,0 +1,29 @@
+"""Emergency windows: a flag on maintenance windows
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-08 02:30:00
+
+- maintenance_windows.emergency: true for a window declared at once for a failure
+  (help/windows.md "Emergency windows"); every existing window is a planned one (false).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("maintenance_windows", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("emergency", sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("maintenance_windows", schema=None) as batch_op:
+        batch_op.drop_column("emergency")
