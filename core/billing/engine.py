@@ -672,7 +672,9 @@ def day_ranges(days: Iterable[date]) -> str:
     ordered = sorted(set(days))
     runs: list[list[date]] = []
     for d in ordered:
-        if runs and (d - runs[-1][1]).days == 1:
+        # ordinals, not date subtraction: the days may be pendulum dates, whose difference
+        # builds an interval object (a month's warnings list thousands of days)
+        if runs and d.toordinal() - runs[-1][1].toordinal() == 1:
             runs[-1][1] = d
         else:
             runs.append([d, d])
