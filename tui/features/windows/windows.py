@@ -83,7 +83,7 @@ def _bulk_delete(correction: bool) -> BulkAction:
         )
     else:
         meaning = (
-            "Upcoming windows may be deleted; one in progress or completed is locked (D deletes it "
+            "Upcoming windows may be deleted; one in progress or completed is locked (X deletes it "
             "as an admin correction). Listed under each window: the reservations that get billable "
             "hours back."
         )
