@@ -19,11 +19,17 @@ branch_labels = None
 depends_on = None
 
 
+# A plain ALTER TABLE on both back ends: a batch (copy-and-move) rebuild on SQLite would
+# recreate the table without AUTOINCREMENT, and a deleted newest window's id could be given
+# again (0004 made ids never reused).
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("maintenance_windows", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("emergency", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column(
+        "maintenance_windows",
+        sa.Column("emergency", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("maintenance_windows", schema=None) as batch_op:
-        batch_op.drop_column("emergency")
+    op.drop_column("maintenance_windows", "emergency")
