@@ -214,8 +214,15 @@ def test_emergency_window_from_the_command_line(cli_site: SiteCli) -> None:
     line = refused(cli_site, "window", "add", "--emergency", "--node", "n1", field="reason")
     assert "reason" in line
     emergency = ("window", "add", "--emergency", "--node", "n1", "--reason", "PSU")
-    refused(cli_site, *emergency, "--start", "2026-02-15 09:00", field="start")
-    refused(cli_site, "window", "add", "--title", "No times", field="start")
+    # flags missing or mixed are usage errors (exit 2, one line naming the flag), as argparse's
+    for args, flag in [
+        ((*emergency, "--start", "2026-02-15 09:00"), "--start"),
+        (("window", "add", "--title", "No times"), "--start"),
+        (("window", "add", "--title", "T", "--duration", "2h"), "--duration"),
+    ]:
+        result = cli_site.run(*args)
+        assert result.returncode == 2 and result.stdout == "", (args, result)
+        assert len(result.stderr.splitlines()) == 1 and flag in result.stderr, result.stderr
     assert cli_site.json("window", "list") == []
 
     doc = cli_site.json(

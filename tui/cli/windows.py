@@ -340,11 +340,11 @@ def cmd_suggest(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def _emergency_draft(args: argparse.Namespace) -> svc.EmergencyDraft:
+    from . import UsageError
+
     for name in ("start", "end"):
         if getattr(args, name):
-            raise ValidationError(
-                "an emergency window starts now; give --duration instead of --start/--end", field=name
-            )
+            raise UsageError(f"--{name}: an emergency window starts now; give --duration instead")
     return svc.EmergencyDraft(
         scope=svc.Scope(tuple(args.node), tuple(args.node_type)),
         reason=args.reason,
@@ -391,13 +391,13 @@ def cmd_add_emergency(args: argparse.Namespace, env: CliEnv) -> int:
 def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
     if args.emergency:
         return cmd_add_emergency(args, env)
+    from . import UsageError  # flags missing or mixed: exit 2, as argparse says it
+
     if args.duration:
-        raise ValidationError(
-            "only with --emergency (a planned window gives --start and --end)", field="duration"
-        )
+        raise UsageError("--duration: only with --emergency (a planned window gives --start and --end)")
     for name in ("title", "start", "end"):
         if not getattr(args, name):
-            raise ValidationError(f"is required (--{name}), or declare an --emergency window", field=name)
+            raise UsageError(f"--{name} is required for a planned window (or declare an --emergency window)")
     with env.runtime().write(dry_run=args.dry_run) as ctx:
         draft = svc.WindowDraft(
             title=args.title,
