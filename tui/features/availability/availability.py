@@ -88,10 +88,10 @@ class AvailabilityScreen(NodedeskScreen):
         Binding("right,l", "move(0,1)", "Later cell", show=False),
         Binding("up,k", "move(-1,0)", "Node above", show=False),
         Binding("down,j", "move(1,0)", "Node below", show=False),
-        Binding("shift+left", "extend(0,-1)", "Mark earlier", show=False),
-        Binding("shift+right", "extend(0,1)", "Mark later", show=False),
-        Binding("shift+up", "extend(-1,0)", "Mark the node above", show=False),
-        Binding("shift+down", "extend(1,0)", "Mark the node below", show=False),
+        Binding("shift+left", "grow_mark(0,-1)", "Mark earlier", show=False),
+        Binding("shift+right", "grow_mark(0,1)", "Mark later", show=False),
+        Binding("shift+up", "grow_mark(-1,0)", "Mark the node above", show=False),
+        Binding("shift+down", "grow_mark(1,0)", "Mark the node below", show=False),
         Binding("pageup", "rows(-1)", "A screen of nodes up", show=False),
         Binding("pagedown", "rows(1)", "A screen of nodes down", show=False),
         Binding("home", "edge(-1)", "First node", show=False),
@@ -400,7 +400,7 @@ class AvailabilityScreen(NodedeskScreen):
         if self.loaded is not None:
             self._move_to(self.row + drow, self.col + dcol)
 
-    def action_extend(self, drow: int, dcol: int) -> None:
+    def action_grow_mark(self, drow: int, dcol: int) -> None:
         if self.loaded is None:
             return
         if self.mark is None:
