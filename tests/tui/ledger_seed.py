@@ -25,7 +25,6 @@ from nodedesk.tui.widgets.paged_table import PagedTable
 from textual.pilot import Pilot
 from textual.widgets import Static, TextArea
 
-from tests.tui.conftest import notifications as tui_notifications
 from tests.tui.conftest import settle
 
 
@@ -76,9 +75,6 @@ def text_of(app: NodedeskApp, selector: str) -> str:
     widget = app.screen.query_one(selector, Static)
     return str(widget.render()) if widget.display else ""
 
-
-def notes(app: NodedeskApp) -> list[str]:
-    return tui_notifications(app)
 
 
 def footer_keys(app: NodedeskApp) -> dict[str, str]:

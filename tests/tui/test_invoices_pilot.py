@@ -36,7 +36,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, RadioButton, Static
 
 from tests.helpers import local, runtime_as
-from tests.tui.conftest import notifications as tui_notifications
+from tests.tui.conftest import notifications as notes
 from tests.tui.conftest import settle
 from tests.tui.invoice_seed import InvoiceSeed, finalize_and_correct, seed_invoices
 
@@ -55,9 +55,6 @@ def text(app: NodedeskApp, selector: str) -> str:
     box = app.screen.query_one(selector, Static)
     return str(box.render()) if box.display else ""
 
-
-def notes(app: NodedeskApp) -> list[str]:
-    return tui_notifications(app)
 
 
 def footer(app: NodedeskApp) -> dict[str, str]:

@@ -21,8 +21,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
 from tests.helpers import runtime_as
+from tests.tui.conftest import notifications as notes
 from tests.tui.conftest import settle
-from tests.tui.ledger_seed import Ledger, cells, footer_keys, notes, seed_ledger, text_of, type_into
+from tests.tui.ledger_seed import Ledger, cells, footer_keys, seed_ledger, text_of, type_into
 
 
 @pytest.fixture
