@@ -136,6 +136,16 @@ def window_presence(ctx: ServiceContext, window_ids: Iterable[int] | None = None
     return presence
 
 
+def synced_presence(ctx: ServiceContext, window_ids: Iterable[int]) -> dict[int, Presence] | None:
+    """:func:`window_presence` of these windows, or None when no Slurm sync has ever run on this
+    site (then one query, the last run's, is all it costs)."""
+    ctx.require("read")
+    run = last_run(ctx)
+    if run is None:
+        return None
+    return _presence(ctx, run, set(window_ids))[0]
+
+
 def _presence(
     ctx: ServiceContext, run: LastRun | None, ids: set[int] | None
 ) -> tuple[dict[int, Presence], state.NodedeskSide, dict[str, SlurmReservation]]:

@@ -42,9 +42,7 @@ class SlurmState:
 def read(ctx: ServiceContext, window_ids: list[int]) -> SlurmState:
     """The presence of these windows, read once for them all (nothing when Slurm sync is not in
     use on this site)."""
-    if status.last_run(ctx) is None:
-        return SlurmState(None)
-    return SlurmState(status.window_presence(ctx, window_ids))
+    return SlurmState(status.synced_presence(ctx, window_ids))
 
 
 def _shown(p: status.Presence | None) -> tuple[str, str, str]:
